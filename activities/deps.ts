@@ -1,0 +1,28 @@
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../lib/logger.js';
+import type { LoadedModel } from '../models/load-model.js';
+import type { LeadsTable } from '../source/leads-table.js';
+
+/** What the stage activities need from the process that hosts them. */
+export interface ActivityDeps {
+  pool: Pool;
+  log: Logger;
+  model: { get(): Promise<LoadedModel> };
+  leadsTable: LeadsTable;
+  chunkSize: number;
+  lookbackHours: number;
+}
+
+/** Identifies a run in every activity input: only ids, dates and flags cross Temporal, never lead data. */
+export interface RunRef {
+  runId: string;
+  pipeline: string;
+  asOf: string;
+}
+
+const RUN_ID = /^[a-z0-9][a-z0-9-]{0,120}$/;
+
+/** Run ids are workflow ids and end up quoted in COPY statements: only lower-case letters, digits and dashes. */
+export function assertRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) throw new Error(`invalid run id ${JSON.stringify(runId)}: use lower-case letters, digits and dashes`);
+}

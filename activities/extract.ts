@@ -1,0 +1,92 @@
+import { activityInfo } from '@temporalio/activity';
+import { withTransaction } from '../db/pool.js';
+import { SCOREFLOW_VERSION } from '../lib/version.js';
+import { checkLeadsTable } from '../source/leads-table.js';
+import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { beginRun, resetRun } from './sql/runs.js';
+import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
+
+export interface ExtractInput extends RunRef {
+  /** Rescore every lead, not only new and changed ones. */
+  full: boolean;
+}
+
+export interface ExtractResult {
+  total: number;
+  chunks: number;
+  duplicates: number;
+  modelVersion: string;
+  modelSha256: string;
+}
+
+/**
+ * Stage 1: checks the model and the source, then snapshots the leads to score into scoring.run_leads.
+ * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set.
+ */
+export function makeExtract(deps: ActivityDeps) {
+  return async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
+    assertRunId(input.runId);
+    const started = Date.now();
+    const model = await deps.model.get();
+    await checkLeadsTable(deps.pool, deps.leadsTable, model.card.inputs.map((i) => i.name));
+    const modelRef = { name: model.card.name, version: model.card.version, sha256: model.sha256 };
+    return withTransaction(deps.pool, async (client) => {
+      const before = await beginRun(client, {
+        ...input,
+        temporalRunId: activityInfo().workflowExecution?.runId ?? '',
+        modelName: modelRef.name,
+        modelVersion: modelRef.version,
+        modelSha256: modelRef.sha256,
+        scoreflowVersion: SCOREFLOW_VERSION,
+      });
+      const result = (total: number, chunks: number, duplicates: number): ExtractResult =>
+        ({ total, chunks, duplicates, modelVersion: modelRef.version, modelSha256: modelRef.sha256 });
+      if (before?.chunks != null) {
+        const sameModel = before.model_sha256 === modelRef.sha256;
+        if (before.status === 'published' || sameModel) {
+          const dup = await client.query('select count(*)::int as n from scoring.rejected_leads where run_id = $1 and chunk is null', [input.runId]);
+          return result(before.leads_extracted ?? 0, before.chunks, dup.rows[0].n as number);
+        }
+        deps.log.info({ runId: input.runId }, 'the model changed since this run was extracted; extracting again');
+        await resetRun(client, input.runId, modelRef);
+      }
+      const mode = await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
+      const { snapshotted, duplicates } = await snapshotRunLeads(client, {
+        runId: input.runId,
+        table: deps.leadsTable,
+        chunkSize: deps.chunkSize,
+        modelSha256: modelRef.sha256,
+        mode,
+      });
+      const chunks = Math.ceil(snapshotted / deps.chunkSize);
+      await client.query(
+        `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = now(), status = 'scoring', updated_at = now()
+         where run_id = $1`,
+        [input.runId, snapshotted, chunks, Date.now() - started],
+      );
+      deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, duplicates }, 'extracted');
+      return result(snapshotted, chunks, duplicates);
+    });
+  };
+}
+
+/**
+ * Full on --full; otherwise leads not yet scored at their current version by this model. When the
+ * watermark belongs to this model, only leads updated after it (less the lookback, which covers
+ * writers whose transactions committed late) are examined.
+ */
+async function extractMode(
+  client: import('../db/pool.js').PoolClient,
+  input: ExtractInput,
+  modelSha256: string,
+  lookbackHours: number,
+): Promise<ExtractMode> {
+  if (input.full) return { kind: 'full' };
+  const { rows } = await client.query<{ source_high_water: Date | null; model_sha256: string }>(
+    'select source_high_water, model_sha256 from scoring.watermarks where pipeline = $1',
+    [input.pipeline],
+  );
+  const wm = rows[0];
+  if (!wm || wm.model_sha256 !== modelSha256 || !wm.source_high_water) return { kind: 'unscored' };
+  return { kind: 'unscored', since: new Date(wm.source_high_water.getTime() - lookbackHours * 3_600_000) };
+}

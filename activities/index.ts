@@ -1,0 +1,24 @@
+import { makeRecordRunFailure } from './audit.js';
+import type { ActivityDeps } from './deps.js';
+import { makeExtract } from './extract.js';
+import { makeScoreChunk } from './score.js';
+import { makePublishRun } from './store.js';
+
+export type { ActivityDeps, RunRef } from './deps.js';
+export type { ExtractInput, ExtractResult } from './extract.js';
+export type { ScoreChunkInput } from './score.js';
+export type { PublishCounts } from './sql/publish-run.js';
+export type { ChunkCounts } from './sql/stage-chunk.js';
+export type { RunFailure } from './audit.js';
+
+/** The lead-scoring pipeline's activities, bound to one process's pool, model and settings. */
+export function createScoringActivities(deps: ActivityDeps) {
+  return {
+    extractLeads: makeExtract(deps),
+    scoreChunk: makeScoreChunk(deps),
+    publishRun: makePublishRun(deps),
+    recordRunFailure: makeRecordRunFailure(deps),
+  };
+}
+
+export type ScoringActivities = ReturnType<typeof createScoringActivities>;

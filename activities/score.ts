@@ -1,0 +1,58 @@
+import { heartbeat } from '@temporalio/activity';
+import { withTransaction } from '../db/pool.js';
+import { RunStateInvalid } from '../lib/errors.js';
+import { bucketFor } from '../models/card.js';
+import { prepareFeatures } from '../models/features.js';
+import { predict } from '../models/predict.js';
+import { assertRunId, type ActivityDeps } from './deps.js';
+import { getRun } from './sql/runs.js';
+import { readChunkLeads } from './sql/read-chunk-leads.js';
+import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stage-chunk.js';
+
+export interface ScoreChunkInput {
+  runId: string;
+  chunk: number;
+}
+
+/**
+ * Stage 2, one chunk: reads its leads' features, quarantines unusable rows with a reason, runs the
+ * model and stages the scores. A chunk already staged returns its counts without doing it again.
+ */
+export function makeScoreChunk(deps: ActivityDeps) {
+  return async function scoreChunk({ runId, chunk }: ScoreChunkInput): Promise<ChunkCounts> {
+    assertRunId(runId);
+    const started = Date.now();
+    const model = await deps.model.get();
+    return withTransaction(deps.pool, async (client) => {
+      await lockChunk(client, runId, chunk);
+      const done = await stagedChunk(client, runId, chunk);
+      if (done) return done;
+      const run = await getRun(client, runId);
+      if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
+      if (run.model_sha256 !== model.sha256) {
+        throw new RunStateInvalid(
+          `Run ${runId} was extracted with model ${run.model_sha256} but this worker now has ${model.sha256}; the model changed mid-run`,
+        );
+      }
+      const rows = await readChunkLeads(client, {
+        runId,
+        chunk,
+        table: deps.leadsTable,
+        featureColumns: model.card.inputs.map((i) => i.name),
+      });
+      heartbeat({ chunk, read: rows.length });
+      const { batch, rejected } = prepareFeatures(model.card, rows);
+      const score = await predict(model, batch);
+      heartbeat({ chunk, scored: score.length });
+      const bucket = Array.from(score, (s) => bucketFor(model.card, s));
+      return stageChunk(client, {
+        runId,
+        chunk,
+        scores: { leadIds: batch.leadIds, updatedAt: batch.updatedAt, score, bucket },
+        rejected,
+        scoredAt: new Date(),
+        scoreMs: Date.now() - started,
+      });
+    });
+  };
+}

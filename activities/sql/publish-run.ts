@@ -1,0 +1,76 @@
+import type { PoolClient } from '../../db/pool.js';
+
+export interface PublishCounts {
+  published: number;
+  scored: number;
+  rejected: number;
+}
+
+/**
+ * Publishes a fully staged run, inside the caller's transaction: history rows, the current score per
+ * lead (never replacing a score made from a newer version of the lead), the watermark, the audit row,
+ * and the staging rows removed. Analysts see all of it at commit or none of it.
+ */
+export async function publishStagedRun(client: PoolClient, runId: string, pipeline: string, storeStartedAt: number): Promise<PublishCounts> {
+  await client.query(
+    `insert into scoring.lead_score_history (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
+     select s.run_id, s.lead_id, s.score, s.bucket, r.model_version, r.model_sha256, s.source_updated_at, s.scored_at
+     from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
+     where s.run_id = $1
+     on conflict do nothing`,
+    [runId],
+  );
+  const current = await client.query(
+    `insert into scoring.lead_scores as ls
+       (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
+     select s.lead_id, s.score, s.bucket, r.model_name, r.model_version, r.model_sha256, s.run_id, s.source_updated_at, s.scored_at
+     from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
+     where s.run_id = $1
+     on conflict (lead_id) do update set
+       score = excluded.score, bucket = excluded.bucket, model_name = excluded.model_name,
+       model_version = excluded.model_version, model_sha256 = excluded.model_sha256, run_id = excluded.run_id,
+       source_updated_at = excluded.source_updated_at, scored_at = excluded.scored_at
+     where ls.source_updated_at is null or excluded.source_updated_at is null
+        or ls.source_updated_at <= excluded.source_updated_at`,
+    [runId],
+  );
+  await client.query(
+    `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id)
+     select $2, max(t.updated_at), r.model_sha256, r.run_id
+     from scoring.pipeline_runs r
+     left join (select source_updated_at as updated_at from scoring.staged_scores where run_id = $1
+                union all select source_updated_at from scoring.rejected_leads where run_id = $1) t on true
+     where r.run_id = $1
+     group by r.model_sha256, r.run_id
+     on conflict (pipeline) do update set
+       source_high_water = case when w.model_sha256 = excluded.model_sha256
+                                then greatest(w.source_high_water, excluded.source_high_water)
+                                else excluded.source_high_water end,
+       model_sha256 = excluded.model_sha256, run_id = excluded.run_id, updated_at = now()`,
+    [runId, pipeline],
+  );
+  const { rows } = await client.query<{ scored: string; rejected: string }>(
+    `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
+            (select count(*) from scoring.rejected_leads where run_id = $1) as rejected`,
+    [runId],
+  );
+  const counts = { published: current.rowCount ?? 0, scored: Number(rows[0]!.scored), rejected: Number(rows[0]!.rejected) };
+  await client.query(
+    `update scoring.pipeline_runs set status = 'published', leads_scored = $2, leads_rejected = $3, leads_published = $4,
+       store_ms = $5, updated_at = now(), finished_at = now(), error_type = null, error_message = null
+     where run_id = $1`,
+    [runId, counts.scored, counts.rejected, counts.published, Date.now() - storeStartedAt],
+  );
+  await client.query('delete from scoring.staged_scores where run_id = $1', [runId]);
+  return counts;
+}
+
+/** Counts of a run that is already published, for an idempotent second publish. */
+export async function publishedCounts(client: PoolClient, runId: string): Promise<PublishCounts> {
+  const { rows } = await client.query<{ leads_published: number; leads_scored: number; leads_rejected: number }>(
+    'select leads_published, leads_scored, leads_rejected from scoring.pipeline_runs where run_id = $1',
+    [runId],
+  );
+  const r = rows[0]!;
+  return { published: r.leads_published, scored: r.leads_scored, rejected: r.leads_rejected };
+}

@@ -1,0 +1,82 @@
+import type { Pool, PoolClient } from '../../db/pool.js';
+
+/** The audit row of a run, as the stages read it. */
+export interface RunRow {
+  run_id: string;
+  status: 'extracting' | 'scoring' | 'storing' | 'published' | 'failed';
+  chunks: number | null;
+  leads_extracted: number | null;
+  model_sha256: string | null;
+}
+
+export interface RunStart {
+  runId: string;
+  pipeline: string;
+  asOf: string;
+  full: boolean;
+  temporalRunId: string;
+  modelName: string;
+  modelVersion: string;
+  modelSha256: string;
+  scoreflowVersion: string;
+}
+
+/**
+ * Creates the run's audit row, or takes it over on a rerun: a published run stays published, any other
+ * state restarts at extracting with the error cleared. Returns the row as it was before (null if new).
+ */
+export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow | null> {
+  const before = await client.query<RunRow>(
+    'select run_id, status, chunks, leads_extracted, model_sha256 from scoring.pipeline_runs where run_id = $1 for update',
+    [r.runId],
+  );
+  await client.query(
+    `insert into scoring.pipeline_runs
+       (run_id, pipeline, as_of, full_refresh, temporal_run_id, status, model_name, model_version, model_sha256, scoreflow_version)
+     values ($1, $2, $3, $4, $5, 'extracting', $6, $7, $8, $9)
+     on conflict (run_id) do update set
+       temporal_run_id = excluded.temporal_run_id,
+       status = case when pipeline_runs.status = 'published' then 'published' else 'extracting' end,
+       error_type = case when pipeline_runs.status = 'published' then pipeline_runs.error_type end,
+       error_message = case when pipeline_runs.status = 'published' then pipeline_runs.error_message end,
+       updated_at = now()`,
+    [r.runId, r.pipeline, r.asOf, r.full, r.temporalRunId, r.modelName, r.modelVersion, r.modelSha256, r.scoreflowVersion],
+  );
+  return before.rows[0] ?? null;
+}
+
+/** Forgets a run's snapshot and staged work so that it can be extracted again (the model changed). */
+export async function resetRun(client: PoolClient, runId: string, model: { name: string; version: string; sha256: string }): Promise<void> {
+  for (const table of ['run_leads', 'run_chunks', 'staged_scores', 'rejected_leads']) {
+    await client.query(`delete from scoring.${table} where run_id = $1`, [runId]);
+  }
+  await client.query(
+    `update scoring.pipeline_runs set chunks = null, leads_extracted = null, leads_scored = null, leads_rejected = null,
+       model_name = $2, model_version = $3, model_sha256 = $4 where run_id = $1`,
+    [runId, model.name, model.version, model.sha256],
+  );
+}
+
+export async function getRun(db: Pool | PoolClient, runId: string): Promise<RunRow | null> {
+  const { rows } = await db.query<RunRow>(
+    'select run_id, status, chunks, leads_extracted, model_sha256 from scoring.pipeline_runs where run_id = $1',
+    [runId],
+  );
+  return rows[0] ?? null;
+}
+
+/** Records a failure on the audit row (creating it if the run failed before extract wrote it). */
+export async function recordFailure(
+  db: Pool,
+  f: { runId: string; pipeline: string; asOf: string; temporalRunId: string; errorType: string; message: string; scoreflowVersion: string },
+): Promise<void> {
+  await db.query(
+    `insert into scoring.pipeline_runs (run_id, pipeline, as_of, temporal_run_id, status, scoreflow_version, error_type, error_message, finished_at)
+     values ($1, $2, $3, $4, 'failed', $5, $6, $7, now())
+     on conflict (run_id) do update set
+       status = case when pipeline_runs.status = 'published' then 'published' else 'failed' end,
+       error_type = excluded.error_type, error_message = excluded.error_message,
+       temporal_run_id = excluded.temporal_run_id, updated_at = now(), finished_at = now()`,
+    [f.runId, f.pipeline, f.asOf, f.temporalRunId, f.scoreflowVersion, f.errorType, f.message],
+  );
+}

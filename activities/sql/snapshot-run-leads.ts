@@ -1,0 +1,54 @@
+import type { PoolClient } from '../../db/pool.js';
+import type { LeadsTable } from '../../source/leads-table.js';
+
+/** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
+export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
+
+/** Leads already scored, or already rejected, at exactly their current updated_at by this model. */
+const ALREADY_HANDLED = `
+  not exists (select 1 from scoring.lead_scores s
+              where s.lead_id = l.lead_id and s.model_sha256 = $3 and s.source_updated_at = l.updated_at)
+  and not exists (select 1 from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
+                  where rj.lead_id = l.lead_id and rj.source_updated_at = l.updated_at
+                    and pr.status = 'published' and pr.model_sha256 = $3)`;
+
+/**
+ * Takes the run's snapshot in one statement: candidate leads numbered into chunks go to run_leads,
+ * lead ids found more than once in the source go to rejected_leads. Returns both counts.
+ */
+export async function snapshotRunLeads(
+  client: PoolClient,
+  p: { runId: string; table: LeadsTable; chunkSize: number; modelSha256: string; mode: ExtractMode },
+): Promise<{ snapshotted: number; duplicates: number }> {
+  const filters = ['l.lead_id is not null'];
+  const params: unknown[] = [p.runId, p.chunkSize, p.modelSha256];
+  if (p.mode.kind === 'unscored') {
+    filters.push(ALREADY_HANDLED);
+    if (p.mode.since) {
+      params.push(p.mode.since);
+      filters.push(`l.updated_at > $${params.length}`);
+    }
+  }
+  const { rows } = await client.query<{ snapshotted: string; duplicates: string }>(
+    `with candidates as materialized (
+       select l.lead_id, l.updated_at, count(*) over (partition by l.lead_id) as copies
+       from ${p.table.sql} l
+       where ${filters.join(' and ')}
+     ), duplicates as (
+       insert into scoring.rejected_leads (run_id, lead_id, source_updated_at, reason)
+       select distinct on (lead_id) $1, lead_id, updated_at, 'lead_id appears ' || copies || ' times in the source table'
+       from candidates where copies > 1 and $3::text is not null
+       order by lead_id, updated_at desc
+       on conflict do nothing
+       returning 1
+     ), snapshot as (
+       insert into scoring.run_leads (run_id, lead_id, chunk)
+       select $1, lead_id, ((row_number() over (order by lead_id)) - 1) / $2::int
+       from candidates where copies = 1
+       returning 1
+     )
+     select (select count(*) from snapshot) as snapshotted, (select count(*) from duplicates) as duplicates`,
+    params,
+  );
+  return { snapshotted: Number(rows[0]!.snapshotted), duplicates: Number(rows[0]!.duplicates) };
+}

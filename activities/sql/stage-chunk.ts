@@ -1,0 +1,83 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import copyStreams from 'pg-copy-streams';
+import { decodeCopyField, encodeCopyField } from '../../db/copy-text.js';
+import type { PoolClient } from '../../db/pool.js';
+import type { Rejection } from '../../models/features.js';
+
+export interface ChunkCounts {
+  scored: number;
+  rejected: number;
+}
+
+/** Counts of a chunk already staged, or null. Call inside the transaction that holds lockChunk. */
+export async function stagedChunk(client: PoolClient, runId: string, chunk: number): Promise<ChunkCounts | null> {
+  const { rows } = await client.query<ChunkCounts>(
+    'select scored, rejected from scoring.run_chunks where run_id = $1 and chunk = $2',
+    [runId, chunk],
+  );
+  return rows[0] ?? null;
+}
+
+/** Serialises attempts at the same chunk (a retry racing a slow first attempt) until commit. */
+export async function lockChunk(client: PoolClient, runId: string, chunk: number): Promise<void> {
+  await client.query('select pg_advisory_xact_lock(hashtext($1), $2)', [runId, chunk]);
+}
+
+/**
+ * Writes a chunk's scores (COPY) and rejections (one array statement) and marks the chunk done, all in
+ * the caller's transaction, so a chunk is either entirely staged or not at all.
+ */
+export async function stageChunk(
+  client: PoolClient,
+  p: {
+    runId: string;
+    chunk: number;
+    scores: { leadIds: string[]; updatedAt: string[]; score: Float32Array; bucket: string[] };
+    rejected: Rejection[];
+    scoredAt: Date;
+    scoreMs: number;
+  },
+): Promise<ChunkCounts> {
+  const { leadIds, updatedAt, score, bucket } = p.scores;
+  const prefix = `${encodeCopyField(p.runId)}\t`;
+  const suffix = `\t${encodeCopyField(p.scoredAt.toISOString())}\n`;
+  const lines = (function* () {
+    const batch = 5000;
+    for (let start = 0; start < leadIds.length; start += batch) {
+      let out = '';
+      for (let i = start; i < Math.min(leadIds.length, start + batch); i++) {
+        out += `${prefix}${leadIds[i]}\t${p.chunk}\t${score[i]}\t${encodeCopyField(bucket[i]!)}\t${updatedAt[i]}${suffix}`;
+      }
+      yield out;
+    }
+  })();
+  await pipeline(
+    Readable.from(lines),
+    client.query(copyStreams.from(
+      'copy scoring.staged_scores (run_id, lead_id, chunk, score, bucket, source_updated_at, scored_at) from stdin',
+    )),
+  );
+  if (p.rejected.length) {
+    await client.query(
+      `insert into scoring.rejected_leads (run_id, lead_id, chunk, source_updated_at, reason)
+       select $1, lead_id, $2, updated_at, reason
+       from unnest($3::bigint[], $4::timestamptz[], $5::text[]) as r(lead_id, updated_at, reason)
+       on conflict do nothing`,
+      [p.runId, p.chunk, p.rejected.map((r) => r.leadId), p.rejected.map((r) => decodeCopyField(r.updatedAt)), p.rejected.map((r) => r.reason)],
+    );
+  }
+  await client.query(
+    'insert into scoring.run_chunks (run_id, chunk, scored, rejected, score_ms) values ($1, $2, $3, $4, $5)',
+    [p.runId, p.chunk, leadIds.length, p.rejected.length, p.scoreMs],
+  );
+  await client.query(
+    `update scoring.pipeline_runs set
+       leads_scored = (select sum(scored) from scoring.run_chunks where run_id = $1),
+       score_ms = (extract(epoch from now() - extracted_at) * 1000)::int,
+       updated_at = now()
+     where run_id = $1`,
+    [p.runId],
+  );
+  return { scored: leadIds.length, rejected: p.rejected.length };
+}

@@ -1,0 +1,33 @@
+import { withTransaction } from '../db/pool.js';
+import { RunStateInvalid } from '../lib/errors.js';
+import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
+import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
+
+/**
+ * Stage 3: publishes the run in one transaction (see publishStagedRun). Publications of a pipeline are
+ * serialised by an advisory lock; publishing an already published run returns its counts.
+ */
+export function makePublishRun(deps: ActivityDeps) {
+  return async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
+    assertRunId(runId);
+    const started = Date.now();
+    return withTransaction(deps.pool, async (client) => {
+      await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
+      const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
+        `select status, chunks, (select count(*)::int from scoring.run_chunks c where c.run_id = r.run_id) as staged_chunks
+         from scoring.pipeline_runs r where run_id = $1 for update`,
+        [runId],
+      );
+      const run = rows[0];
+      if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has not been extracted`);
+      if (run.status === 'published') return publishedCounts(client, runId);
+      if (run.staged_chunks !== run.chunks) {
+        throw new RunStateInvalid(`Run ${runId} has ${run.staged_chunks} of ${run.chunks} chunks scored`);
+      }
+      await client.query("update scoring.pipeline_runs set status = 'storing' where run_id = $1", [runId]);
+      const counts = await publishStagedRun(client, runId, pipeline, started);
+      deps.log.info({ runId, ...counts }, 'published');
+      return counts;
+    });
+  };
+}

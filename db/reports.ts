@@ -1,0 +1,53 @@
+import type { Pool } from './pool.js';
+
+/** One audit row as `scoreflow runs` and `status` show it. */
+export interface RunReport {
+  run_id: string;
+  as_of: string;
+  status: string;
+  model_version: string | null;
+  model_sha256: string | null;
+  leads_extracted: number | null;
+  leads_scored: number | null;
+  leads_rejected: number | null;
+  leads_published: number | null;
+  extract_ms: number | null;
+  score_ms: number | null;
+  store_ms: number | null;
+  error_type: string | null;
+  error_message: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  temporal_run_id: string | null;
+}
+
+const RUN_COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') as as_of, status, model_version, model_sha256, leads_extracted,
+  leads_scored, leads_rejected, leads_published, extract_ms, score_ms, store_ms, error_type, error_message, started_at,
+  finished_at, temporal_run_id`;
+
+/** The newest runs first. */
+export async function recentRuns(pool: Pool, limit: number): Promise<RunReport[]> {
+  const { rows } = await pool.query<RunReport>(
+    `select ${RUN_COLUMNS} from scoring.pipeline_runs order by started_at desc limit $1`,
+    [limit],
+  );
+  return rows;
+}
+
+export async function runReport(pool: Pool, runId: string): Promise<RunReport | undefined> {
+  const { rows } = await pool.query<RunReport>(`select ${RUN_COLUMNS} from scoring.pipeline_runs where run_id = $1`, [runId]);
+  return rows[0];
+}
+
+/** How many leads sit in each bucket now, in the card's order when given. */
+export async function bucketCounts(pool: Pool): Promise<Array<{ bucket: string; leads: number }>> {
+  const { rows } = await pool.query<{ bucket: string; leads: number }>(
+    'select bucket, count(*)::int as leads from scoring.lead_scores group by bucket order by min(score) desc',
+  );
+  return rows;
+}
+
+export async function scoredLeadCount(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from scoring.lead_scores');
+  return rows[0]!.n;
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, Runtime as TemporalRuntime } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadConfig, type Config } from '../lib/config.js';
+import { makeLogger, type Logger } from '../lib/logger.js';
+import { SCOREFLOW_VERSION } from '../lib/version.js';
+import { migrate } from '../db/migrate.js';
+import { recentRuns, runReport } from '../db/reports.js';
+import { readCard } from '../models/load-model.js';
+import { parseLeadsTable } from '../source/leads-table.js';
+import { seedLeads } from '../source/seed.js';
+import { readDistribution } from '../source/synthetic-leads.js';
+import { resolveTemporalCli } from '../services/temporal-cli.js';
+import { runIdFor } from '../workflows/lead-scoring.js';
+import { dateRange, parseDate, today } from './dates.js';
+import { ensureWorker } from './ensure-worker.js';
+import { runsTable, stageTable, workflowUrl } from './format.js';
+import { startRun, waitWithProgress } from './run-pipeline.js';
+import { openRuntime, type Runtime } from './runtime.js';
+import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
+import { createScoringWorker } from './worker.js';
+import { runDemo } from './demo.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${v}" is not a whole number`);
+  return n;
+};
+const share = (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`"${v}" is not a number between 0 and 1`);
+  return n;
+};
+
+/** Parses configuration once, opens what the command needs, and always closes it. */
+async function withRuntime<T>(needs: { temporal: boolean; longRunning?: boolean }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
+  quietTemporal(config);
+  const rt = await openRuntime(config, log, needs);
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+/** Routes the Temporal SDK's own logs to warn-level console output (they are noisy at info). */
+function quietTemporal(config: Config): void {
+  try {
+    TemporalRuntime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+/** Runs one date to completion on a worker (this process's if none polls) and prints its stage table. */
+async function runDate(rt: Runtime, p: { asOf: string; full: boolean; json?: boolean; progress: boolean }): Promise<void> {
+  const stopWorker = await ensureWorker(rt);
+  try {
+    const handle = await startRun(rt, p);
+    if (!p.json) process.stderr.write(`Run ${handle.workflowId}: ${workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId) ?? ''}\n`);
+    const result = await waitWithProgress(handle, { show: p.progress && !p.json });
+    const report = await runReport(rt.pool, result.runId);
+    print(p.json, { ...result, report }, () => `Run ${result.runId} ${report?.status ?? ''} with model ${result.modelVersion} (${result.modelSha256.slice(0, 12)})\n${report ? stageTable(report) : ''}`);
+  } finally {
+    await stopWorker();
+  }
+}
+
+async function waitForSignal(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+export function buildCli(): Command {
+  const program = new Command('scoreflow')
+    .description('Scores sales leads with an ONNX model every day, on Temporal: PostgreSQL in, scores out.')
+    .version(SCOREFLOW_VERSION)
+    .showHelpAfterError();
+
+  program.command('migrate').description('apply the scoring schema migrations').action(async () => {
+    const config = loadConfig();
+    const log = makeLogger(config.logLevel ?? 'warn');
+    const rt = await openRuntime(config, log, { temporal: false });
+    try {
+      const applied = await migrate(rt.databaseUrl, log);
+      process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'schema is up to date\n');
+    } finally {
+      await rt.close();
+    }
+  });
+
+  program
+    .command('seed')
+    .description('create the leads table if missing and add synthetic demo leads drawn from the training distribution')
+    .requiredOption('--leads <n>', 'how many leads to add', positiveInt)
+    .option('--seed <n>', 'random seed (same seed, same leads)', positiveInt, 42)
+    .option('--messy-rate <share>', 'share of leads given one unusable value, to show quarantine', share, 0.002)
+    .option('--replace', 'empty the table first', false)
+    .option('--json', 'machine-readable output')
+    .action((o: { leads: number; seed: number; messyRate: number; replace: boolean; json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const card = readCard(rt.config.model.dir);
+        const table = parseLeadsTable(rt.config.source.leadsTable);
+        const res = await seedLeads(rt.pool, table, card, readDistribution(rt.config.model.dir), {
+          count: o.leads, seed: o.seed, messyRate: o.messyRate, replace: o.replace,
+        });
+        print(o.json, { table: rt.config.source.leadsTable, ...res }, () => `added ${res.written.toLocaleString('en-US')} leads to ${rt.config.source.leadsTable} (ids from ${res.firstId})`);
+      }),
+    );
+
+  program.command('worker').description('run a worker on the task queue until Ctrl-C (start as many as you like)').action(() =>
+    withRuntime({ temporal: true, longRunning: true }, async (rt) => {
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
+      process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
+      const running = worker.run();
+      await Promise.race([waitForSignal(), running]);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    }),
+  );
+
+  program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
+    withRuntime({ temporal: true, longRunning: true }, async (rt) => {
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
+      const running = worker.run();
+      process.stderr.write(
+        `scoreflow dev is up:\n  Temporal     ${rt.temporal!.address}\n  Web UI       ${rt.temporal!.uiUrl ?? '(external cluster)'}\n  PostgreSQL   ${rt.databaseUrl}\n  task queue   ${rt.config.temporal.taskQueue}\nCtrl-C to stop.\n`,
+      );
+      await Promise.race([waitForSignal(), running]);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    }),
+  );
+
+  const runOptions = (c: Command) =>
+    c
+      .option('--full', 'rescore every lead, not only new and changed ones', false)
+      .option('--json', 'print the result as JSON')
+      .option('--no-progress', 'no progress bar');
+
+  runOptions(program.command('run').description('run the pipeline for one business date now and wait for it'))
+    .option('--as-of <date>', 'business date YYYY-MM-DD (default: today in the schedule time zone)', parseDate)
+    .action((o: { asOf?: string; full: boolean; json?: boolean; progress: boolean }) =>
+      withRuntime({ temporal: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
+    );
+
+  runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
+    .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
+    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean }) => withRuntime({ temporal: true }, (rt) => runDate(rt, o)));
+
+  program
+    .command('backfill')
+    .description('run every date from --from to --to, oldest first, one after the other')
+    .requiredOption('--from <date>', 'first date YYYY-MM-DD', parseDate)
+    .requiredOption('--to <date>', 'last date YYYY-MM-DD', parseDate)
+    .option('--json', 'print results as JSON')
+    .action((o: { from: string; to: string; json?: boolean }) => {
+      const dates = dateRange(o.from, o.to);
+      if (!dates.length) throw new InvalidArgumentError(`--from ${o.from} is after --to ${o.to}`);
+      return withRuntime({ temporal: true }, async (rt) => {
+        for (const asOf of dates) await runDate(rt, { asOf, full: false, json: o.json, progress: true });
+      });
+    });
+
+  const schedule = program.command('schedule').description(`manage the daily Temporal Schedule (SCOREFLOW_SCHEDULE_CRON in SCOREFLOW_SCHEDULE_TIMEZONE)`);
+  schedule.command('create').description('create the schedule, or update it to the configured cron and time zone').action(() =>
+    withRuntime({ temporal: true }, async (rt) => {
+      const what = await createOrUpdateSchedule(rt);
+      process.stdout.write(`${what} schedule: "${rt.config.schedule.cron}" in ${rt.config.schedule.timezone}\n`);
+    }),
+  );
+  schedule.command('describe').description('show the schedule, its next and recent runs').option('--json', 'JSON output').action((o: { json?: boolean }) =>
+    withRuntime({ temporal: true }, async (rt) => {
+      const d = await describeSchedule(rt);
+      print(o.json, d, () =>
+        [`schedule ${d.scheduleId}: ${d.paused ? 'PAUSED' : 'active'} (configured "${d.cron.join(' ')}" in ${d.timezone ?? 'UTC'})`,
+          `next: ${d.nextRuns.join(', ') || '-'}`,
+          `recent: ${d.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || '-'}`].join('\n'));
+    }),
+  );
+  for (const [name, description] of [['pause', 'stop starting runs until unpaused'], ['unpause', 'start runs again'], ['trigger', 'start a run now'], ['delete', 'remove the schedule (runs and scores stay)']] as const) {
+    schedule.command(name).description(description).action(() =>
+      withRuntime({ temporal: true }, async (rt) => {
+        const handle = scheduleHandle(rt);
+        if (name === 'pause') await handle.pause('paused with scoreflow schedule pause');
+        if (name === 'unpause') await handle.unpause('unpaused with scoreflow schedule unpause');
+        if (name === 'trigger') await handle.trigger();
+        if (name === 'delete') await handle.delete();
+        process.stdout.write(`schedule ${handle.scheduleId}: ${name} done\n`);
+      }),
+    );
+  }
+
+  program.command('runs').description('recent runs from scoring.pipeline_runs').option('--limit <n>', 'how many', positiveInt, 10).option('--json', 'JSON output')
+    .action((o: { limit: number; json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const runs = await recentRuns(rt.pool, o.limit);
+        print(o.json, runs, () => (runs.length ? runsTable(runs) : 'no runs yet: try `scoreflow run`'));
+      }),
+    );
+
+  program.command('status').description('the latest run with its stages, and what to do if it failed').option('--json', 'JSON output')
+    .action((o: { json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const [latest] = await recentRuns(rt.pool, 1);
+        print(o.json, latest ?? null, () => {
+          if (!latest) return 'no runs yet: try `scoreflow run`';
+          const head = `${latest.run_id}: ${latest.status} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
+          const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: scoreflow rerun --as-of ${latest.as_of}` : '';
+          return `${head}\n${stageTable(latest)}${error}`;
+        });
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('npm start: bring everything up, seed 100,000 leads if empty, schedule, run today and print a summary')
+    .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
+    .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
+    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true }, (rt) => runDemo(rt, o, waitForSignal)));
+
+  program.command('setup').description('find or install the Temporal CLI into the cache and print its path').action(async () => {
+    const config = loadConfig();
+    const path = await resolveTemporalCli(config.temporal.cliPath, makeLogger(config.logLevel ?? 'warn'));
+    process.stdout.write(`${path}\n`);
+  });
+
+  program.addOption(new Option('--access-token <token>').hideHelp().argParser(() => {
+    throw new InvalidArgumentError('tokens are never taken on the command line; set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+  }));
+  return program;
+}
+
+/** One clear line for the operator, never a stack trace, for the errors scoreflow knows. */
+export function describeError(err: unknown): string {
+  if (err instanceof WorkflowFailedError) {
+    let cause: unknown = err.cause;
+    while (cause && (cause as { cause?: unknown }).cause && !(cause instanceof ApplicationFailure)) cause = (cause as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure) return `run failed: ${cause.type}: ${cause.message}`;
+    return `run failed: ${(cause as Error | undefined)?.message ?? err.message}`;
+  }
+  if (err instanceof ApplicationFailure) return `${err.type}: ${err.message}`;
+  return (err as Error).message ?? String(err);
+}
+
+async function main(log?: Logger): Promise<void> {
+  try {
+    await buildCli().parseAsync(process.argv);
+  } catch (err) {
+    process.stderr.write(`scoreflow: ${describeError(err)}\n`);
+    log?.debug({ err }, 'failed');
+    process.exitCode = 1;
+  }
+}
+
+await main();

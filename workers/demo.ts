@@ -1,0 +1,70 @@
+import { bucketCounts, runReport } from '../db/reports.js';
+import { readCard } from '../models/load-model.js';
+import { parseLeadsTable } from '../source/leads-table.js';
+import { seedLeads } from '../source/seed.js';
+import { readDistribution } from '../source/synthetic-leads.js';
+import { today } from './dates.js';
+import { ensureWorker } from './ensure-worker.js';
+import { stageTable, table, workflowUrl } from './format.js';
+import { startRun, waitWithProgress } from './run-pipeline.js';
+import type { Runtime } from './runtime.js';
+import { createOrUpdateSchedule } from './schedule.js';
+
+async function leadCount(rt: Runtime, tableSql: string): Promise<number> {
+  try {
+    const { rows } = await rt.pool.query<{ n: number }>(`select count(*)::int as n from ${tableSql}`);
+    return rows[0]!.n;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return 0; // table does not exist yet
+    throw err;
+  }
+}
+
+/** `npm start`: everything up, demo data if empty, the daily schedule, today's run, and a summary. */
+export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, waitForSignal: () => Promise<void>): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const began = Date.now();
+  const leadsTable = parseLeadsTable(rt.config.source.leadsTable);
+  if ((await leadCount(rt, leadsTable.sql)) === 0) {
+    say(`Seeding ${o.leads.toLocaleString('en-US')} demo leads into ${rt.config.source.leadsTable}…`);
+    await seedLeads(rt.pool, leadsTable, readCard(rt.config.model.dir), readDistribution(rt.config.model.dir), {
+      count: o.leads, seed: 42, messyRate: 0.002, replace: false,
+    });
+  }
+  await createOrUpdateSchedule(rt);
+  const stopWorker = await ensureWorker(rt);
+  try {
+    const asOf = today(rt.config.schedule.timezone);
+    const handle = await startRun(rt, { asOf, full: false });
+    const url = workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId);
+    say(`Running ${handle.workflowId}${url ? ` (watch it at ${url})` : ''}`);
+    const result = await waitWithProgress(handle, { show: true });
+    const report = (await runReport(rt.pool, result.runId))!;
+    const buckets = await bucketCounts(rt.pool);
+    const psql = rt.config.database.url ? 'psql "$DATABASE_URL"' : `psql "${rt.databaseUrl}"`;
+    process.stdout.write(
+      [
+        '',
+        `scoreflow: run ${result.runId} ${report.status} in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+        `model ${result.modelVersion}, sha256 ${result.modelSha256}`,
+        '',
+        stageTable(report),
+        '',
+        'Leads per bucket (scoring.lead_scores):',
+        table(['bucket', 'leads'], buckets.map((b) => [b.bucket, b.leads.toLocaleString('en-US')])),
+        '',
+        `Web UI:    ${url ?? '(external Temporal: open your cluster UI)'}`,
+        `Schedule:  lead-scoring-daily, "${rt.config.schedule.cron}" ${rt.config.schedule.timezone} (scoreflow schedule describe)`,
+        `Try:       ${psql} -c "select bucket, count(*), round(avg(score)::numeric, 3) from scoring.lead_scores group by 1 order by 3 desc"`,
+        `Rejected:  ${psql} -c "select reason, count(*) from scoring.rejected_leads group by 1 order by 2 desc"`,
+        '',
+      ].join('\n'),
+    );
+    if (!o.once) {
+      say('Serving (worker, Temporal dev server, PostgreSQL) until Ctrl-C.');
+      await waitForSignal();
+    }
+  } finally {
+    await stopWorker();
+  }
+}

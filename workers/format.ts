@@ -1,0 +1,48 @@
+import type { RunReport } from '../db/reports.js';
+
+const n = (v: number | null | undefined) => (v == null ? '-' : v.toLocaleString('en-US'));
+const secs = (ms: number | null | undefined) => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
+const rate = (rows: number | null, ms: number | null) =>
+  rows == null || !ms ? '-' : `${Math.round((rows * 1000) / ms).toLocaleString('en-US')}/s`;
+
+/** A fixed-width table: one header row, then rows; columns as wide as their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Rows, time and throughput per stage of one run. */
+export function stageTable(r: RunReport): string {
+  return table(
+    ['stage', 'rows', 'time', 'rows/s'],
+    [
+      ['extract', n(r.leads_extracted), secs(r.extract_ms), rate(r.leads_extracted, r.extract_ms)],
+      ['batch-score', n(r.leads_scored), secs(r.score_ms), rate(r.leads_extracted, r.score_ms)],
+      ['store', n(r.leads_published), secs(r.store_ms), rate(r.leads_published, r.store_ms)],
+      ['rejected', n(r.leads_rejected), '', ''],
+    ],
+  );
+}
+
+/** One line per run for `scoreflow runs`. */
+export function runsTable(runs: RunReport[]): string {
+  return table(
+    ['run', 'status', 'model', 'extracted', 'scored', 'rejected', 'published', 'error'],
+    runs.map((r) => [
+      r.run_id,
+      r.status,
+      r.model_version ?? '-',
+      n(r.leads_extracted),
+      n(r.leads_scored),
+      n(r.leads_rejected),
+      n(r.leads_published),
+      r.error_type ? `${r.error_type}: ${r.error_message ?? ''}`.slice(0, 120) : '',
+    ]),
+  );
+}
+
+/** The Web UI page of a workflow. */
+export function workflowUrl(uiBase: string | undefined, namespace: string, workflowId: string): string | undefined {
+  return uiBase ? `${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { migrate } from '../db/migrate.js';
+import { makePool, type Pool } from '../db/pool.js';
+import type { Config } from '../lib/config.js';
+import { DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { startEmbeddedPostgres } from '../services/embedded-postgres.js';
+import { resolveTemporalCli } from '../services/temporal-cli.js';
+import { startDevServer } from '../services/temporal-dev-server.js';
+
+/** The connections a command works with, and how to let go of them (and of services it started). */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  databaseUrl: string;
+  pool: Pool;
+  temporal?: { address: string; namespace: string; uiUrl?: string; connection: Connection; client: Client };
+  close(): Promise<void>;
+}
+
+const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+/**
+ * Connects to PostgreSQL (DATABASE_URL, else the embedded server under SCOREFLOW_HOME, started if
+ * needed), applies migrations, and with `temporal` connects to TEMPORAL_ADDRESS or the local dev server.
+ */
+export async function openRuntime(config: Config, log: Logger, opts: { temporal: boolean }): Promise<Runtime> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'while shutting down'));
+  };
+  try {
+    fs.mkdirSync(config.home, { recursive: true });
+    let databaseUrl = config.database.url;
+    if (!databaseUrl) {
+      const local = await startEmbeddedPostgres({ dataDir: path.join(config.home, 'pg'), port: config.database.embeddedPort, database: 'scoreflow', log });
+      closers.push(local.stop);
+      databaseUrl = local.url;
+    }
+    const pool = makePool(databaseUrl, log, config.scoring.concurrency + 6);
+    closers.push(() => pool.end());
+    try {
+      await pool.query('select 1');
+    } catch (err) {
+      throw new DatabaseUnavailable(`${safeUrl(databaseUrl)}: ${(err as Error).message}`);
+    }
+    await migrate(databaseUrl, log);
+    const runtime: Runtime = { config, log, databaseUrl, pool, close };
+    if (opts.temporal) runtime.temporal = await openTemporal(config, log, closers);
+    return runtime;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function openTemporal(config: Config, log: Logger, closers: Array<() => Promise<void>>): Promise<NonNullable<Runtime['temporal']>> {
+  let address = config.temporal.address;
+  let uiUrl: string | undefined;
+  if (!address) {
+    const cliPath = await resolveTemporalCli(config.temporal.cliPath, log);
+    const server = await startDevServer({
+      cliPath,
+      port: config.temporal.devPort,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      dbFile: path.join(config.home, 'temporal.sqlite'),
+      logFile: path.join(config.home, 'temporal.log'),
+      log,
+    });
+    closers.push(server.stop);
+    address = server.address;
+    uiUrl = server.uiUrl;
+  }
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 10_000 });
+  } catch (err) {
+    throw new TemporalUnavailable(`${address}: ${(err as Error).message}`);
+  }
+  closers.push(() => connection.close());
+  const namespace = config.temporal.namespace;
+  return { address, namespace, uiUrl, connection, client: new Client({ connection, namespace }) };
+}

@@ -1,0 +1,3 @@
+/** Every workflow the scoreflow worker hosts. */
+export { leadScoringWorkflow } from './lead-scoring.js';
+export { scheduledLeadScoringWorkflow } from './scheduled.js';

@@ -1,0 +1,92 @@
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { ScoringActivities } from '../activities/index.js';
+import { boundedMap } from './bounded-map.js';
+
+/** Input of one business day's run. Only a date and settings: never lead data. */
+export interface LeadScoringInput {
+  asOf: string;
+  full?: boolean;
+  /** How many chunks are scored at once (config SCOREFLOW_SCORING_CONCURRENCY, read by the starter). */
+  scoringConcurrency?: number;
+}
+
+export interface LeadScoringResult {
+  runId: string;
+  asOf: string;
+  modelVersion: string;
+  modelSha256: string;
+  extracted: number;
+  chunks: number;
+  scored: number;
+  rejected: number;
+  published: number;
+}
+
+export interface RunProgress {
+  stage: 'extract' | 'batch-score' | 'store' | 'done' | 'failed';
+  chunksDone: number;
+  chunksTotal: number;
+}
+
+export const progressQuery = defineQuery<RunProgress>('progress');
+export const PIPELINE = 'lead-scoring';
+
+/** Database stages: retried with backoff through restarts; typed non-retryable errors stop at once. */
+const { extractLeads, publishRun } = proxyActivities<ScoringActivities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
+});
+/** Inference on one chunk heartbeats, so a killed worker's chunk is retried elsewhere within a minute. */
+const { scoreChunk } = proxyActivities<ScoringActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
+});
+const { recordRunFailure } = proxyActivities<ScoringActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10 },
+});
+
+/** One business day: extract → batch-score (chunks in parallel, bounded) → store. */
+export async function leadScoringWorkflow(input: LeadScoringInput): Promise<LeadScoringResult> {
+  const run = { runId: runIdFor(input), pipeline: PIPELINE, asOf: input.asOf };
+  const progress: RunProgress = { stage: 'extract', chunksDone: 0, chunksTotal: 0 };
+  setHandler(progressQuery, () => progress);
+  try {
+    const extracted = await extractLeads({ ...run, full: input.full ?? false });
+
+    progress.stage = 'batch-score';
+    progress.chunksTotal = extracted.chunks;
+    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
+    await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
+      await scoreChunk({ runId: run.runId, chunk });
+      progress.chunksDone++;
+    });
+
+    progress.stage = 'store';
+    const stored = await publishRun(run);
+
+    progress.stage = 'done';
+    return {
+      ...run,
+      modelVersion: extracted.modelVersion,
+      modelSha256: extracted.modelSha256,
+      extracted: extracted.total,
+      chunks: extracted.chunks,
+      scored: stored.scored,
+      rejected: stored.rejected,
+      published: stored.published,
+    };
+  } catch (err) {
+    progress.stage = 'failed';
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
+    await recordRunFailure({ ...run, errorType, message: (cause as Error).message });
+    throw err;
+  }
+}
+
+/** The run id keys every row a run writes: one per business date (and one more for a --full rescore). */
+export function runIdFor(input: Pick<LeadScoringInput, 'asOf' | 'full'>): string {
+  return `${PIPELINE}-${input.asOf}${input.full ? '-full' : ''}`;
+}

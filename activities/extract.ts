@@ -1,5 +1,5 @@
 import { activityInfo } from '@temporalio/activity';
-import { withTransaction } from '../db/pool.js';
+import { withTransaction, type PoolClient } from '../db/pool.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { checkLeadsTable } from '../source/leads-table.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
@@ -76,7 +76,7 @@ export function makeExtract(deps: ActivityDeps) {
  * writers whose transactions committed late) are examined.
  */
 async function extractMode(
-  client: import('../db/pool.js').PoolClient,
+  client: PoolClient,
   input: ExtractInput,
   modelSha256: string,
   lookbackHours: number,

@@ -13,7 +13,6 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
-import { runIdFor } from '../workflows/lead-scoring.js';
 import { dateRange, parseDate, today } from './dates.js';
 import { ensureWorker } from './ensure-worker.js';
 import { runsTable, stageTable, workflowUrl } from './format.js';

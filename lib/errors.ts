@@ -8,7 +8,6 @@ import { ApplicationFailure } from '@temporalio/common';
 abstract class ScoreflowError extends ApplicationFailure {
   protected constructor(type: string, message: string, nonRetryable: boolean) {
     super(message, type, nonRetryable);
-    this.name = type;
   }
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
-import { DefaultLogger, Runtime as TemporalRuntime } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadConfig, type Config } from '../lib/config.js';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import fs from 'node:fs';
+import { loadConfig } from '../lib/config.js';
 import { makeLogger, type Logger } from '../lib/logger.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { migrate } from '../db/migrate.js';
@@ -21,6 +22,7 @@ import { openRuntime, type Runtime } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
+import { installTemporalLogging } from './temporal-logging.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -34,24 +36,15 @@ const share = (v: string) => {
 };
 
 /** Parses configuration once, opens what the command needs, and always closes it. */
-async function withRuntime<T>(needs: { temporal: boolean; longRunning?: boolean }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(needs: { temporal: boolean; model?: boolean; longRunning?: boolean }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
-  quietTemporal(config);
+  installTemporalLogging(config.logLevel);
   const rt = await openRuntime(config, log, needs);
   try {
     return await fn(rt);
   } finally {
     await rt.close();
-  }
-}
-
-/** Routes the Temporal SDK's own logs to warn-level console output (they are noisy at info). */
-function quietTemporal(config: Config): void {
-  try {
-    TemporalRuntime.install({ logger: new DefaultLogger(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'DEBUG' : 'WARN') });
-  } catch {
-    // already installed in this process
   }
 }
 
@@ -118,7 +111,7 @@ export function buildCli(): Command {
     );
 
   program.command('worker').description('run a worker on the task queue until Ctrl-C (start as many as you like)').action(() =>
-    withRuntime({ temporal: true, longRunning: true }, async (rt) => {
+    withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
       process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
       const running = worker.run();
@@ -130,7 +123,7 @@ export function buildCli(): Command {
   );
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
-    withRuntime({ temporal: true, longRunning: true }, async (rt) => {
+    withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
       const running = worker.run();
       process.stderr.write(
@@ -152,12 +145,12 @@ export function buildCli(): Command {
   runOptions(program.command('run').description('run the pipeline for one business date now and wait for it'))
     .option('--as-of <date>', 'business date YYYY-MM-DD (default: today in the schedule time zone)', parseDate)
     .action((o: { asOf?: string; full: boolean; json?: boolean; progress: boolean }) =>
-      withRuntime({ temporal: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
+      withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
     );
 
   runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
-    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean }) => withRuntime({ temporal: true }, (rt) => runDate(rt, o)));
+    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
 
   program
     .command('backfill')
@@ -168,7 +161,7 @@ export function buildCli(): Command {
     .action((o: { from: string; to: string; json?: boolean }) => {
       const dates = dateRange(o.from, o.to);
       if (!dates.length) throw new InvalidArgumentError(`--from ${o.from} is after --to ${o.to}`);
-      return withRuntime({ temporal: true }, async (rt) => {
+      return withRuntime({ temporal: true, model: true }, async (rt) => {
         for (const asOf of dates) await runDate(rt, { asOf, full: false, json: o.json, progress: true });
       });
     });
@@ -228,7 +221,25 @@ export function buildCli(): Command {
     .description('npm start: bring everything up, seed 100,000 leads if empty, schedule, run today and print a summary')
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
-    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true }, (rt) => runDemo(rt, o, waitForSignal)));
+    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true }, (rt) => runDemo(rt, o, waitForSignal)));
+
+  program
+    .command('history')
+    .description('workflow histories, for replay tests')
+    .command('export')
+    .description('write the event history of a workflow as JSON (the format test/histories/ and `temporal workflow show -o json` use)')
+    .requiredOption('--workflow-id <id>', 'e.g. lead-scoring-2026-11-25')
+    .option('--out <file>', 'file to write (default: stdout)')
+    .action((o: { workflowId: string; out?: string }) =>
+      withRuntime({ temporal: true }, async (rt) => {
+        const history = await rt.temporal!.client.workflow.getHandle(o.workflowId).fetchHistory();
+        const json = historyToJSON(history);
+        if (o.out) {
+          fs.writeFileSync(o.out, `${json}\n`);
+          process.stderr.write(`wrote ${history.events?.length ?? 0} events of ${o.workflowId} to ${o.out}\n`);
+        } else process.stdout.write(`${json}\n`);
+      }),
+    );
 
   program.command('setup').description('find or install the Temporal CLI into the cache and print its path').action(async () => {
     const config = loadConfig();

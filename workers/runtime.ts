@@ -2,6 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { migrate } from '../db/migrate.js';
+import { loadModel } from '../models/load-model.js';
 import { makePool, type Pool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
 import { DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
@@ -26,7 +27,9 @@ const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@
  * Connects to PostgreSQL (DATABASE_URL, else the embedded server under SCOREFLOW_HOME, started if
  * needed), applies migrations, and with `temporal` connects to TEMPORAL_ADDRESS or the local dev server.
  */
-export async function openRuntime(config: Config, log: Logger, opts: { temporal: boolean }): Promise<Runtime> {
+export async function openRuntime(config: Config, log: Logger, opts: { temporal: boolean; model?: boolean }): Promise<Runtime> {
+  // A missing or mismatched model stops the command here, before anything starts.
+  if (opts.model) await (await loadModel(config.model.dir)).session.release();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'while shutting down'));

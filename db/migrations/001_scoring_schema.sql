@@ -74,6 +74,7 @@ create table scoring.rejected_leads (
   rejected_at       timestamptz not null default now(),
   primary key (run_id, lead_id)
 );
+create index rejected_leads_lead on scoring.rejected_leads (lead_id, source_updated_at);
 
 -- What analysts query: the current score of every lead, and which run and model produced it.
 create table scoring.lead_scores (

@@ -1,0 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it, inject } from 'vitest';
+import pg from 'pg';
+import { migrate } from '../../db/migrate.js';
+import { makeLogger } from '../../lib/logger.js';
+import { createDatabaseIfMissing } from '../../services/embedded-postgres.js';
+
+describe('migrations', () => {
+  it('can run from two processes at once and twice in a row, applying each migration exactly once', async () => {
+    const database = `m_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const admin = inject('adminDatabaseUrl');
+    await createDatabaseIfMissing(admin, database);
+    const url = admin.replace(/\/[^/]+$/, `/${database}`);
+    const log = makeLogger('silent');
+
+    const [a, b] = await Promise.all([migrate(url, log), migrate(url, log)]);
+    const again = await migrate(url, log);
+
+    expect([...a, ...b].sort()).toEqual(['001_scoring_schema']);
+    expect(again).toEqual([]);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("select table_name from information_schema.tables where table_schema = 'scoring' order by 1");
+      expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual([
+        'lead_score_history', 'lead_scores', 'pipeline_runs', 'rejected_leads', 'run_chunks', 'run_leads',
+        'schema_migrations', 'staged_scores', 'watermarks',
+      ]);
+      const { rows: applied } = await client.query('select name from scoring.schema_migrations');
+      expect(applied).toEqual([{ name: '001_scoring_schema' }]);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../lib/paths.js';
+import { inject } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { makeLogger } from '../../lib/logger.js';
+import { createDatabaseIfMissing } from '../../services/embedded-postgres.js';
+import { readCard } from '../../models/load-model.js';
+import { parseLeadsTable } from '../../source/leads-table.js';
+import { seedLeads } from '../../source/seed.js';
+import { readDistribution } from '../../source/synthetic-leads.js';
+import type { LeadScoringResult } from '../../workflows/lead-scoring.js';
+import { startRun } from '../../workers/run-pipeline.js';
+import { openRuntime, type Runtime } from '../../workers/runtime.js';
+import { createScoringWorker } from '../../workers/worker.js';
+import { installTemporalLogging } from '../../workers/temporal-logging.js';
+
+installTemporalLogging(process.env['LOG_LEVEL']);
+const BUNDLED_MODEL = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
+
+/** A fresh database and task queue on the shared real services, with a real worker polling it. */
+export interface Harness {
+  rt: Runtime;
+  config: Config;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
+  /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
+  run(asOf: string, opts?: { full?: boolean }): Promise<LeadScoringResult>;
+  /** The tables analysts read, in a stable order, for comparisons between runs. */
+  publishedTables(): Promise<{ scores: unknown[]; history: unknown[] }>;
+  close(): Promise<void>;
+}
+
+export async function makeHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const adminUrl = inject('adminDatabaseUrl');
+  await createDatabaseIfMissing(adminUrl, database);
+  const config = loadConfig({
+    DATABASE_URL: adminUrl.replace(/\/[^/]+$/, `/${database}`),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    SCOREFLOW_TASK_QUEUE: `test-${database}`,
+    SCOREFLOW_CHUNK_SIZE: '400',
+    SCOREFLOW_HOME: `/tmp/scoreflow-test-home-${database}`,
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    ...env,
+  });
+  const log = makeLogger(config.logLevel ?? 'warn', 'test');
+  const rt = await openRuntime(config, log, { temporal: true });
+  let worker: Worker | undefined;
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+  try {
+    ({ worker, connection } = await createScoringWorker({
+      config, pool: rt.pool, log, address: rt.temporal!.address, workflowBundle: { codePath: inject('workflowBundlePath') },
+    }));
+    running = worker.run();
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+  const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => (await rt.pool.query<T>(sql, params)).rows;
+  return {
+    rt,
+    config,
+    query,
+    async seed(count, opts = {}) {
+      // Demo leads always follow the bundled model's card, whatever model the test points the worker at.
+      await seedLeads(rt.pool, parseLeadsTable(config.source.leadsTable), readCard(BUNDLED_MODEL), readDistribution(BUNDLED_MODEL), {
+        count, seed: opts.seed ?? 7, messyRate: opts.messyRate ?? 0, replace: false,
+      });
+    },
+    async run(asOf, opts = {}) {
+      const handle = await startRun(rt, { asOf, full: opts.full ?? false });
+      return handle.result();
+    },
+    async publishedTables() {
+      return {
+        scores: await query('select * from scoring.lead_scores order by lead_id'),
+        history: await query('select * from scoring.lead_score_history order by run_id, lead_id'),
+      };
+    },
+    async close() {
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection?.close();
+      await rt.close();
+    },
+  };
+}

@@ -68,6 +68,29 @@ export class RunStateInvalid extends ScoreflowError {
   }
 }
 
+/** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
+export class DatabaseSchemaInvalid extends ScoreflowError {
+  constructor(detail: string) {
+    super(
+      'DatabaseSchemaInvalid',
+      `PostgreSQL rejected a statement: ${detail}. Run \`scoreflow migrate\`, check the leads table and the database user's grants, then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/**
+ * Turns errors that retrying cannot fix into typed non-retryable failures; everything else (lost
+ * connections, restarts, deadlocks, timeouts) is left as it is, to be retried with backoff.
+ */
+export function classifyError(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof ApplicationFailure || typeof code !== 'string' || code.length !== 5) return err;
+  // SQLSTATE class 42: syntax error or access rule violation (undefined table/column, insufficient privilege).
+  if (code.startsWith('42')) return new DatabaseSchemaInvalid(`${(err as Error).message} (SQLSTATE ${code})`);
+  return err;
+}
+
 /** The error types above by name, for the runbook, the CLI and tests. */
 export const ERROR_TYPES = [
   'ConfigInvalid',
@@ -77,4 +100,5 @@ export const ERROR_TYPES = [
   'DatabaseUnavailable',
   'TemporalUnavailable',
   'RunStateInvalid',
+  'DatabaseSchemaInvalid',
 ] as const;

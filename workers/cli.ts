@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import fs from 'node:fs';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger, type Logger } from '../lib/logger.js';
@@ -22,6 +21,7 @@ import { openRuntime, type Runtime } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
+import { exportHistory } from './history.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
 const positiveInt = (v: string) => {
@@ -232,12 +232,11 @@ export function buildCli(): Command {
     .option('--out <file>', 'file to write (default: stdout)')
     .action((o: { workflowId: string; out?: string }) =>
       withRuntime({ temporal: true }, async (rt) => {
-        const history = await rt.temporal!.client.workflow.getHandle(o.workflowId).fetchHistory();
-        const json = historyToJSON(history);
+        const json = await exportHistory(rt, o.workflowId);
         if (o.out) {
-          fs.writeFileSync(o.out, `${json}\n`);
-          process.stderr.write(`wrote ${history.events?.length ?? 0} events of ${o.workflowId} to ${o.out}\n`);
-        } else process.stdout.write(`${json}\n`);
+          fs.writeFileSync(o.out, json);
+          process.stderr.write(`wrote the history of ${o.workflowId} to ${o.out}\n`);
+        } else process.stdout.write(json);
       }),
     );
 

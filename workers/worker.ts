@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createScoringActivities } from '../activities/index.js';
+import { TypedErrorsInterceptor } from '../activities/typed-errors-interceptor.js';
 import type { Pool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
@@ -31,6 +32,7 @@ export async function createScoringWorker(p: {
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: sourceOrBuilt('workflows/index.ts') }),
     activities,
     maxConcurrentActivityTaskExecutions: p.config.scoring.concurrency + 2,
+    interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
   });
   return { worker, connection };
 }

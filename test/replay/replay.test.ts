@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { sourceOrBuilt, PROJECT_ROOT } from '../../lib/paths.js';
+import { installTemporalLogging } from '../../workers/temporal-logging.js';
+
+installTemporalLogging(process.env['LOG_LEVEL'], false);
+
+const dir = path.join(PROJECT_ROOT, 'test', 'histories');
+const histories = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((file) => ({ file, history: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as unknown }));
+
+async function replayAll(workflowsPath: string) {
+  const results: Array<{ file: string; error?: Error }> = [];
+  const source = histories.map(({ file, history }) => ({ workflowId: file, history }));
+  for await (const r of Worker.runReplayHistories({ workflowsPath }, source)) results.push({ file: r.workflowId, error: r.error });
+  return results;
+}
+
+describe('recorded workflow histories', () => {
+  it('include a success, a failure, a scheduled launch and a run started by the schedule', () => {
+    expect(histories.map((h) => h.file).sort()).toEqual([
+      'lead-scoring-failed-source-missing.json',
+      'lead-scoring-from-schedule-nothing-new.json',
+      'lead-scoring-success-7-chunks.json',
+      'scheduled-launcher.json',
+    ]);
+  });
+
+  it('replay against the current workflow code without non-determinism', async () => {
+    const results = await replayAll(sourceOrBuilt('workflows/index.ts'));
+    expect(results.map((r) => [r.file, r.error?.message])).toEqual(histories.map((h) => [h.file, undefined]));
+  });
+
+  it('catch a workflow change that reorders the stages', async () => {
+    const results = await replayAll(path.join(PROJECT_ROOT, 'test', 'replay', 'fixtures', 'stages-reordered.ts'));
+    const success = results.find((r) => r.file === 'lead-scoring-success-7-chunks.json')!;
+    expect(success.error).toBeInstanceOf(DeterminismViolationError);
+  });
+});

@@ -1,0 +1,18 @@
+import { createScoringWorker } from './worker.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * Starts a worker in this process for the length of a command, so `scoreflow run` works with nothing
+ * else running. Other workers on the task queue simply share the work. (Asking Temporal whether a
+ * worker polls is not enough: a worker that exited a moment ago is still listed for a minute.)
+ * Returns the function that drains and stops it.
+ */
+export async function startLocalWorker(rt: Runtime): Promise<() => Promise<void>> {
+  const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
+  const running = worker.run();
+  return async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await connection.close();
+  };
+}

@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/paths.js';
+import { makeHarness, type Harness } from '../support/harness.js';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
+const run = promisify(execFile);
+
+/** Runs the built CLI (`npm test` builds first) and returns its exit code and output. */
+async function scoreflow(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let h: Harness;
+let env: Record<string, string>;
+beforeAll(async () => {
+  h = await makeHarness();
+  env = { DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli` };
+});
+afterAll(async () => h?.close());
+
+describe('the scoreflow command', () => {
+  it.each([
+    [['run'], { SCOREFLOW_SCHEDULE_TIMEZONE: 'Mars/Olympus' }, 'scoreflow: ConfigInvalid: Invalid configuration: SCOREFLOW_SCHEDULE_TIMEZONE must be an IANA time zone'],
+    [['schedule', 'create'], { SCOREFLOW_SCHEDULE_CRON: 'at dawn' }, 'scoreflow: ConfigInvalid: Invalid configuration: SCOREFLOW_SCHEDULE_CRON must be a 5-field cron expression'],
+    [['status'], { DATABASE_URL: 'postgres://scoring:s3cret@127.0.0.1:9/nowhere' }, 'scoreflow: DatabaseUnavailable: Cannot reach PostgreSQL: postgres://scoring:***@127.0.0.1:9/nowhere'],
+    [['run'], { SCOREFLOW_MODEL_DIR: '/nonexistent/model' }, 'scoreflow: ModelNotFound: No model card at /nonexistent/model/model-card.json'],
+  ])('%j with bad configuration stops at once with one line saying what to fix', async (args, bad, line) => {
+    const res = await scoreflow(args, { ...env, ...bad });
+    expect(res.code).toBe(1);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(line);
+    expect(res.stderr).not.toContain('s3cret');
+  });
+
+  it('seeds, runs a date with --json and lists it in runs and status', async () => {
+    expect((await scoreflow(['seed', '--leads', '700', '--seed', '3'], env)).stdout).toContain('added 700 leads to public.leads');
+    const ran = await scoreflow(['run', '--as-of', '2026-07-01', '--json'], env);
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ runId: 'lead-scoring-2026-07-01', extracted: 700, report: { status: 'published' } });
+
+    const runs = JSON.parse((await scoreflow(['runs', '--json'], env)).stdout) as Array<{ run_id: string; status: string }>;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([['lead-scoring-2026-07-01', 'published']]);
+    const status = await scoreflow(['status'], env);
+    expect(status.stdout).toMatch(/lead-scoring-2026-07-01: published/);
+    expect(status.stdout).toMatch(/extract\s+700/);
+  });
+
+  it('backfills dates oldest first', async () => {
+    const res = await scoreflow(['backfill', '--from', '2026-07-02', '--to', '2026-07-04', '--json'], env);
+    expect(res.code).toBe(0);
+    const rows = await h.query<{ run_id: string }>("select run_id from scoring.pipeline_runs where as_of > '2026-07-01' order by started_at");
+    expect(rows.map((r) => r.run_id)).toEqual(['lead-scoring-2026-07-02', 'lead-scoring-2026-07-03', 'lead-scoring-2026-07-04']);
+  });
+
+  it('refuses an unreal date with the format to use', async () => {
+    const res = await scoreflow(['run', '--as-of', '2026-02-30'], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('"2026-02-30" is not a date; write it as YYYY-MM-DD');
+  });
+});

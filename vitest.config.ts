@@ -5,7 +5,7 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'], testTimeout: 60_000 },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'], testTimeout: 60_000, sequence: { groupOrder: 1 } },
       },
       {
         test: {
@@ -16,6 +16,7 @@ export default defineConfig({
           hookTimeout: 180_000,
           // Two cores: files share one Temporal dev server and one PostgreSQL, each with its own database and task queue.
           maxWorkers: 2,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -1,8 +1,11 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
-/** Ends the run with one plain "N passed, N failed, N skipped" line that CI reads. */
+/**
+ * Ends the run with one plain "N passed, N failed, N skipped" line that CI reads, and fails a run that
+ * executed no test or hit an error outside tests (vitest can exit 0 on a configuration error).
+ */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     const count = { passed: 0, failed: 0, skipped: 0 };
     for (const m of modules) {
       for (const t of m.children.allTests()) {
@@ -13,5 +16,6 @@ export default class SummaryReporter implements Reporter {
       }
     }
     process.stdout.write(`\nscoreflow: ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`);
+    if (count.passed === 0 || unhandledErrors.length > 0) process.exitCode = 1;
   }
 }

@@ -42,8 +42,7 @@ export function makeScoreChunk(deps: ActivityDeps) {
       });
       heartbeat({ chunk, read: rows.length });
       const { batch, rejected } = prepareFeatures(model.card, rows);
-      const score = await predict(model, batch);
-      heartbeat({ chunk, scored: score.length });
+      const score = await predict(model, batch, (done) => heartbeat({ chunk, scored: done }));
       const bucket = Array.from(score, (s) => bucketFor(model.card, s));
       return stageChunk(client, {
         runId,

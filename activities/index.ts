@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps.js';
 import { makeExtract } from './extract.js';
 import { makeScoreChunk } from './score.js';
 import { makePublishRun } from './store.js';
+import { makeCrmSync } from './crm-sync.js';
 
 export type { ActivityDeps, RunRef } from './deps.js';
 export type { ExtractInput, ExtractResult } from './extract.js';
@@ -10,6 +11,7 @@ export type { ScoreChunkInput } from './score.js';
 export type { PublishCounts } from './sql/publish-run.js';
 export type { ChunkCounts } from './sql/stage-chunk.js';
 export type { RunFailure } from './audit.js';
+export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
 
 /** The lead-scoring pipeline's activities, bound to one process's pool, model and settings. */
 export function createScoringActivities(deps: ActivityDeps) {
@@ -18,6 +20,7 @@ export function createScoringActivities(deps: ActivityDeps) {
     scoreChunk: makeScoreChunk(deps),
     publishRun: makePublishRun(deps),
     recordRunFailure: makeRecordRunFailure(deps),
+    ...makeCrmSync(deps),
   };
 }
 

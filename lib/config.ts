@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigInvalid } from './errors.js';
@@ -44,6 +45,15 @@ const envSchema = z.object({
     .string()
     .refine(isTimeZone, { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
     .default('UTC'),
+  HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
+  HUBSPOT_ACCESS_TOKEN_FILE: z.string().min(1).optional(),
+  HUBSPOT_BASE_URL: z.string().url('must be a URL such as https://api.hubapi.com').optional(),
+  SCOREFLOW_SANDBOX_PORT: z.coerce.number().int().min(1).max(65535).default(8099),
+  SCOREFLOW_CRM_RATE_PER_10S: z.coerce.number().int().min(1).default(190),
+  SCOREFLOW_CRM_DAILY_LIMIT: z.coerce.number().int().min(1).default(650_000),
+  SCOREFLOW_CRM_SCORE_EPSILON: z.coerce.number().min(0).max(1).default(0),
+  SCOREFLOW_CRM_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(100),
+  SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -56,6 +66,22 @@ export interface Config {
   model: { dir: string };
   scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
   schedule: { cron: string; timezone: string };
+  /**
+   * HubSpot, or with no token and no base URL the local sandbox (started by scoreflow). The token itself
+   * is read from the environment or its file here and nowhere else; it is never logged.
+   */
+  crm: {
+    mode: 'hubspot' | 'sandbox';
+    baseUrl?: string;
+    token?: string;
+    tokenSource: string;
+    sandboxPort: number;
+    ratePer10s: number;
+    dailyLimit: number;
+    epsilon: number;
+    verifySample: number;
+    concurrency: number;
+  };
   /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -90,6 +116,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lookbackHours: e.SCOREFLOW_LOOKBACK_HOURS,
     },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
+    crm: { ...crmConnection(e), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
+      dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
+      concurrency: e.SCOREFLOW_CRM_CONCURRENCY },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** Where the CRM is and its token: HUBSPOT_ACCESS_TOKEN, else the file HUBSPOT_ACCESS_TOKEN_FILE, else the sandbox. */
+function crmConnection(e: z.infer<typeof envSchema>): Pick<Config['crm'], 'mode' | 'baseUrl' | 'token' | 'tokenSource'> {
+  let token = e.HUBSPOT_ACCESS_TOKEN;
+  let tokenSource = 'HUBSPOT_ACCESS_TOKEN';
+  if (!token && e.HUBSPOT_ACCESS_TOKEN_FILE) {
+    tokenSource = `the file ${e.HUBSPOT_ACCESS_TOKEN_FILE} (HUBSPOT_ACCESS_TOKEN_FILE)`;
+    try {
+      token = fs.readFileSync(e.HUBSPOT_ACCESS_TOKEN_FILE, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigInvalid(`HUBSPOT_ACCESS_TOKEN_FILE ${e.HUBSPOT_ACCESS_TOKEN_FILE} cannot be read (${(err as NodeJS.ErrnoException).code}); point it at the file holding the private-app token`);
+    }
+    if (!token) throw new ConfigInvalid(`HUBSPOT_ACCESS_TOKEN_FILE ${e.HUBSPOT_ACCESS_TOKEN_FILE} is empty; put the private-app token in it`);
+  }
+  if (!token && !e.HUBSPOT_BASE_URL) return { mode: 'sandbox', tokenSource: 'the local sandbox' };
+  if (!token) throw new ConfigInvalid('HUBSPOT_BASE_URL is set but no token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+  return { mode: 'hubspot', baseUrl: e.HUBSPOT_BASE_URL ?? 'https://api.hubapi.com', token, tokenSource };
 }

@@ -68,6 +68,35 @@ export class RunStateInvalid extends ScoreflowError {
   }
 }
 
+/** HubSpot refused the access token (401); the message names where the token came from, never the token. */
+export class CrmAuthInvalid extends ScoreflowError {
+  constructor(tokenSource: string) {
+    super(
+      'CrmAuthInvalid',
+      `HubSpot rejected the access token from ${tokenSource} (401 INVALID_AUTHENTICATION). Put a valid private-app token there, check it with \`scoreflow crm check\`, then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/** The token lacks a scope the stage needs (403). */
+export class CrmScopeMissing extends ScoreflowError {
+  constructor(scopes: string[], tokenSource: string) {
+    super(
+      'CrmScopeMissing',
+      `The HubSpot token from ${tokenSource} lacks the scope ${scopes.join(' or ') || '(not named by HubSpot)'} (403 MISSING_SCOPES). Add it to the private app, then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/** HubSpot answered 5xx or could not be reached after in-activity retries; Temporal retries the stage. */
+export class CrmUnavailable extends ScoreflowError {
+  constructor(detail: string) {
+    super('CrmUnavailable', `HubSpot is unavailable: ${detail}. The stage retries by itself; check status.hubspot.com if it persists.`, false);
+  }
+}
+
 /** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
 export class DatabaseSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {
@@ -101,4 +130,7 @@ export const ERROR_TYPES = [
   'TemporalUnavailable',
   'RunStateInvalid',
   'DatabaseSchemaInvalid',
+  'CrmAuthInvalid',
+  'CrmScopeMissing',
+  'CrmUnavailable',
 ] as const;

@@ -22,6 +22,7 @@ import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './sche
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
 import { exportHistory } from './history.js';
+import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
 const positiveInt = (v: string) => {
@@ -112,7 +113,7 @@ export function buildCli(): Command {
 
   program.command('worker').description('run a worker on the task queue until Ctrl-C (start as many as you like)').action(() =>
     withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
-      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
       process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
       const running = worker.run();
       await Promise.race([waitForSignal(), running]);
@@ -124,7 +125,7 @@ export function buildCli(): Command {
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
     withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
-      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address });
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
       const running = worker.run();
       process.stderr.write(
         `scoreflow dev is up:\n  Temporal     ${rt.temporal!.address}\n  Web UI       ${rt.temporal!.uiUrl ?? '(external cluster)'}\n  PostgreSQL   ${rt.databaseUrl}\n  task queue   ${rt.config.temporal.taskQueue}\nCtrl-C to stop.\n`,
@@ -224,6 +225,37 @@ export function buildCli(): Command {
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
     .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true }, (rt) => runDemo(rt, o, waitForSignal)));
+
+  const crm = program.command('crm').description('the HubSpot side: check the token, preview or test a sync');
+  crm.command('check').description('verify the token, its scopes and the scoreflow contact properties').option('--json', 'JSON output')
+    .action((o: { json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const checks = await checkCrm(rt);
+        print(o.json, checks, () => checks.map((c) => `${c.ok ? 'ok     ' : 'MISSING'} ${c.check}: ${c.detail}`).join('\n'));
+        if (checks.some((c) => !c.ok)) throw new Error('the CRM check failed; see the lines above');
+      }),
+    );
+  crm.command('sync').description('what the next run would send to HubSpot').requiredOption('--dry-run', 'only show, never send').option('--json', 'JSON output')
+    .action((o: { json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const plan = await dryRunCrm(rt);
+        print(o.json, plan, () => `would send ${plan.contacts} contacts (${plan.unchanged} unchanged, ${plan.skipped} skipped); first: ${plan.sample.map((c) => `lead ${c.lead_id} ${c.bucket} ${c.score.toFixed(3)}`).join(', ') || '-'}`);
+      }),
+    );
+  crm.command('test').description('send one lead\'s published score to HubSpot and read the contact back').requiredOption('--lead <id>', 'lead_id', positiveInt)
+    .action((o: { lead: number }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const props = await testCrm(rt, o.lead);
+        process.stdout.write(`${JSON.stringify(props, null, 2)}\n`);
+      }),
+    );
+
+  program.command('sandbox').description('run the local HubSpot-compatible sandbox in the foreground (SCOREFLOW_SANDBOX_PORT)').action(() =>
+    withRuntime({ temporal: false, longRunning: true }, async (rt) => {
+      process.stderr.write(`HubSpot sandbox on ${rt.crm.baseUrl}, token "${rt.crm.token}"; Ctrl-C to stop\n`);
+      await waitForSignal();
+    }),
+  );
 
   program
     .command('history')

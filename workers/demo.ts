@@ -8,6 +8,7 @@ import { startLocalWorker } from './local-worker.js';
 import { stageTable, table, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import type { Runtime } from './runtime.js';
+import type { LeadScoringResult } from '../workflows/lead-scoring.js';
 import { createOrUpdateSchedule } from './schedule.js';
 
 async function leadCount(rt: Runtime, tableSql: string): Promise<number> {
@@ -53,7 +54,10 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
         'Leads per bucket (scoring.lead_scores):',
         table(['bucket', 'leads'], buckets.map((b) => [b.bucket, b.leads.toLocaleString('en-US')])),
         '',
+        crmLine(result.crm),
+        '',
         `Web UI:    ${url ?? '(external Temporal: open your cluster UI)'}`,
+        `Contact:   ${contactCommand(rt)}`,
         `Schedule:  lead-scoring-daily, "${rt.config.schedule.cron}" ${rt.config.schedule.timezone} (scoreflow schedule describe)`,
         `Try:       ${psql} -c "select bucket, count(*), round(avg(score)::numeric, 3) from scoring.lead_scores group by 1 order by 3 desc"`,
         `Rejected:  ${psql} -c "select reason, count(*) from scoring.rejected_leads group by 1 order by 2 desc"`,
@@ -67,4 +71,15 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
   } finally {
     await stopWorker();
   }
+}
+
+function crmLine(crm: LeadScoringResult['crm']): string {
+  if (!crm) return 'CRM: not synced';
+  return `CRM (HubSpot contacts): ${crm.sent.toLocaleString('en-US')} sent, ${crm.unchanged.toLocaleString('en-US')} unchanged, ${crm.failed} failed, ${crm.skipped} skipped, ${crm.deferred} deferred; ${crm.calls} calls, ${crm.rateLimited} rate-limited, ${crm.verified} read back`;
+}
+
+/** A command that shows one contact with its score, as HubSpot holds it. */
+function contactCommand(rt: Runtime): string {
+  const auth = rt.config.crm.mode === 'sandbox' ? `-H "Authorization: Bearer ${rt.crm.token}" ` : '-H "Authorization: Bearer $HUBSPOT_ACCESS_TOKEN" ';
+  return `curl -s ${auth}"${rt.crm.baseUrl}/crm/v3/objects/contacts/lead1@company1.example?idProperty=email&properties=email,lead_score,lead_score_bucket,lead_score_model_version"`;
 }

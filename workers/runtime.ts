@@ -10,6 +10,8 @@ import type { Logger } from '../lib/logger.js';
 import { startEmbeddedPostgres } from '../services/embedded-postgres.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { startDevServer } from '../services/temporal-dev-server.js';
+import { startSandbox, SANDBOX_TOKEN } from '../sandbox/server.js';
+import type { CrmConnection } from '../activities/crm/hubspot.js';
 
 /** The connections a command works with, and how to let go of them (and of services it started). */
 export interface Runtime {
@@ -18,6 +20,8 @@ export interface Runtime {
   databaseUrl: string;
   pool: Pool;
   temporal?: { address: string; namespace: string; uiUrl?: string; connection: Connection; client: Client };
+  /** HubSpot, or the local sandbox (started by this process or found running). */
+  crm: CrmConnection;
   close(): Promise<void>;
 }
 
@@ -50,13 +54,27 @@ export async function openRuntime(config: Config, log: Logger, opts: { temporal:
       throw new DatabaseUnavailable(`${safeUrl(databaseUrl)}: ${(err as Error).message}`);
     }
     await migrate(databaseUrl, log);
-    const runtime: Runtime = { config, log, databaseUrl, pool, close };
+    const crm = await openCrm(config, databaseUrl, log, closers);
+    const runtime: Runtime = { config, log, databaseUrl, pool, crm, close };
     if (opts.temporal) runtime.temporal = await openTemporal(config, log, closers);
     return runtime;
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** The configured HubSpot, or the sandbox on SCOREFLOW_SANDBOX_PORT (reused when one already answers there). */
+async function openCrm(config: Config, databaseUrl: string, log: Logger, closers: Array<() => Promise<void>>): Promise<CrmConnection> {
+  if (config.crm.mode === 'hubspot') return { baseUrl: config.crm.baseUrl!, token: config.crm.token!, tokenSource: config.crm.tokenSource };
+  const url = `http://127.0.0.1:${config.crm.sandboxPort}`;
+  const running = await fetch(`${url}/_sandbox/health`).then((r) => r.ok, () => false);
+  if (!running) {
+    const sandbox = await startSandbox({ port: config.crm.sandboxPort, databaseUrl, log });
+    closers.push(() => sandbox.stop());
+    log.info({ url: sandbox.url }, 'HubSpot sandbox started');
+  }
+  return { baseUrl: url, token: SANDBOX_TOKEN, tokenSource: config.crm.tokenSource };
 }
 
 async function openTemporal(config: Config, log: Logger, closers: Array<() => Promise<void>>): Promise<NonNullable<Runtime['temporal']>> {

@@ -1,7 +1,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createScoringActivities } from '../activities/index.js';
+import { createScoringActivities, type ActivityDeps } from '../activities/index.js';
 import { TypedErrorsInterceptor } from '../activities/typed-errors-interceptor.js';
 import type { Pool } from '../db/pool.js';
+import type { CrmConnection } from '../activities/crm/hubspot.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { sourceOrBuilt } from '../lib/paths.js';
@@ -14,25 +15,39 @@ export async function createScoringWorker(p: {
   pool: Pool;
   log: Logger;
   address: string;
+  crm: CrmConnection;
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: p.address });
-  const activities = createScoringActivities({
-    pool: p.pool,
-    log: p.log,
-    model: makeModelCache(p.config.model.dir),
-    leadsTable: parseLeadsTable(p.config.source.leadsTable),
-    chunkSize: p.config.scoring.chunkSize,
-    lookbackHours: p.config.scoring.lookbackHours,
-  });
+  const activities = createScoringActivities(activityDeps(p));
   const worker = await Worker.create({
     connection,
     namespace: p.config.temporal.namespace,
     taskQueue: p.config.temporal.taskQueue,
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: sourceOrBuilt('workflows/index.ts') }),
     activities,
-    maxConcurrentActivityTaskExecutions: p.config.scoring.concurrency + 2,
+    maxConcurrentActivityTaskExecutions: Math.max(p.config.scoring.concurrency, p.config.crm.concurrency) + 2,
     interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
   });
   return { worker, connection };
+}
+
+/** The activities' dependencies from configuration: one place, shared by workers and tests. */
+export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: CrmConnection }): ActivityDeps {
+  return {
+    pool: p.pool,
+    log: p.log,
+    model: makeModelCache(p.config.model.dir),
+    leadsTable: parseLeadsTable(p.config.source.leadsTable),
+    chunkSize: p.config.scoring.chunkSize,
+    lookbackHours: p.config.scoring.lookbackHours,
+    crm: {
+      connection: p.crm,
+      // 250 ms more than HubSpot's ten seconds absorbs the spread of request latencies between workers.
+      budget: { perWindow: p.config.crm.ratePer10s, windowMs: 10_250, perDay: p.config.crm.dailyLimit },
+      epsilon: p.config.crm.epsilon,
+      partitions: p.config.crm.concurrency,
+      verifySample: p.config.crm.verifySample,
+    },
+  };
 }

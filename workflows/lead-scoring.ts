@@ -1,5 +1,5 @@
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { ScoringActivities } from '../activities/index.js';
+import { ActivityFailure, ApplicationFailure, defineQuery, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { CrmSummary, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
 
 /** Input of one business day's run. Only a date and settings: never lead data. */
@@ -20,10 +20,12 @@ export interface LeadScoringResult {
   scored: number;
   rejected: number;
   published: number;
+  /** Absent for runs started before the CRM stage existed. */
+  crm?: CrmSummary;
 }
 
 export interface RunProgress {
-  stage: 'extract' | 'batch-score' | 'store' | 'done' | 'failed';
+  stage: 'extract' | 'batch-score' | 'store' | 'crm-sync' | 'done' | 'failed';
   chunksDone: number;
   chunksTotal: number;
 }
@@ -42,12 +44,18 @@ const { scoreChunk } = proxyActivities<ScoringActivities>({
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
 });
+/** CRM batches heartbeat; 429s and 5xx are handled inside, so attempts here are for crashes and outages. */
+const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
+});
 const { recordRunFailure } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10 },
 });
 
-/** One business day: extract → batch-score (chunks in parallel, bounded) → store. */
+/** One business day: extract → batch-score (chunks in parallel, bounded) → store → crm-sync. */
 export async function leadScoringWorkflow(input: LeadScoringInput): Promise<LeadScoringResult> {
   const run = { runId: runIdFor(input), pipeline: PIPELINE, asOf: input.asOf };
   const progress: RunProgress = { stage: 'extract', chunksDone: 0, chunksTotal: 0 };
@@ -66,6 +74,15 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
     progress.stage = 'store';
     const stored = await publishRun(run);
 
+    let crm: CrmSummary | undefined;
+    // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.
+    if (patched('crm-sync-stage')) {
+      progress.stage = 'crm-sync';
+      const plan = await prepareCrmSync(run);
+      await Promise.all(Array.from({ length: plan.partitions }, (_, partition) => syncCrmPartition({ runId: run.runId, partition })));
+      crm = await finishCrmSync(run);
+    }
+
     progress.stage = 'done';
     return {
       ...run,
@@ -76,6 +93,7 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
       scored: stored.scored,
       rejected: stored.rejected,
       published: stored.published,
+      crm,
     };
   } catch (err) {
     progress.stage = 'failed';

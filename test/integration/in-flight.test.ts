@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createScoringActivities, type ExtractResult } from '../../activities/index.js';
-import { makeModelCache } from '../../models/model-cache.js';
-import { parseLeadsTable } from '../../source/leads-table.js';
+import { activityDeps } from '../../workers/worker.js';
 import { makeLogger } from '../../lib/logger.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
@@ -16,14 +15,7 @@ describe('a lead updated while a run is in flight', () => {
   it('keeps the score of the version that was read, and is rescored by the next run', async () => {
     h = await makeHarness();
     await h.seed(600);
-    const activities = createScoringActivities({
-      pool: h.rt.pool,
-      log: makeLogger('warn'),
-      model: makeModelCache(h.config.model.dir),
-      leadsTable: parseLeadsTable(h.config.source.leadsTable),
-      chunkSize: h.config.scoring.chunkSize,
-      lookbackHours: h.config.scoring.lookbackHours,
-    });
+    const activities = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: h.rt.crm }));
     const env = new MockActivityEnvironment();
     const run = { runId: 'lead-scoring-2026-06-01', pipeline: 'lead-scoring', asOf: '2026-06-01' };
 

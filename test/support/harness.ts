@@ -16,6 +16,7 @@ import { startRun } from '../../workers/run-pipeline.js';
 import { openRuntime, type Runtime } from '../../workers/runtime.js';
 import { createScoringWorker } from '../../workers/worker.js';
 import { installTemporalLogging } from '../../workers/temporal-logging.js';
+import { startSandbox, SANDBOX_TOKEN, type Sandbox, type SandboxOptions } from '../../sandbox/server.js';
 
 installTemporalLogging(process.env['LOG_LEVEL']);
 const BUNDLED_MODEL = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
@@ -24,6 +25,10 @@ const BUNDLED_MODEL = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
 export interface Harness {
   rt: Runtime;
   config: Config;
+  /** This test's own HubSpot sandbox (its faults, stats and contacts). */
+  sandbox: Sandbox;
+  /** Starts one more worker on the same task queue (they share the CRM budget through PostgreSQL). */
+  addWorker(): Promise<void>;
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
   /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
@@ -33,12 +38,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function makeHarness(env: Record<string, string> = {}, opts: { sandbox?: Partial<SandboxOptions> } = {}): Promise<Harness> {
   const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const adminUrl = inject('adminDatabaseUrl');
   await createDatabaseIfMissing(adminUrl, database);
+  const databaseUrl = adminUrl.replace(/\/[^/]+$/, `/${database}`);
+  const sandbox = await startSandbox({ port: 0, databaseUrl, log: makeLogger('warn', 'sandbox'), ...opts.sandbox });
   const config = loadConfig({
-    DATABASE_URL: adminUrl.replace(/\/[^/]+$/, `/${database}`),
+    DATABASE_URL: databaseUrl,
+    HUBSPOT_BASE_URL: sandbox.url,
+    HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     SCOREFLOW_TASK_QUEUE: `test-${database}`,
     SCOREFLOW_CHUNK_SIZE: '400',
@@ -48,22 +57,26 @@ export async function makeHarness(env: Record<string, string> = {}): Promise<Har
   });
   const log = makeLogger(config.logLevel ?? 'warn', 'test');
   const rt = await openRuntime(config, log, { temporal: true });
-  let worker: Worker | undefined;
-  let connection: NativeConnection | undefined;
-  let running: Promise<void> | undefined;
+  const workers: Array<{ worker: Worker; connection: NativeConnection; running: Promise<void> }> = [];
+  const addWorker = async () => {
+    const { worker, connection } = await createScoringWorker({
+      config, pool: rt.pool, log, address: rt.temporal!.address, crm: rt.crm, workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
+    workers.push({ worker, connection, running: worker.run() });
+  };
   try {
-    ({ worker, connection } = await createScoringWorker({
-      config, pool: rt.pool, log, address: rt.temporal!.address, workflowBundle: { codePath: inject('workflowBundlePath') },
-    }));
-    running = worker.run();
+    await addWorker();
   } catch (err) {
     await rt.close();
+    await sandbox.stop();
     throw err;
   }
   const query = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => (await rt.pool.query<T>(sql, params)).rows;
   return {
     rt,
     config,
+    sandbox,
+    addWorker,
     query,
     async seed(count, opts = {}) {
       // Demo leads always follow the bundled model's card, whatever model the test points the worker at.
@@ -82,10 +95,13 @@ export async function makeHarness(env: Record<string, string> = {}): Promise<Har
       };
     },
     async close() {
-      if (worker?.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection?.close();
+      for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      for (const w of workers) {
+        await w.running;
+        await w.connection.close();
+      }
       await rt.close();
+      await sandbox.stop();
     },
   };
 }

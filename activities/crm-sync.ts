@@ -1,0 +1,162 @@
+import { heartbeat } from '@temporalio/activity';
+import type { Client } from '@hubspot/api-client';
+import { withTransaction } from '../db/pool.js';
+import { RunStateInvalid } from '../lib/errors.js';
+import { provisionProperties } from './crm/contact-properties.js';
+import { makeHubspotClient, type CrmConnection } from './crm/hubspot.js';
+import { sendContacts, type SendContext } from './crm/send-contacts.js';
+import { verifySample } from './crm/verify-contacts.js';
+import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
+import { nextBatch, planOutbox, recordBatch } from './sql/crm-outbox.js';
+
+/** CRM settings the stage needs, from configuration. */
+export interface CrmSettings {
+  connection: CrmConnection;
+  budget: CrmBudget;
+  /** A score that moved by no more than this is not sent again (0: any change is sent). */
+  epsilon: number;
+  /** Outbox partitions, sent in parallel by any workers. */
+  partitions: number;
+  /** Contacts read back after each run. */
+  verifySample: number;
+}
+
+export interface CrmPlan {
+  contacts: number;
+  batches: number;
+  partitions: number;
+}
+
+export interface CrmSummary {
+  sent: number;
+  unchanged: number;
+  failed: number;
+  skipped: number;
+  deferred: number;
+  calls: number;
+  rateLimited: number;
+  verified: number;
+}
+
+/** Stage 4 of the pipeline: put each published score and bucket on its HubSpot contact. */
+export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
+  let client: Client | undefined;
+  /** A client with fresh call counters for one activity invocation. */
+  const context = (): SendContext => {
+    client ??= makeHubspotClient(deps.crm.connection);
+    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget), counters: { calls: 0, rateLimited: 0 } };
+  };
+
+  /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */
+  async function prepareCrmSync({ runId }: RunRef): Promise<CrmPlan> {
+    assertRunId(runId);
+    const partitions = deps.crm.partitions;
+    const planned = await withTransaction(deps.pool, async (db) => {
+      await db.query('select pg_advisory_xact_lock(hashtext($1), -1)', [runId]);
+      const { rows } = await db.query<{ status: string; crm_status: string | null }>(
+        'select status, crm_status from scoring.pipeline_runs where run_id = $1',
+        [runId],
+      );
+      if (rows[0]?.status !== 'published') throw new RunStateInvalid(`Run ${runId} is not published; the CRM is only sent published scores`);
+      if (rows[0].crm_status) {
+        const { rows: counts } = await db.query<{ contacts: number; batches: number }>(
+          'select count(*)::int as contacts, count(distinct (partition, batch))::int as batches from scoring.crm_outbox where run_id = $1',
+          [runId],
+        );
+        return { ...counts[0]!, fresh: false };
+      }
+      const capacity = Math.max(0, (await callsLeftToday(deps.pool, deps.crm.budget)) - 10 - Math.ceil(deps.crm.verifySample / 100)) * 100;
+      const plan = await planOutbox(db, { runId, table: deps.leadsTable, epsilon: deps.crm.epsilon, partitions, capacity });
+      await db.query(
+        `update scoring.pipeline_runs set crm_status = 'sending', crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
+           crm_deferred = $4, crm_calls = 0, crm_rate_limited = 0, updated_at = now() where run_id = $1`,
+        [runId, plan.unchanged, plan.skipped, plan.deferred],
+      );
+      return { contacts: plan.contacts, batches: plan.batches, fresh: true };
+    });
+    if (planned.contacts > 0) {
+      const ctx = context();
+      await provisionProperties(ctx.client, ctx);
+      await deps.pool.query(
+        'update scoring.pipeline_runs set crm_calls = coalesce(crm_calls, 0) + $2, crm_rate_limited = coalesce(crm_rate_limited, 0) + $3 where run_id = $1',
+        [runId, ctx.counters.calls, ctx.counters.rateLimited],
+      );
+    }
+    deps.log.info({ runId, contacts: planned.contacts, batches: planned.batches }, 'crm outbox planned');
+    return { contacts: planned.contacts, batches: planned.batches, partitions };
+  }
+
+  /** Sends one partition's batches in order, resuming after the last batch HubSpot answered. */
+  async function syncCrmPartition({ runId, partition }: { runId: string; partition: number }): Promise<{ sent: number; failed: number }> {
+    assertRunId(runId);
+    const ctx = context();
+    let sent = 0;
+    let failed = 0;
+    for (let next = await nextBatch(deps.pool, runId, partition); next; next = await nextBatch(deps.pool, runId, partition)) {
+      let result;
+      try {
+        result = await sendContacts(ctx, next.contacts);
+      } catch (err) {
+        if (!(err instanceof DailyQuotaExhausted)) throw err;
+        await deferRest(runId, partition);
+        break;
+      }
+      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, partition, batch: next!.batch, ...result }));
+      sent += result.accepted.length;
+      failed += result.failed.length;
+      heartbeat({ partition, batch: next.batch });
+    }
+    return { sent, failed };
+  }
+
+  /** Marks a partition's unsent batches deferred to the next run (today's quota ran out mid-run). */
+  async function deferRest(runId: string, partition: number): Promise<void> {
+    await withTransaction(deps.pool, async (db) => {
+      await db.query(
+        `insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
+         select o.run_id, o.lead_id, 'deferred', 'the HubSpot daily quota ran out; it goes with the next run'
+         from scoring.crm_outbox o where o.run_id = $1 and o.partition = $2
+           and not exists (select 1 from scoring.crm_batches b where b.run_id = o.run_id and b.partition = o.partition and b.batch = o.batch)
+         on conflict do nothing`,
+        [runId, partition],
+      );
+      await db.query(
+        `insert into scoring.crm_batches (run_id, partition, batch, sent, failed, calls, rate_limited)
+         select distinct run_id, partition, batch, 0, 0, 0, 0 from scoring.crm_outbox where run_id = $1 and partition = $2
+         on conflict do nothing`,
+        [runId, partition],
+      );
+    });
+  }
+
+  /** Reads back a sample, then writes the stage's counts to the run's audit row. */
+  async function finishCrmSync({ runId }: RunRef): Promise<CrmSummary> {
+    assertRunId(runId);
+    const { rows: status } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
+    const ctx = context();
+    const verified = status[0]?.crm_status === 'sending' ? await verifySample(deps.pool, ctx, runId, deps.crm.verifySample) : undefined;
+    const { rows } = await deps.pool.query<CrmSummary>(
+      `update scoring.pipeline_runs r set
+         crm_sent = b.sent,
+         crm_calls = coalesce(r.crm_calls, 0) + case when r.crm_status = 'sending' then b.calls + $2 else 0 end,
+         crm_rate_limited = coalesce(r.crm_rate_limited, 0) + case when r.crm_status = 'sending' then b.rate_limited + $4 else 0 end,
+         crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped,
+         crm_verified = coalesce($3, r.crm_verified),
+         crm_status = case when f.failed > 0 or f.deferred > 0 then 'partial' else 'synced' end,
+         crm_ms = (extract(epoch from now() - r.crm_started_at) * 1000)::int, updated_at = now()
+       from (select coalesce(sum(sent), 0)::int as sent, coalesce(sum(calls), 0)::int as calls, coalesce(sum(rate_limited), 0)::int as rate_limited
+             from scoring.crm_batches where run_id = $1) b,
+            (select count(*) filter (where kind in ('failed', 'verify'))::int as failed, count(*) filter (where kind = 'deferred')::int as deferred,
+                    count(*) filter (where kind = 'skipped')::int as skipped from scoring.crm_sync_failures where run_id = $1) f
+       where r.run_id = $1
+       returning r.crm_sent as sent, r.crm_unchanged as unchanged, r.crm_failed as failed, r.crm_skipped as skipped,
+                 r.crm_deferred as deferred, r.crm_calls as calls, r.crm_rate_limited as "rateLimited", r.crm_verified as verified`,
+      [runId, ctx.counters.calls, verified?.checked ?? null, ctx.counters.rateLimited],
+    );
+    deps.log.info({ runId, ...rows[0] }, 'crm synced');
+    return rows[0]!;
+  }
+
+  return { prepareCrmSync, syncCrmPartition, finishCrmSync };
+}

@@ -1,0 +1,48 @@
+import type { Pool } from '../../db/pool.js';
+import { crmScore } from './contact-properties.js';
+import { callWithBudget } from './hubspot.js';
+import type { SendContext } from './send-contacts.js';
+
+/**
+ * Reads back a sample of the contacts this run wrote (batch read by email) and compares what HubSpot
+ * holds with what it accepted. A mismatch is recorded as a `verify` failure and its sync state dropped,
+ * so the next run sends it again: a success answer that stored nothing is caught here.
+ */
+export async function verifySample(pool: Pool, ctx: SendContext, runId: string, sample: number): Promise<{ checked: number; mismatched: number }> {
+  if (sample <= 0) return { checked: 0, mismatched: 0 };
+  const { rows } = await pool.query<{ lead_id: string; email: string; score: number; bucket: string }>(
+    `select lead_id, email, score, bucket from scoring.crm_sync_state where run_id = $1 order by md5(email) limit $2`,
+    [runId, sample],
+  );
+  const mismatches: Array<{ leadId: string; reason: string }> = [];
+  for (let i = 0; i < rows.length; i += 100) {
+    const slice = rows.slice(i, i + 100);
+    const outcome = await callWithBudget<{ results?: Array<{ properties?: Record<string, string | null> }> }>(ctx, () =>
+      ctx.client.crm.contacts.batchApi.readWithHttpInfo({
+        idProperty: 'email',
+        inputs: slice.map((r) => ({ id: r.email })),
+        properties: ['email', 'lead_score', 'lead_score_bucket'],
+        propertiesWithHistory: [],
+      }) as never,
+    );
+    if (outcome.kind !== 'ok') throw new Error(`HubSpot did not answer the read-back (${outcome.kind}); the stage retries`);
+    const held = new Map((outcome.body.results ?? []).map((r) => [r.properties?.['email']?.toLowerCase(), r.properties ?? {}]));
+    for (const r of slice) {
+      const props = held.get(r.email);
+      if (!props) mismatches.push({ leadId: r.lead_id, reason: 'HubSpot has no contact with this email after accepting it' });
+      else if (props['lead_score'] !== crmScore(r.score) || props['lead_score_bucket'] !== r.bucket) {
+        mismatches.push({ leadId: r.lead_id, reason: `HubSpot holds lead_score ${props['lead_score']} / ${props['lead_score_bucket']} but was sent ${crmScore(r.score)} / ${r.bucket}` });
+      }
+    }
+  }
+  if (mismatches.length) {
+    await pool.query(
+      `with m as (select * from unnest($2::bigint[], $3::text[]) as t(lead_id, reason)),
+            dropped as (delete from scoring.crm_sync_state s using m where s.lead_id = m.lead_id returning s.lead_id)
+       insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason) select $1, lead_id, 'verify', reason from m
+       on conflict (run_id, lead_id) do update set kind = 'verify', reason = excluded.reason, at = now()`,
+      [runId, mismatches.map((m) => m.leadId), mismatches.map((m) => m.reason)],
+    );
+  }
+  return { checked: rows.length, mismatched: mismatches.length };
+}

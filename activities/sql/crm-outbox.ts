@@ -1,0 +1,139 @@
+import type { PoolClient, Pool } from '../../db/pool.js';
+import type { LeadsTable } from '../../source/leads-table.js';
+
+/** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
+const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;
+
+export interface OutboxPlan {
+  contacts: number;
+  batches: number;
+  unchanged: number;
+  skipped: number;
+  deferred: number;
+}
+
+/**
+ * Builds the run's outbox once, in the caller's transaction: every published lead whose bucket changed,
+ * or whose score moved by more than `epsilon`, since HubSpot last accepted it; one input per email;
+ * leads without a usable email are recorded as skipped. Highest priority first (bucket changes, then
+ * the largest moves); beyond `capacity` contacts the rest is recorded as deferred to the next run.
+ */
+export async function planOutbox(
+  client: PoolClient,
+  p: { runId: string; table: LeadsTable; epsilon: number; partitions: number; capacity: number },
+): Promise<OutboxPlan> {
+  const { rows } = await client.query<OutboxPlan>(
+    `with changed as materialized (
+       select ls.lead_id, lower(btrim(l.email)) as email, ls.score, ls.bucket, ls.model_version, ls.scored_at,
+              (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
+       from scoring.lead_scores ls
+       join (select distinct on (lead_id) lead_id, email from ${p.table.sql} order by lead_id, updated_at desc) l using (lead_id)
+       left join scoring.crm_sync_state s using (lead_id)
+       where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $2
+     ), ranked as materialized (
+       select c.*,
+              c.email is not null and c.email ~ '${VALID_EMAIL}' as valid,
+              row_number() over (partition by c.email order by c.scored_at desc, c.lead_id desc) as nth,
+              first_value(c.lead_id) over (partition by c.email order by c.scored_at desc, c.lead_id desc) as kept
+       from changed c
+     ), sendable as materialized (
+       select r.*, row_number() over (order by priority desc, lead_id) - 1 as pos
+       from ranked r where valid and nth = 1
+     ), outbox as (
+       insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, model_version, scored_at, partition, batch)
+       select $1, lead_id, email, score, bucket, model_version, scored_at, (pos / 100) % $3, (pos / 100) / $3
+       from sendable where pos < $4
+       returning 1
+     ), skipped as (
+       insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
+       select $1, lead_id, 'skipped', case when email is null or email = '' then 'the lead has no email'
+                                           when not valid then 'the email is not a valid address'
+                                           else 'lead ' || kept || ' has the same email and was sent instead' end
+       from ranked where not valid or nth > 1
+       union all
+       select $1, lead_id, 'deferred', 'the HubSpot daily quota is spent; it goes with the next run'
+       from sendable where pos >= $4
+       on conflict do nothing
+       returning kind
+     )
+     select (select count(*)::int from outbox) as contacts,
+            (select count(*)::int from skipped where kind = 'skipped') as skipped,
+            (select count(*)::int from skipped where kind = 'deferred') as deferred,
+            (select count(*)::int from scoring.lead_scores) - (select count(*)::int from changed) as unchanged,
+            0 as batches`,
+    [p.runId, p.epsilon, p.partitions, p.capacity],
+  );
+  const plan = rows[0]!;
+  plan.batches = Math.ceil(plan.contacts / 100);
+  return plan;
+}
+
+export interface OutboxContact {
+  lead_id: string;
+  email: string;
+  score: number;
+  bucket: string;
+  model_version: string;
+  scored_at: Date;
+}
+
+/** The next batch of a partition that HubSpot has not answered yet, or null when the partition is done. */
+export async function nextBatch(pool: Pool, runId: string, partition: number): Promise<{ batch: number; contacts: OutboxContact[] } | null> {
+  const { rows } = await pool.query<{ batch: number }>(
+    `select min(o.batch) as batch from scoring.crm_outbox o
+     where o.run_id = $1 and o.partition = $2
+       and not exists (select 1 from scoring.crm_batches b where b.run_id = o.run_id and b.partition = o.partition and b.batch = o.batch)`,
+    [runId, partition],
+  );
+  const batch = rows[0]?.batch;
+  if (batch == null) return null;
+  const contacts = await pool.query<OutboxContact>(
+    `select lead_id, email, score, bucket, model_version, scored_at from scoring.crm_outbox
+     where run_id = $1 and partition = $2 and batch = $3 order by lead_id`,
+    [runId, partition, batch],
+  );
+  return { batch, contacts: contacts.rows };
+}
+
+/**
+ * Records HubSpot's answer to one batch in one transaction: accepted contacts become the new sync state,
+ * failures are kept with HubSpot's message, and the batch is marked answered.
+ */
+export async function recordBatch(
+  client: PoolClient,
+  p: {
+    runId: string;
+    partition: number;
+    batch: number;
+    accepted: Array<{ contact: OutboxContact; hubspotId: string | undefined }>;
+    failed: Array<{ contact: OutboxContact; reason: string }>;
+    calls: number;
+    rateLimited: number;
+  },
+): Promise<void> {
+  const a = p.accepted;
+  await client.query(
+    `insert into scoring.crm_sync_state (lead_id, email, score, bucket, model_version, run_id, hubspot_id, synced_at)
+     select lead_id, email, score, bucket, model_version, $1, hubspot_id, now()
+     from unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
+       as t(lead_id, email, score, bucket, model_version, hubspot_id)
+     on conflict (lead_id) do update set email = excluded.email, score = excluded.score, bucket = excluded.bucket,
+       model_version = excluded.model_version, run_id = excluded.run_id,
+       hubspot_id = coalesce(excluded.hubspot_id, crm_sync_state.hubspot_id), synced_at = now()`,
+    [p.runId, a.map((x) => x.contact.lead_id), a.map((x) => x.contact.email), a.map((x) => x.contact.score),
+      a.map((x) => x.contact.bucket), a.map((x) => x.contact.model_version), a.map((x) => x.hubspotId ?? null)],
+  );
+  if (p.failed.length) {
+    await client.query(
+      `insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
+       select $1, lead_id, 'failed', reason from unnest($2::bigint[], $3::text[]) as t(lead_id, reason)
+       on conflict (run_id, lead_id) do update set kind = 'failed', reason = excluded.reason, at = now()`,
+      [p.runId, p.failed.map((f) => f.contact.lead_id), p.failed.map((f) => f.reason)],
+    );
+  }
+  await client.query(
+    `insert into scoring.crm_batches (run_id, partition, batch, sent, failed, calls, rate_limited) values ($1, $2, $3, $4, $5, $6, $7)
+     on conflict do nothing`,
+    [p.runId, p.partition, p.batch, a.length, p.failed.length, p.calls, p.rateLimited],
+  );
+}

@@ -19,11 +19,21 @@ export interface RunReport {
   started_at: Date;
   finished_at: Date | null;
   temporal_run_id: string | null;
+  crm_status: string | null;
+  crm_sent: number | null;
+  crm_unchanged: number | null;
+  crm_failed: number | null;
+  crm_skipped: number | null;
+  crm_deferred: number | null;
+  crm_calls: number | null;
+  crm_rate_limited: number | null;
+  crm_ms: number | null;
 }
 
 const RUN_COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') as as_of, status, model_version, model_sha256, leads_extracted,
   leads_scored, leads_rejected, leads_published, extract_ms, score_ms, store_ms, error_type, error_message, started_at,
-  finished_at, temporal_run_id`;
+  finished_at, temporal_run_id, crm_status, crm_sent, crm_unchanged, crm_failed, crm_skipped, crm_deferred, crm_calls,
+  crm_rate_limited, crm_ms`;
 
 /** The newest runs first. */
 export async function recentRuns(pool: Pool, limit: number): Promise<RunReport[]> {

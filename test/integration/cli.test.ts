@@ -55,6 +55,20 @@ describe('the scoreflow command', () => {
     expect(status.stdout).toMatch(/extract\s+700/);
   });
 
+  it('checks the CRM and previews a sync against the sandbox it starts by default', async () => {
+    const check = await scoreflow(['crm', 'check'], env);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('ok      contacts read (crm.objects.contacts.read): token from the local sandbox accepted');
+    expect(check.stdout).toContain('ok      contacts write (crm.objects.contacts.write)');
+    const preview = await scoreflow(['crm', 'sync', '--dry-run', '--json'], env);
+    const [{ published }] = (await h.query('select count(*)::int as published from scoring.lead_scores')) as [{ published: number }];
+    expect(JSON.parse(preview.stdout)).toMatchObject({ contacts: 0, unchanged: published });
+    const bad = await scoreflow(['crm', 'check'], { ...env, HUBSPOT_BASE_URL: 'http://127.0.0.1:8099', HUBSPOT_ACCESS_TOKEN: 'pat-wrong' });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('MISSING contacts read (crm.objects.contacts.read): HubSpot rejected the access token from HUBSPOT_ACCESS_TOKEN');
+    expect(bad.stdout + bad.stderr).not.toContain('pat-wrong');
+  });
+
   it('backfills dates oldest first', async () => {
     const res = await scoreflow(['backfill', '--from', '2026-07-02', '--to', '2026-07-04', '--json'], env);
     expect(res.code).toBe(0);

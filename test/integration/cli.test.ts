@@ -63,7 +63,7 @@ describe('the scoreflow command', () => {
     const preview = await scoreflow(['crm', 'sync', '--dry-run', '--json'], env);
     const [{ published }] = (await h.query('select count(*)::int as published from scoring.lead_scores')) as [{ published: number }];
     expect(JSON.parse(preview.stdout)).toMatchObject({ contacts: 0, unchanged: published });
-    const bad = await scoreflow(['crm', 'check'], { ...env, HUBSPOT_BASE_URL: 'http://127.0.0.1:8099', HUBSPOT_ACCESS_TOKEN: 'pat-wrong' });
+    const bad = await scoreflow(['crm', 'check'], { ...env, HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: 'pat-wrong' });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('MISSING contacts read (crm.objects.contacts.read): HubSpot rejected the access token from HUBSPOT_ACCESS_TOKEN');
     expect(bad.stdout + bad.stderr).not.toContain('pat-wrong');

@@ -295,8 +295,19 @@ export function describeError(err: unknown): string {
   return (err as Error).message ?? String(err);
 }
 
+/** Secrets never go on a command line (shell history, `ps`): refuse anything that looks like a token. */
+export function refuseTokenArguments(args: string[]): void {
+  const offending = args.find((a) => /^--?[\w-]*(token|secret|password)/i.test(a) || /^pat-[a-z0-9]+-/i.test(a));
+  if (offending) {
+    throw new InvalidArgumentError(
+      `refusing ${offending.startsWith('-') ? `"${offending.split('=')[0]}"` : 'a token-like argument'}: tokens are never taken on the command line; set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE`,
+    );
+  }
+}
+
 async function main(): Promise<number> {
   try {
+    refuseTokenArguments(process.argv.slice(2));
     await buildCli().parseAsync(process.argv);
     return 0;
   } catch (err) {

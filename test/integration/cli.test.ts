@@ -76,6 +76,17 @@ describe('the scoreflow command', () => {
     expect(rows.map((r) => r.run_id)).toEqual(['lead-scoring-2026-07-02', 'lead-scoring-2026-07-03', 'lead-scoring-2026-07-04']);
   });
 
+  it.each([[['run', '--hubspot-token', 'abc']], [['crm', 'check', '--token=abc']], [['run', 'pat-na1-0000-1111']]])(
+    'refuses to start with a token on the command line: %j',
+    async (args) => {
+      const res = await scoreflow(args, env);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain('tokens are never taken on the command line; set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+      expect(res.stderr).not.toContain('abc');
+      expect(res.stderr).not.toContain('0000-1111');
+    },
+  );
+
   it('refuses an unreal date with the format to use', async () => {
     const res = await scoreflow(['run', '--as-of', '2026-02-30'], env);
     expect(res.code).toBe(1);

@@ -38,7 +38,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(env: Record<string, string> = {}, opts: { sandbox?: Partial<SandboxOptions> } = {}): Promise<Harness> {
+export async function makeHarness(
+  env: Record<string, string> = {},
+  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void } } = {},
+): Promise<Harness> {
   const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const adminUrl = inject('adminDatabaseUrl');
   await createDatabaseIfMissing(adminUrl, database);
@@ -55,7 +58,7 @@ export async function makeHarness(env: Record<string, string> = {}, opts: { sand
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     ...env,
   });
-  const log = makeLogger(config.logLevel ?? 'warn', 'test');
+  const log = opts.logSink ? makeLogger('debug', 'test', opts.logSink) : makeLogger(config.logLevel ?? 'warn', 'test');
   const rt = await openRuntime(config, log, { temporal: true });
   const workers: Array<{ worker: Worker; connection: NativeConnection; running: Promise<void> }> = [];
   const addWorker = async () => {

@@ -144,7 +144,9 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
          crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped,
          crm_verified = coalesce($3, r.crm_verified),
          crm_status = case when f.failed > 0 or f.deferred > 0 then 'partial' else 'synced' end,
-         crm_ms = (extract(epoch from now() - r.crm_started_at) * 1000)::int, updated_at = now()
+         crm_ms = (extract(epoch from now() - r.crm_started_at) * 1000)::int, updated_at = now(),
+         -- the last stage finished: whatever stopped an earlier attempt of this run is resolved
+         error_type = null, error_message = null
        from (select coalesce(sum(sent), 0)::int as sent, coalesce(sum(calls), 0)::int as calls, coalesce(sum(rate_limited), 0)::int as rate_limited
              from scoring.crm_batches where run_id = $1) b,
             (select count(*) filter (where kind in ('failed', 'verify'))::int as failed, count(*) filter (where kind = 'deferred')::int as deferred,

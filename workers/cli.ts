@@ -22,6 +22,8 @@ import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './sche
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
 import { exportHistory } from './history.js';
+import { resetAfterLastCompletedStep } from './reset.js';
+import { runIdFor } from '../workflows/lead-scoring.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
@@ -153,6 +155,28 @@ export function buildCli(): Command {
   runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
     .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
+
+  program
+    .command('reset')
+    .description('resume a failed run where it stopped: reset its workflow to just after its last completed step, and wait')
+    .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
+    .option('--full', 'the --full run of that date', false)
+    .option('--json', 'print the result as JSON')
+    .option('--no-worker', 'do not run a worker in this process')
+    .action((o: { asOf: string; full: boolean; json?: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: true }, async (rt) => {
+        const stopWorker = o.worker ? await startLocalWorker(rt) : async () => {};
+        try {
+          const workflowId = runIdFor(o);
+          const reset = await resetAfterLastCompletedStep(rt, workflowId);
+          process.stderr.write(`reset ${workflowId} after ${reset.afterActivity} (event ${reset.eventId}); new execution ${reset.runId}\n`);
+          const result = await rt.temporal!.client.workflow.getHandle(workflowId, reset.runId).result();
+          print(o.json, result, () => `Run ${result.runId} finished: ${result.published} published, CRM ${result.crm ? `${result.crm.sent} sent` : 'not synced'}`);
+        } finally {
+          await stopWorker();
+        }
+      }),
+    );
 
   program
     .command('backfill')

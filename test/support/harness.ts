@@ -29,6 +29,8 @@ export interface Harness {
   sandbox: Sandbox;
   /** Starts one more worker on the same task queue (they share the CRM budget through PostgreSQL). */
   addWorker(): Promise<void>;
+  /** Stops every worker and starts one with another CRM token: what an operator's fix and redeploy does. */
+  replaceWorkers(crmToken: string): Promise<void>;
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
   /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
@@ -61,11 +63,18 @@ export async function makeHarness(
   const log = opts.logSink ? makeLogger('debug', 'test', opts.logSink) : makeLogger(config.logLevel ?? 'warn', 'test');
   const rt = await openRuntime(config, log, { temporal: true });
   const workers: Array<{ worker: Worker; connection: NativeConnection; running: Promise<void> }> = [];
-  const addWorker = async () => {
+  const addWorker = async (crm = rt.crm) => {
     const { worker, connection } = await createScoringWorker({
-      config, pool: rt.pool, log, address: rt.temporal!.address, crm: rt.crm, workflowBundle: { codePath: inject('workflowBundlePath') },
+      config, pool: rt.pool, log, address: rt.temporal!.address, crm, workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     workers.push({ worker, connection, running: worker.run() });
+  };
+  const stopWorkers = async () => {
+    for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+    for (const w of workers.splice(0)) {
+      await w.running;
+      await w.connection.close();
+    }
   };
   try {
     await addWorker();
@@ -79,7 +88,11 @@ export async function makeHarness(
     rt,
     config,
     sandbox,
-    addWorker,
+    addWorker: () => addWorker(),
+    async replaceWorkers(crmToken) {
+      await stopWorkers();
+      await addWorker({ ...rt.crm, token: crmToken });
+    },
     query,
     async seed(count, opts = {}) {
       // Demo leads always follow the bundled model's card, whatever model the test points the worker at.
@@ -98,11 +111,7 @@ export async function makeHarness(
       };
     },
     async close() {
-      for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
-      for (const w of workers) {
-        await w.running;
-        await w.connection.close();
-      }
+      await stopWorkers();
       await rt.close();
       await sandbox.stop();
     },

@@ -22,11 +22,12 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a scheduled launch and a run started by the schedule', () => {
+  it('include a success, a failure, a scheduled launch, a run started by the schedule and one with the CRM stage', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
       'lead-scoring-success-7-chunks.json',
+      'lead-scoring-with-crm-sync.json',
       'scheduled-launcher.json',
     ]);
   });

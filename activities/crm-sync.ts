@@ -45,7 +45,8 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   /** A client with fresh call counters for one activity invocation. */
   const context = (): SendContext => {
     client ??= makeHubspotClient(deps.crm.connection);
-    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget), counters: { calls: 0, rateLimited: 0 } };
+    // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker.
+    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat()), counters: { calls: 0, rateLimited: 0 } };
   };
 
   /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */

@@ -38,16 +38,16 @@ const { extractLeads, publishRun } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '30 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
 });
-/** Inference on one chunk heartbeats, so a killed worker's chunk is retried elsewhere within a minute. */
+/** Inference on one chunk heartbeats every slice, so a killed worker's chunk is retried elsewhere within 20 s. */
 const { scoreChunk } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
 });
 /** CRM batches heartbeat; 429s and 5xx are handled inside, so attempts here are for crashes and outages. */
 const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
 const { recordRunFailure } = proxyActivities<ScoringActivities>({

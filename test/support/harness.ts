@@ -42,7 +42,7 @@ export interface Harness {
 
 export async function makeHarness(
   env: Record<string, string> = {},
-  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void } } = {},
+  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void }; worker?: boolean } = {},
 ): Promise<Harness> {
   const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const adminUrl = inject('adminDatabaseUrl');
@@ -77,7 +77,7 @@ export async function makeHarness(
     }
   };
   try {
-    await addWorker();
+    if (opts.worker !== false) await addWorker();
   } catch (err) {
     await rt.close();
     await sandbox.stop();

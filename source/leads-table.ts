@@ -43,4 +43,7 @@ export async function checkLeadsTable(pool: Pool, table: LeadsTable, featureColu
   if (missing.length) {
     throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} has no column ${missing.join(', ')}`);
   }
+  // An empty source is almost always the wrong table or a failed load, not a quiet day.
+  const { rows: any } = await pool.query(`select 1 from ${table.sql} limit 1`);
+  if (any.length === 0) throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} has no rows`);
 }

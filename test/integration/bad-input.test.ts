@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -43,13 +44,19 @@ describe('bad source rows', () => {
       await h.query(insert, [id, `Person.${id}@Example.com`, ...columns.map((c) => row[c as keyof typeof GOOD])]);
     }
     await h.query(insert, [11, 'first@example.com', ...Object.values(GOOD)]);
+    await h.query(insert, [14, '  Zoë.Müller@Bücher.example ', ...Object.values(GOOD)]);
+    await h.query(insert, [15, 'no-at-sign.example', ...Object.values(GOOD)]);
     await h.query(insert, [11, 'second@example.com', ...Object.values(GOOD)]);
 
     const result = await h.run('2026-04-01');
 
-    expect(result).toMatchObject({ scored: 2, published: 2, rejected: ROWS.filter((r) => r[2]).length + 1 });
+    expect(result).toMatchObject({ scored: 4, published: 4, rejected: ROWS.filter((r) => r[2]).length + 1 });
     const scored = await h.query<{ lead_id: string }>('select lead_id from scoring.lead_scores order by lead_id');
-    expect(scored.map((r) => Number(r.lead_id))).toEqual([1, 8]);
+    expect(scored.map((r) => Number(r.lead_id))).toEqual([1, 8, 14, 15]);
+    // Emails only matter to the CRM: the unicode one is sent lower-cased and trimmed, the one without @ skipped.
+    expect(result.crm).toMatchObject({ sent: 3, skipped: 1 });
+    expect(await h.query("select lead_id::int, reason from scoring.crm_sync_failures where kind = 'skipped'")).toEqual([{ lead_id: 15, reason: 'the email is not a valid address' }]);
+    expect(await h.query('select email from scoring.crm_sync_state where lead_id = 14')).toEqual([{ email: 'zoë.müller@bücher.example' }]);
     const reasons = Object.fromEntries(
       (await h.query<{ lead_id: string; reason: string }>('select lead_id, reason from scoring.rejected_leads')).map((r) => [Number(r.lead_id), r.reason]),
     );
@@ -57,6 +64,23 @@ describe('bad source rows', () => {
     expect(reasons).toEqual({ ...expected, 11: 'lead_id appears 2 times in the source table' });
     const [run] = await h.query('select status, leads_rejected from scoring.pipeline_runs');
     expect(run).toEqual({ status: 'published', leads_rejected: 11 });
+  });
+
+  it.each([
+    ['a missing table', 'public.no_such_leads', '', 'table public.no_such_leads does not exist'],
+    ['a missing feature column', 'public.crm_leads', 'alter table public.crm_leads drop column seniority', 'table public.crm_leads has no column seniority'],
+    ['an empty table', 'public.crm_leads', 'truncate public.crm_leads', 'table public.crm_leads has no rows'],
+  ])('stop the run before any work with SourceSchemaInvalid for %s', async (_what, table, change, message) => {
+    h = await makeHarness({ SCOREFLOW_LEADS_TABLE: table });
+    await h.query(CREATE_CRM_LEADS);
+    await h.query(`insert into public.crm_leads (lead_id, email, ${Object.keys(GOOD).join(', ')}) values (1, 'a@b.example', ${Object.keys(GOOD).map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(GOOD));
+    if (change) await h.query(change);
+    const err = (await h.run('2026-04-01').catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const failure = (err.cause as ActivityFailure).cause as ApplicationFailure;
+    expect(failure.type).toBe('SourceSchemaInvalid');
+    expect(failure.message).toContain(message);
+    expect(await h.query('select count(*)::int as n from scoring.run_leads')).toEqual([{ n: 0 }]);
   });
 
   it('are not extracted again the next day while they stay unchanged', async () => {

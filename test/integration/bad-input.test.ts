@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { ActivityFailure, ApplicationFailure} from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;

@@ -42,10 +42,10 @@ export interface Harness {
 
 export async function makeHarness(
   env: Record<string, string> = {},
-  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void }; worker?: boolean } = {},
+  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void }; worker?: boolean; adminDatabaseUrl?: string } = {},
 ): Promise<Harness> {
   const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const adminUrl = inject('adminDatabaseUrl');
+  const adminUrl = opts.adminDatabaseUrl ?? inject('adminDatabaseUrl');
   await createDatabaseIfMissing(adminUrl, database);
   const databaseUrl = adminUrl.replace(/\/[^/]+$/, `/${database}`);
   const sandbox = await startSandbox({ port: 0, databaseUrl, log: makeLogger('warn', 'sandbox'), ...opts.sandbox });

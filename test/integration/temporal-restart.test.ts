@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { makeLogger } from '../../lib/logger.js';
+import { startDevServer, type DevServer } from '../../services/temporal-dev-server.js';
+import { startRun } from '../../workers/run-pipeline.js';
+import { freePort } from '../support/free-port.js';
+import { makeHarness, type Harness } from '../support/harness.js';
+
+const harnesses: Harness[] = [];
+let server: DevServer | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) await h.close();
+  await server?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the Temporal dev server stopped and started again mid-run', () => {
+  it('resumes the run from its persisted history and ends with the fault-free tables', async () => {
+    const env = { SCOREFLOW_CHUNK_SIZE: '500' };
+    const reference = await makeHarness(env);
+    harnesses.push(reference);
+    await reference.seed(8000, { seed: 6 });
+    await reference.run('2026-10-08');
+
+    // This test's own dev server, its state in a SQLite file, so a restart keeps the history.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-temporal-restart-'));
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const start = () => startDevServer({
+      cliPath: inject('temporalCliPath'), port, uiPort, namespace: 'default', dbFile: path.join(dir!, 'temporal.sqlite'), log: makeLogger('silent'),
+    });
+    server = await start();
+    const h = await makeHarness({ ...env, TEMPORAL_ADDRESS: server.address });
+    harnesses.push(h);
+    await h.seed(8000, { seed: 6 });
+
+    const handle = await startRun(h.rt, { asOf: '2026-10-08', full: false });
+    for (;;) {
+      const [{ n }] = (await h.query('select count(*)::int as n from scoring.run_chunks')) as [{ n: number }];
+      if (n >= 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 2000));
+    server = await start();
+    const result = await handle.result();
+
+    expect(result).toMatchObject({ extracted: 8000, published: 8000 });
+    const scores = (x: Harness) => x.query('select lead_id, score, bucket, run_id from scoring.lead_scores order by lead_id');
+    expect(await scores(h)).toEqual(await scores(reference));
+    expect(await h.query('select count(*)::int as n from scoring.lead_score_history')).toEqual([{ n: 8000 }]);
+  });
+});

@@ -1,6 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import type { Client } from '@hubspot/api-client';
 import { withTransaction } from '../db/pool.js';
+import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { provisionProperties } from './crm/contact-properties.js';
 import { makeHubspotClient, type CrmConnection } from './crm/hubspot.js';
@@ -161,5 +162,9 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     return rows[0]!;
   }
 
-  return { prepareCrmSync, syncCrmPartition, finishCrmSync };
+  return {
+    prepareCrmSync: (ref: RunRef) => withHeartbeats(() => prepareCrmSync(ref)),
+    syncCrmPartition,
+    finishCrmSync: (ref: RunRef) => withHeartbeats(() => finishCrmSync(ref)),
+  };
 }

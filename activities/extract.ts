@@ -1,4 +1,5 @@
 import { activityInfo } from '@temporalio/activity';
+import { withHeartbeats } from './with-heartbeats.js';
 import { withTransaction, type PoolClient } from '../db/pool.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { checkLeadsTable } from '../source/leads-table.js';
@@ -24,7 +25,9 @@ export interface ExtractResult {
  * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set.
  */
 export function makeExtract(deps: ActivityDeps) {
-  return async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
+  return (input: ExtractInput): Promise<ExtractResult> => withHeartbeats(() => extractLeads(input));
+
+  async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
     assertRunId(input.runId);
     const started = Date.now();
     const model = await deps.model.get();
@@ -67,7 +70,7 @@ export function makeExtract(deps: ActivityDeps) {
       deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, duplicates }, 'extracted');
       return result(snapshotted, chunks, duplicates);
     });
-  };
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { withTransaction } from '../db/pool.js';
+import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
@@ -8,7 +9,9 @@ import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/pub
  * serialised by an advisory lock; publishing an already published run returns its counts.
  */
 export function makePublishRun(deps: ActivityDeps) {
-  return async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
+  return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(() => publishRun(ref));
+
+  async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
     assertRunId(runId);
     const started = Date.now();
     return withTransaction(deps.pool, async (client) => {
@@ -29,5 +32,5 @@ export function makePublishRun(deps: ActivityDeps) {
       deps.log.info({ runId, ...counts }, 'published');
       return counts;
     });
-  };
+  }
 }

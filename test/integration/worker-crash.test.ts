@@ -57,6 +57,7 @@ async function faultFree(leads: number, env: Record<string, string>) {
 describe('a worker killed with SIGKILL', () => {
   it.each([
     ['in the middle of scoring chunks', 'select count(*) between 2 and 10 as ok from scoring.run_chunks', {}],
+    ['just after the store transaction commits', "select bool_or(status = 'published') as ok from scoring.pipeline_runs", { latencyMs: 40 }],
     ['in the middle of the CRM sync', 'select count(*) >= 3 as ok from scoring.crm_batches', { latencyMs: 40 }],
   ])('%s: a new worker finishes the run with the same tables and contacts as a fault-free run', async (_when, killWhen, faults) => {
     const env = { SCOREFLOW_CHUNK_SIZE: '500', SCOREFLOW_SCORING_CONCURRENCY: '2' };
@@ -70,6 +71,7 @@ describe('a worker killed with SIGKILL', () => {
     const handle = await startRun(h.rt, { asOf: '2026-10-05', full: false });
     await waitFor(h, killWhen);
     first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
     startWorkerProcess(h);
     const result = await handle.result();
 

@@ -14,7 +14,7 @@ import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
-import { startLocalWorker } from './local-worker.js';
+import { withLocalWorker } from './local-worker.js';
 import { runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -57,16 +57,13 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 
 /** Runs one date to completion on a worker (this process's if none polls) and prints its stage table. */
 async function runDate(rt: Runtime, p: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
-  const stopWorker = p.worker ? await startLocalWorker(rt) : async () => {};
-  try {
+  await withLocalWorker(rt, p.worker, async () => {
     const handle = await startRun(rt, p);
     if (!p.json) process.stderr.write(`Run ${handle.workflowId}: ${workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId) ?? ''}\n`);
     const result = await waitWithProgress(handle, { show: p.progress && !p.json });
     const report = await runReport(rt.pool, result.runId);
     print(p.json, { ...result, report }, () => `Run ${result.runId} ${report?.status ?? ''} with model ${result.modelVersion} (${result.modelSha256.slice(0, 12)})\n${report ? stageTable(report) : ''}`);
-  } finally {
-    await stopWorker();
-  }
+  });
 }
 
 async function waitForSignal(): Promise<void> {
@@ -164,18 +161,15 @@ export function buildCli(): Command {
     .option('--json', 'print the result as JSON')
     .option('--no-worker', 'do not run a worker in this process')
     .action((o: { asOf: string; full: boolean; json?: boolean; worker: boolean }) =>
-      withRuntime({ temporal: true, model: true }, async (rt) => {
-        const stopWorker = o.worker ? await startLocalWorker(rt) : async () => {};
-        try {
+      withRuntime({ temporal: true, model: true }, (rt) =>
+        withLocalWorker(rt, o.worker, async () => {
           const workflowId = runIdFor(o);
           const reset = await resetAfterLastCompletedStep(rt, workflowId);
           process.stderr.write(`reset ${workflowId} after ${reset.afterActivity} (event ${reset.eventId}); new execution ${reset.runId}\n`);
           const result = await rt.temporal!.client.workflow.getHandle(workflowId, reset.runId).result();
           print(o.json, result, () => `Run ${result.runId} finished: ${result.published} published, CRM ${result.crm ? `${result.crm.sent} sent` : 'not synced'}`);
-        } finally {
-          await stopWorker();
-        }
-      }),
+        }),
+      ),
     );
 
   program

@@ -4,7 +4,7 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { today } from './dates.js';
-import { startLocalWorker } from './local-worker.js';
+import { withLocalWorker } from './local-worker.js';
 import { stageTable, table, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import type { Runtime } from './runtime.js';
@@ -33,8 +33,7 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
     });
   }
   await createOrUpdateSchedule(rt);
-  const stopWorker = await startLocalWorker(rt);
-  try {
+  await withLocalWorker(rt, true, async () => {
     const asOf = today(rt.config.schedule.timezone);
     const handle = await startRun(rt, { asOf, full: false });
     const url = workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId);
@@ -65,12 +64,10 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
       ].join('\n'),
     );
     if (!o.once) {
-      say('Serving (worker, Temporal dev server, PostgreSQL) until Ctrl-C.');
+      say('Serving (worker, Temporal dev server, PostgreSQL, HubSpot sandbox) until Ctrl-C.');
       await waitForSignal();
     }
-  } finally {
-    await stopWorker();
-  }
+  });
 }
 
 function crmLine(crm: LeadScoringResult['crm']): string {

@@ -16,3 +16,13 @@ export async function startLocalWorker(rt: Runtime): Promise<() => Promise<void>
     await connection.close();
   };
 }
+
+/** Runs `fn` with a local worker polling (when `enabled`), always stopping the worker afterwards. */
+export async function withLocalWorker<T>(rt: Runtime, enabled: boolean, fn: () => Promise<T>): Promise<T> {
+  const stop = enabled ? await startLocalWorker(rt) : async () => {};
+  try {
+    return await fn();
+  } finally {
+    await stop();
+  }
+}

@@ -11,18 +11,34 @@ export function makePool(connectionString: string, log: Logger, max = 10): pg.Po
   return pool;
 }
 
-/** Runs `fn` in a transaction on one client, committing on success and rolling back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Checks a client out of the pool for `fn`. While it is checked out, a dropped connection (a restarted
+ * server) must not become an uncaught 'error' event that kills the worker: the next query fails instead,
+ * and the activity is retried.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const ignore = () => {};
+  client.on('error', ignore);
   try {
-    await client.query('begin');
-    const result = await fn(client);
-    await client.query('commit');
-    return result;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
+    return await fn(client);
   } finally {
+    client.removeListener('error', ignore);
     client.release();
   }
+}
+
+/** Runs `fn` in a transaction on one client, committing on success and rolling back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('begin');
+      const result = await fn(client);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    }
+  });
 }

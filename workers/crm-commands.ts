@@ -1,3 +1,4 @@
+import { withClient } from '../db/pool.js';
 import { contactProperties, CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
 import { callHubspot, makeHubspotClient } from '../activities/crm/hubspot.js';
 import { sendContacts } from '../activities/crm/send-contacts.js';
@@ -37,19 +38,21 @@ export async function checkCrm(rt: Runtime): Promise<Array<{ check: string; ok: 
 
 /** What the next CRM sync would send: the outbox is planned in a transaction that is always rolled back. */
 export async function dryRunCrm(rt: Runtime): Promise<{ contacts: number; unchanged: number; skipped: number; sample: Array<Pick<OutboxContact, 'lead_id' | 'bucket' | 'score'>> }> {
-  const db = await rt.pool.connect();
-  try {
-    await db.query('begin');
-    const plan = await planOutbox(db, {
-      runId: 'dry-run', table: parseLeadsTable(rt.config.source.leadsTable), epsilon: rt.config.crm.epsilon,
-      partitions: rt.config.crm.concurrency, capacity: Number.MAX_SAFE_INTEGER,
-    });
-    const { rows } = await db.query<OutboxContact>("select lead_id, bucket, score from scoring.crm_outbox where run_id = 'dry-run' order by partition, batch, lead_id limit 5");
-    return { contacts: plan.contacts, unchanged: plan.unchanged, skipped: plan.skipped, sample: rows };
-  } finally {
-    await db.query('rollback').catch(() => {});
-    db.release();
-  }
+  return withClient(rt.pool, async (db) => {
+    try {
+      await db.query('begin');
+      const plan = await planOutbox(db, {
+        runId: 'dry-run', table: parseLeadsTable(rt.config.source.leadsTable), epsilon: rt.config.crm.epsilon,
+        partitions: rt.config.crm.concurrency, capacity: Number.MAX_SAFE_INTEGER,
+      });
+      const { rows } = await db.query<OutboxContact>(
+        "select lead_id, bucket, score from scoring.crm_outbox where run_id = 'dry-run' order by partition, batch, lead_id limit 5",
+      );
+      return { contacts: plan.contacts, unchanged: plan.unchanged, skipped: plan.skipped, sample: rows };
+    } finally {
+      await db.query('rollback').catch(() => {});
+    }
+  });
 }
 
 /** Sends one lead's published score to the CRM and reads the contact back. */

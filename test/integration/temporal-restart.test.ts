@@ -5,7 +5,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { makeLogger } from '../../lib/logger.js';
 import { startDevServer, type DevServer } from '../../services/temporal-dev-server.js';
 import { startRun } from '../../workers/run-pipeline.js';
-import { freePort } from '../support/free-port.js';
+import { withFreePorts } from '../support/free-port.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 const harnesses: Harness[] = [];
@@ -27,11 +27,14 @@ describe('the Temporal dev server stopped and started again mid-run', () => {
 
     // This test's own dev server, its state in a SQLite file, so a restart keeps the history.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-temporal-restart-'));
-    const [port, uiPort] = [await freePort(), await freePort()];
+    let ports: number[] = [];
     const start = () => startDevServer({
-      cliPath: inject('temporalCliPath'), port, uiPort, namespace: 'default', dbFile: path.join(dir!, 'temporal.sqlite'), log: makeLogger('silent'),
+      cliPath: inject('temporalCliPath'), port: ports[0]!, uiPort: ports[1]!, namespace: 'default', dbFile: path.join(dir!, 'temporal.sqlite'), log: makeLogger('silent'),
     });
-    server = await start();
+    server = await withFreePorts(2, async (p) => {
+      ports = p;
+      return start();
+    });
     const h = await makeHarness({ ...env, TEMPORAL_ADDRESS: server.address });
     harnesses.push(h);
     await h.seed(8000, { seed: 6 });

@@ -8,7 +8,7 @@ import { sourceOrBuilt } from '../../lib/paths.js';
 import { startEmbeddedPostgres } from '../../services/embedded-postgres.js';
 import { resolveTemporalCli } from '../../services/temporal-cli.js';
 import { startDevServer } from '../../services/temporal-dev-server.js';
-import { freePort } from './free-port.js';
+import { freePort, withFreePorts } from './free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,10 +28,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-test-'));
   fs.chmodSync(dir, 0o755); // PostgreSQL runs as its own user and must reach its data directory
   const temporalCliPath = await resolveTemporalCli(process.env['TEMPORAL_CLI_PATH'], log);
-  const [pgPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
-  const temporal = await startDevServer({
-    cliPath: temporalCliPath, port: temporalPort, uiPort, namespace: 'default', logFile: path.join(dir, 'temporal.log'), log,
-  });
+  const temporal = await withFreePorts(2, ([port, uiPort]) =>
+    startDevServer({ cliPath: temporalCliPath, port: port!, uiPort: uiPort!, namespace: 'default', logFile: path.join(dir, 'temporal.log'), log }),
+  );
+  const pgPort = await freePort();
   let postgres: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
   let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   try {

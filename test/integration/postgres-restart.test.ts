@@ -6,7 +6,7 @@ import { makeLogger } from '../../lib/logger.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../../services/embedded-postgres.js';
 import { startRun } from '../../workers/run-pipeline.js';
 import { freePort } from '../support/free-port.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 
 const harnesses: Harness[] = [];
 let postgres: LocalPostgres | undefined;
@@ -40,11 +40,7 @@ describe('PostgreSQL restarted while chunks are being scored', () => {
     await h.seed(8000, { seed: 5 });
 
     const handle = await startRun(h.rt, { asOf: '2026-10-07', full: false });
-    for (;;) {
-      const [{ n }] = (await h.query('select count(*)::int as n from scoring.run_chunks')) as [{ n: number }];
-      if (n >= 2) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForQuery(h, 'select count(*) >= 2 as ok from scoring.run_chunks');
     await postgres.stop();
     await new Promise((r) => setTimeout(r, 2000));
     postgres = await start();

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SANDBOX_TOKEN } from '../../sandbox/server.js';
 import { startRun } from '../../workers/run-pipeline.js';
-import { makeHarness, type Harness } from '../support/harness.js';
+import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 const harnesses: Harness[] = [];
@@ -27,14 +27,6 @@ function startWorkerProcess(h: Harness): ChildProcess {
   });
   workers.push(child);
   return child;
-}
-
-async function waitFor(h: Harness, sql: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!((await h.query<{ ok: boolean }>(sql))[0]?.ok)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${sql}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** What users check, without timestamps: scores, history and CRM contacts. */
@@ -69,7 +61,7 @@ describe('a worker killed with SIGKILL', () => {
     h.sandbox.setFaults(faults);
     const first = startWorkerProcess(h);
     const handle = await startRun(h.rt, { asOf: '2026-10-05', full: false });
-    await waitFor(h, killWhen);
+    await waitForQuery(h, killWhen);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     startWorkerProcess(h);

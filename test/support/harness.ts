@@ -117,3 +117,12 @@ export async function makeHarness(
     },
   };
 }
+
+/** Polls `sql` (one row with a boolean `ok`) until it is true; the way fault tests wait for a step. */
+export async function waitForQuery(h: Harness, sql: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await h.query<{ ok: boolean }>(sql))[0]?.ok) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${sql}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -56,8 +56,3 @@ export async function bucketCounts(pool: Pool): Promise<Array<{ bucket: string; 
   );
   return rows;
 }
-
-export async function scoredLeadCount(pool: Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>('select count(*)::int as n from scoring.lead_scores');
-  return rows[0]!.n;
-}

@@ -119,18 +119,3 @@ export function classifyError(err: unknown): unknown {
   if (code.startsWith('42')) return new DatabaseSchemaInvalid(`${(err as Error).message} (SQLSTATE ${code})`);
   return err;
 }
-
-/** The error types above by name, for the runbook, the CLI and tests. */
-export const ERROR_TYPES = [
-  'ConfigInvalid',
-  'ModelNotFound',
-  'ModelCardMismatch',
-  'SourceSchemaInvalid',
-  'DatabaseUnavailable',
-  'TemporalUnavailable',
-  'RunStateInvalid',
-  'DatabaseSchemaInvalid',
-  'CrmAuthInvalid',
-  'CrmScopeMissing',
-  'CrmUnavailable',
-] as const;

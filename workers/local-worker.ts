@@ -7,7 +7,7 @@ import type { Runtime } from './runtime.js';
  * worker polls is not enough: a worker that exited a moment ago is still listed for a minute.)
  * Returns the function that drains and stops it.
  */
-export async function startLocalWorker(rt: Runtime): Promise<() => Promise<void>> {
+async function startLocalWorker(rt: Runtime): Promise<() => Promise<void>> {
   const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
   const running = worker.run();
   return async () => {

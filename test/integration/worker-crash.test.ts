@@ -38,6 +38,25 @@ async function outcome(h: Harness) {
   };
 }
 
+/**
+ * Makes the worker's transaction stop once, for a minute, right after `event` on `table`, so that the
+ * test can kill it at exactly that point. The sequence is outside any transaction, so the retry does
+ * not stop again; `client_connection_check_interval` lets PostgreSQL notice the dead worker and roll
+ * back at once instead of after the sleep.
+ */
+async function pauseOnceAfter(h: Harness, event: 'insert' | 'delete', table: string): Promise<void> {
+  await h.query('create sequence public.pause_once');
+  await h.query(`create function public.pause_once() returns trigger language plpgsql as $$
+    begin
+      if nextval('public.pause_once') = 1 then perform pg_sleep(60); end if;
+      return null;
+    end $$`);
+  await h.query(`create trigger pause_once after ${event} on ${table} for each statement execute function public.pause_once()`);
+  await h.query(`alter database "${(await h.query<{ db: string }>('select current_database() as db'))[0]!.db}" set client_connection_check_interval = '100ms'`);
+}
+
+const PAUSED = "select count(*) > 0 as ok from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()";
+
 async function faultFree(leads: number, env: Record<string, string>) {
   const h = await makeHarness(env);
   harnesses.push(h);
@@ -48,10 +67,12 @@ async function faultFree(leads: number, env: Record<string, string>) {
 
 describe('a worker killed with SIGKILL', () => {
   it.each([
+    ['during extract, inside its snapshot transaction', PAUSED, {}, ['insert', 'scoring.run_leads']],
     ['in the middle of scoring chunks', 'select count(*) between 2 and 10 as ok from scoring.run_chunks', {}],
+    ['just before the store transaction commits', PAUSED, {}, ['delete', 'scoring.staged_scores']],
     ['just after the store transaction commits', "select bool_or(status = 'published') as ok from scoring.pipeline_runs", { latencyMs: 40 }],
     ['in the middle of the CRM sync', 'select count(*) >= 3 as ok from scoring.crm_batches', { latencyMs: 40 }],
-  ])('%s: a new worker finishes the run with the same tables and contacts as a fault-free run', async (_when, killWhen, faults) => {
+  ] as const)('%s: a new worker finishes the run with the same tables and contacts as a fault-free run', async (_when, killWhen, faults, pauseAfter?: readonly ['insert' | 'delete', string]) => {
     const env = { SCOREFLOW_CHUNK_SIZE: '500', SCOREFLOW_SCORING_CONCURRENCY: '2' };
     const expected = await faultFree(8000, env);
 
@@ -59,6 +80,7 @@ describe('a worker killed with SIGKILL', () => {
     harnesses.push(h);
     await h.seed(8000, { seed: 99 });
     h.sandbox.setFaults(faults);
+    if (pauseAfter) await pauseOnceAfter(h, ...pauseAfter);
     const first = startWorkerProcess(h);
     const handle = await startRun(h.rt, { asOf: '2026-10-05', full: false });
     await waitForQuery(h, killWhen);

@@ -8,6 +8,11 @@ import { installTemporalLogging } from '../../workers/temporal-logging.js';
 
 installTemporalLogging(process.env['LOG_LEVEL'], false);
 
+interface HistoryEvent {
+  eventType: string;
+  activityTaskStartedEventAttributes?: { attempt?: number };
+}
+
 const dir = path.join(PROJECT_ROOT, 'test', 'histories');
 const histories = fs
   .readdirSync(dir)
@@ -22,14 +27,20 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a scheduled launch, a run started by the schedule and one with the CRM stage', () => {
+  it('include a success, a failure, a reset, retried activities, a scheduled launch, a scheduled run and the CRM stage', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
+      'lead-scoring-reset-after-bad-token.json',
       'lead-scoring-success-7-chunks.json',
       'lead-scoring-with-crm-sync.json',
+      'lead-scoring-worker-killed-retried.json',
       'scheduled-launcher.json',
     ]);
+    const events = (file: string) => (histories.find((h) => h.file === file)!.history as { events: HistoryEvent[] }).events;
+    // The killed worker's chunk was retried on the new worker; the reset run starts with a reset workflow task.
+    expect(events('lead-scoring-worker-killed-retried.json').some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
+    expect(events('lead-scoring-reset-after-bad-token.json').some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED')).toBe(true);
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

@@ -1,6 +1,10 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ActivityFailure, ApplicationFailure} from '@temporalio/client';
+import type { ActivityFailure, ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
+import { PROJECT_ROOT } from '../../lib/paths.js';
+import { modelCardSchema } from '../../models/card.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -9,41 +13,64 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** A CRM export as real systems hold it: loose types, no primary key, and every kind of bad value. */
+/** A CRM export as real systems hold it: loose types, no primary key, counts kept as text, every kind of bad value. */
 const CREATE_CRM_LEADS = `
   create table public.crm_leads (
     lead_id bigint, email text, updated_at timestamptz not null default now(),
     company_size double precision, industry text, lead_source text, seniority text,
-    site_visits_30d double precision, email_opens_30d double precision, email_clicks_30d integer,
+    site_visits_30d double precision, email_opens_30d double precision, email_clicks_30d text,
     days_since_last_activity double precision, demo_requested boolean)`;
 
-const GOOD = { company_size: 250, industry: 'software', lead_source: 'web', seniority: 'director', site_visits_30d: 12, email_opens_30d: 5, email_clicks_30d: 2, days_since_last_activity: 3, demo_requested: true };
+const GOOD = { company_size: 250, industry: 'software', lead_source: 'web', seniority: 'director', site_visits_30d: 12, email_opens_30d: 5, email_clicks_30d: '2', days_since_last_activity: 3, demo_requested: true };
+type Column = keyof typeof GOOD;
+type Case = [Partial<Record<Column, unknown>>, string | null];
 
-const ROWS: Array<[number, Partial<Record<keyof typeof GOOD, unknown>>, string | null]> = [
-  [1, {}, null],
-  [2, { company_size: null }, 'company_size is missing (NULL)'],
-  [3, { site_visits_30d: 'NaN' }, 'site_visits_30d is not a number ("NaN")'],
-  [4, { days_since_last_activity: 'Infinity' }, 'days_since_last_activity is infinite'],
-  [5, { email_opens_30d: -5 }, "email_opens_30d is -5, outside the card's range 0..1000"],
-  [6, { company_size: 1e12 }, "company_size is 1000000000000, outside the card's range 1..100000"],
-  [7, { industry: 'aerospace' }, 'industry "aerospace" is not one of the card\'s categories'],
-  [8, { industry: '  SoftWare ', seniority: 'VP' }, null],
-  [9, { industry: '' }, 'industry is empty'],
-  [10, { lead_source: 'x'.repeat(10_000) }, `lead_source "${'x'.repeat(40)}…" is not one of the card's categories`],
-  [12, { days_since_last_activity: 3.5 }, 'days_since_last_activity is 3.5, not a whole number'],
-  [13, { demo_requested: null }, 'demo_requested is missing (NULL)'],
-];
+const card = modelCardSchema.parse(JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'models', 'lead-scoring', 'model-card.json'), 'utf8')));
+const long = 'x'.repeat(10_000);
+
+/** Every kind of bad value in every feature column, with the reason the card says it gets (null: scored). */
+const CATALOGUE: Case[] = card.inputs.flatMap((input): Case[] => {
+  const c = input.name as Column;
+  const missing: Case = [{ [c]: null }, `${c} is missing (NULL)`];
+  switch (input.type) {
+    case 'integer': {
+      const range = `outside the card's range ${input.min}..${input.max}`;
+      return [
+        missing,
+        [{ [c]: 'NaN' }, `${c} is not a number ("NaN")`],
+        [{ [c]: 'Infinity' }, `${c} is infinite`],
+        [{ [c]: '-Infinity' }, `${c} is infinite`],
+        [{ [c]: input.min - 1 }, `${c} is ${input.min - 1}, ${range}`],
+        [{ [c]: 1e12 }, `${c} is 1000000000000, ${range}`],
+        [{ [c]: 3.5 }, `${c} is 3.5, not a whole number`],
+      ];
+    }
+    case 'category':
+      return [
+        missing,
+        [{ [c]: '' }, `${c} is empty`],
+        [{ [c]: '   ' }, `${c} is empty`],
+        [{ [c]: long }, `${c} "${'x'.repeat(40)}…" is not one of the card's categories`],
+        [{ [c]: 'aerospace' }, `${c} "aerospace" is not one of the card's categories`],
+        [{ [c]: `  ${String(GOOD[c]).toUpperCase()} ` }, null],
+      ];
+    case 'boolean':
+      return [missing];
+  }
+});
+// Counts a spreadsheet import kept as text.
+CATALOGUE.push([{ email_clicks_30d: ' 2 ' }, null], [{ email_clicks_30d: 'seven' }, 'email_clicks_30d is not a number ("seven")']);
 
 describe('bad source rows', () => {
-  it('are quarantined with a readable reason while the run succeeds and valid rows are scored', async () => {
+  it('are quarantined with a readable reason while the run succeeds and valid rows are scored as the card says', async () => {
     h = await makeHarness({ SCOREFLOW_LEADS_TABLE: 'public.crm_leads' });
     await h.query(CREATE_CRM_LEADS);
-    const columns = Object.keys(GOOD);
+    const columns = Object.keys(GOOD) as Column[];
     const insert = `insert into public.crm_leads (lead_id, email, ${columns.join(', ')}) values ($1, $2, ${columns.map((_, i) => `$${i + 3}`).join(', ')})`;
-    for (const [id, override] of ROWS) {
-      const row = { ...GOOD, ...override };
-      await h.query(insert, [id, `Person.${id}@Example.com`, ...columns.map((c) => row[c as keyof typeof GOOD])]);
-    }
+    const goodId = 1;
+    await h.query(insert, [goodId, 'Person.1@Example.com', ...Object.values(GOOD)]);
+    const cases = CATALOGUE.map(([override, reason], i) => ({ id: 100 + i, row: { ...GOOD, ...override }, reason }));
+    for (const { id, row } of cases) await h.query(insert, [id, `Person.${id}@Example.com`, ...columns.map((c) => row[c])]);
     await h.query(insert, [11, 'first@example.com', ...Object.values(GOOD)]);
     await h.query(insert, [14, '  Zoë.Müller@Bücher.example ', ...Object.values(GOOD)]);
     await h.query(insert, [15, 'no-at-sign.example', ...Object.values(GOOD)]);
@@ -51,20 +78,23 @@ describe('bad source rows', () => {
 
     const result = await h.run('2026-04-01');
 
-    expect(result).toMatchObject({ scored: 4, published: 4, rejected: ROWS.filter((r) => r[2]).length + 1 });
-    const scored = await h.query<{ lead_id: string }>('select lead_id from scoring.lead_scores order by lead_id');
-    expect(scored.map((r) => Number(r.lead_id))).toEqual([1, 8, 14, 15]);
-    // Emails only matter to the CRM: the unicode one is sent lower-cased and trimmed, the one without @ skipped.
-    expect(result.crm).toMatchObject({ sent: 3, skipped: 1 });
-    expect(await h.query("select lead_id::int, reason from scoring.crm_sync_failures where kind = 'skipped'")).toEqual([{ lead_id: 15, reason: 'the email is not a valid address' }]);
-    expect(await h.query('select email from scoring.crm_sync_state where lead_id = 14')).toEqual([{ email: 'zoë.müller@bücher.example' }]);
+    const bad = cases.filter((c) => c.reason);
+    const valid = [goodId, 14, 15, ...cases.filter((c) => !c.reason).map((c) => c.id)].sort((a, b) => a - b);
+    expect(result).toMatchObject({ scored: valid.length, published: valid.length, rejected: bad.length + 1 });
     const reasons = Object.fromEntries(
       (await h.query<{ lead_id: string; reason: string }>('select lead_id, reason from scoring.rejected_leads')).map((r) => [Number(r.lead_id), r.reason]),
     );
-    const expected = Object.fromEntries(ROWS.filter((r) => r[2]).map(([id, , reason]) => [id, reason]));
-    expect(reasons).toEqual({ ...expected, 11: 'lead_id appears 2 times in the source table' });
+    expect(reasons).toEqual({ ...Object.fromEntries(bad.map((c) => [c.id, c.reason])), 11: 'lead_id appears 2 times in the source table' });
+    // Differently-cased, padded categories and counts as text mean the same lead as the clean row: same score.
+    const scored = await h.query<{ lead_id: string; score: number }>('select lead_id, score from scoring.lead_scores order by lead_id');
+    expect(scored.map((r) => Number(r.lead_id))).toEqual(valid);
+    expect(new Set(scored.map((r) => r.score)).size).toBe(1);
+    // Emails only matter to the CRM: the unicode one is sent lower-cased and trimmed, the one without @ skipped.
+    expect(result.crm).toMatchObject({ sent: valid.length - 1, skipped: 1 });
+    expect(await h.query("select lead_id::int, reason from scoring.crm_sync_failures where kind = 'skipped'")).toEqual([{ lead_id: 15, reason: 'the email is not a valid address' }]);
+    expect(await h.query('select email from scoring.crm_sync_state where lead_id = 14')).toEqual([{ email: 'zoë.müller@bücher.example' }]);
     const [run] = await h.query('select status, leads_rejected from scoring.pipeline_runs');
-    expect(run).toEqual({ status: 'published', leads_rejected: 11 });
+    expect(run).toEqual({ status: 'published', leads_rejected: bad.length + 1 });
   });
 
   it.each([

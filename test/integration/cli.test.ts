@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +9,12 @@ import { makeHarness, type Harness } from '../support/harness.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 const run = promisify(execFile);
+
+/** A model directory holding the ONNX file but not its card. */
+const MODEL_WITHOUT_CARD = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-no-card-'));
+for (const f of fs.readdirSync(path.join(PROJECT_ROOT, 'models', 'lead-scoring')).filter((f) => f.endsWith('.onnx'))) {
+  fs.copyFileSync(path.join(PROJECT_ROOT, 'models', 'lead-scoring', f), path.join(MODEL_WITHOUT_CARD, f));
+}
 
 /** Runs the built CLI (`npm test` builds first) and returns its exit code and output. */
 async function scoreflow(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -25,7 +33,10 @@ beforeAll(async () => {
   h = await makeHarness();
   env = { DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli` };
 });
-afterAll(async () => h?.close());
+afterAll(async () => {
+  await h?.close();
+  fs.rmSync(MODEL_WITHOUT_CARD, { recursive: true, force: true });
+});
 
 describe('the scoreflow command', () => {
   it.each([
@@ -33,6 +44,7 @@ describe('the scoreflow command', () => {
     [['schedule', 'create'], { SCOREFLOW_SCHEDULE_CRON: 'at dawn' }, 'scoreflow: ConfigInvalid: Invalid configuration: SCOREFLOW_SCHEDULE_CRON must be a 5-field cron expression'],
     [['status'], { DATABASE_URL: 'postgres://scoring:s3cret@127.0.0.1:9/nowhere' }, 'scoreflow: DatabaseUnavailable: Cannot reach PostgreSQL: postgres://scoring:***@127.0.0.1:9/nowhere'],
     [['run'], { SCOREFLOW_MODEL_DIR: '/nonexistent/model' }, 'scoreflow: ModelNotFound: No model card at /nonexistent/model/model-card.json'],
+    [['run'], { SCOREFLOW_MODEL_DIR: MODEL_WITHOUT_CARD }, `scoreflow: ModelNotFound: No model card at ${MODEL_WITHOUT_CARD}/model-card.json: export the model with its model-card.json`],
   ])('%j with bad configuration stops at once with one line saying what to fix', async (args, bad, line) => {
     const res = await scoreflow(args, { ...env, ...bad });
     expect(res.code).toBe(1);

@@ -56,7 +56,7 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
 }
 
 /** Runs one date to completion on a worker (this process's if none polls) and prints its stage table. */
-async function runDate(rt: Runtime, p: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
+async function runDate(rt: Runtime, p: { asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
   await withLocalWorker(rt, p.worker, async () => {
     const handle = await startRun(rt, p);
     if (!p.json) process.stderr.write(`Run ${handle.workflowId}: ${workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId) ?? ''}\n`);
@@ -139,19 +139,20 @@ export function buildCli(): Command {
   const runOptions = (c: Command) =>
     c
       .option('--full', 'rescore every lead, not only new and changed ones', false)
+      .option('--no-crm', 'score and store only; the next run with the CRM stage sends what this one published')
       .option('--json', 'print the result as JSON')
       .option('--no-progress', 'no progress bar')
       .option('--no-worker', 'do not run a worker in this process (your `scoreflow worker` fleet does the work)');
 
   runOptions(program.command('run').description('run the pipeline for one business date now and wait for it'))
     .option('--as-of <date>', 'business date YYYY-MM-DD (default: today in the schedule time zone)', parseDate)
-    .action((o: { asOf?: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
+    .action((o: { asOf?: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
       withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
     );
 
   runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
-    .action((o: { asOf: string; full: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
+    .action((o: { asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
 
   program
     .command('reset')
@@ -183,7 +184,7 @@ export function buildCli(): Command {
       const dates = dateRange(o.from, o.to);
       if (!dates.length) throw new InvalidArgumentError(`--from ${o.from} is after --to ${o.to}`);
       return withRuntime({ temporal: true, model: true }, async (rt) => {
-        for (const asOf of dates) await runDate(rt, { asOf, full: false, json: o.json, progress: true, worker: o.worker });
+        for (const asOf of dates) await runDate(rt, { asOf, full: false, crm: true, json: o.json, progress: true, worker: o.worker });
       });
     });
 

@@ -4,12 +4,12 @@ import { leadScoringWorkflow, progressQuery, runIdFor, type LeadScoringResult } 
 import type { Runtime } from './runtime.js';
 
 /** Starts (or attaches to) the run of one business date; rerunning a finished date starts a new, idempotent execution. */
-export async function startRun(rt: Runtime, p: { asOf: string; full: boolean }): Promise<WorkflowHandle<typeof leadScoringWorkflow>> {
+export async function startRun(rt: Runtime, p: { asOf: string; full: boolean; crm?: boolean }): Promise<WorkflowHandle<typeof leadScoringWorkflow>> {
   const t = rt.temporal!;
   return t.client.workflow.start(leadScoringWorkflow, {
     taskQueue: rt.config.temporal.taskQueue,
     workflowId: runIdFor(p),
-    args: [{ asOf: p.asOf, full: p.full, scoringConcurrency: rt.config.scoring.concurrency }],
+    args: [{ asOf: p.asOf, full: p.full, scoringConcurrency: rt.config.scoring.concurrency, crmSync: p.crm ?? true }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });

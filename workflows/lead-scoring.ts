@@ -8,6 +8,8 @@ export interface LeadScoringInput {
   full?: boolean;
   /** How many chunks are scored at once (config SCOREFLOW_SCORING_CONCURRENCY, read by the starter). */
   scoringConcurrency?: number;
+  /** false: score and store only; the next run with the CRM stage sends what this one published. */
+  crmSync?: boolean;
 }
 
 export interface LeadScoringResult {
@@ -80,7 +82,7 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
 
     let crm: CrmSummary | undefined;
     // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.
-    if (patched('crm-sync-stage')) {
+    if (patched('crm-sync-stage') && input.crmSync !== false) {
       progress.stage = 'crm-sync';
       const plan = await prepareCrmSync(run);
       await Promise.all(Array.from({ length: plan.partitions }, (_, partition) => syncCrmPartition({ runId: run.runId, partition })));

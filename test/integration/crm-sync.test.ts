@@ -75,6 +75,21 @@ describe('the CRM-sync stage against the HubSpot sandbox', () => {
     expect(audit).toEqual({ crm_status: 'synced', crm_sent: 0, crm_unchanged: 1200, crm_calls: 0 });
   });
 
+  it('is left out by a run started with crmSync false; the next run with the stage sends what it published', async () => {
+    h = await makeHarness();
+    await h.seed(300);
+    const scoredOnly = await h.run('2026-08-01', { crm: false });
+
+    expect(scoredOnly).toMatchObject({ published: 300 });
+    expect(scoredOnly.crm).toBeUndefined();
+    expect(h.sandbox.stats().upsertCalls).toBe(0);
+    expect(await h.query('select crm_status from scoring.pipeline_runs')).toEqual([{ crm_status: null }]);
+
+    const next = await h.run('2026-08-02');
+    expect(next).toMatchObject({ extracted: 0, crm: { sent: 300, failed: 0 } });
+    expect((await expectCrmMatchesPublished(h)).size).toBe(300);
+  });
+
   it('converges to the same contacts through 10% server errors and forced 429s', async () => {
     h = await makeHarness();
     // 50 upsert calls at a 10% error rate: the chance that none fails is 0.5%.

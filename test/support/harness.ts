@@ -34,7 +34,7 @@ export interface Harness {
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
   /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
-  run(asOf: string, opts?: { full?: boolean }): Promise<LeadScoringResult>;
+  run(asOf: string, opts?: { full?: boolean; crm?: boolean }): Promise<LeadScoringResult>;
   /** The tables analysts read, in a stable order, for comparisons between runs. */
   publishedTables(): Promise<{ scores: unknown[]; history: unknown[] }>;
   close(): Promise<void>;
@@ -101,7 +101,7 @@ export async function makeHarness(
       });
     },
     async run(asOf, opts = {}) {
-      const handle = await startRun(rt, { asOf, full: opts.full ?? false });
+      const handle = await startRun(rt, { asOf, full: opts.full ?? false, crm: opts.crm ?? true });
       return handle.result();
     },
     async publishedTables() {

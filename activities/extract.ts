@@ -63,7 +63,7 @@ export function makeExtract(deps: ActivityDeps) {
       });
       const chunks = Math.ceil(snapshotted / deps.chunkSize);
       await client.query(
-        `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = now(), status = 'scoring', updated_at = now()
+        `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()
          where run_id = $1`,
         [input.runId, snapshotted, chunks, Date.now() - started],
       );

@@ -34,6 +34,7 @@ const envSchema = z.object({
   SCOREFLOW_MODEL_DIR: z.string().default(path.join(PROJECT_ROOT, 'models', 'lead-scoring')),
   SCOREFLOW_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(25_000),
   SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(256),
   SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   SCOREFLOW_SCHEDULE_CRON: z
     .string()
@@ -65,6 +66,8 @@ export interface Config {
   source: { leadsTable: string };
   model: { dir: string };
   scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
+  /** V8 old-space cap of `scoreflow worker` in MiB; 0 leaves Node's default (sized from the machine's memory). */
+  worker: { heapMiB: number };
   schedule: { cron: string; timezone: string };
   /**
    * HubSpot, or with no token and no base URL the local sandbox (started by scoreflow). The token itself
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.SCOREFLOW_SCORING_CONCURRENCY,
       lookbackHours: e.SCOREFLOW_LOOKBACK_HOURS,
     },
+    worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
     crm: { ...crmConnection(e), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,

@@ -24,14 +24,15 @@ export async function createLeadsTable(pool: Pool, table: LeadsTable, card: Mode
 
 /**
  * Appends `count` synthetic leads after the table's highest lead_id, streamed through COPY.
- * With `replace`, the table is emptied first. Returns the number of rows written.
+ * With `replace`, the table is emptied first. With `ageDays`, leads were last updated 1 to `ageDays`
+ * days ago, as in a CRM that has run for a while (default: now). Returns the number of rows written.
  */
 export async function seedLeads(
   pool: Pool,
   table: LeadsTable,
   card: ModelCard,
   distribution: FeatureDistribution[],
-  opts: { count: number; seed: number; messyRate: number; replace: boolean },
+  opts: { count: number; seed: number; messyRate: number; replace: boolean; ageDays?: number },
 ): Promise<{ written: number; firstId: number }> {
   await createLeadsTable(pool, table, card);
   const byName = new Map(distribution.map((d) => [d.name, d]));
@@ -44,13 +45,17 @@ export async function seedLeads(
     if (opts.replace) await client.query(`truncate ${table.sql}`);
     const { rows } = await client.query<{ next: string }>(`select coalesce(max(lead_id), 0) + 1 as next from ${table.sql}`);
     const firstId = Number(rows[0]!.next);
-    const columns = ['lead_id', 'email', ...card.inputs.map((i) => i.name)].map(quoteColumn).join(', ');
+    const aged = (opts.ageDays ?? 0) > 0;
+    const now = Date.now();
+    const updatedAt = (leadId: number) => new Date(now - (1 + (leadId % opts.ageDays!)) * 86_400_000).toISOString();
+    const columns = ['lead_id', 'email', ...(aged ? ['updated_at'] : []), ...card.inputs.map((i) => i.name)].map(quoteColumn).join(', ');
     const copy = client.query(copyStreams.from(`copy ${table.sql} (${columns}) from stdin`));
     const lines = (function* () {
       let buffer = '';
       for (const lead of syntheticLeads({ features, count: opts.count, firstId, seed: opts.seed, messyRate: opts.messyRate })) {
         const values = lead.values.map((v) => (typeof v === 'boolean' ? (v ? 't' : 'f') : v));
-        buffer += [lead.leadId, lead.email, ...values].map((v) => encodeCopyField(v)).join('\t') + '\n';
+        const key = aged ? [lead.leadId, lead.email, updatedAt(lead.leadId)] : [lead.leadId, lead.email];
+        buffer += [...key, ...values].map((v) => encodeCopyField(v)).join('\t') + '\n';
         if (buffer.length > 1 << 16) {
           yield buffer;
           buffer = '';

@@ -14,6 +14,7 @@ import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
+import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { withLocalWorker } from './local-worker.js';
 import { runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
@@ -110,8 +111,11 @@ export function buildCli(): Command {
       }),
     );
 
-  program.command('worker').description('run a worker on the task queue until Ctrl-C (start as many as you like)').action(() =>
-    withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
+  program.command('worker').description('run a worker on the task queue until Ctrl-C (start as many as you like)').action(async () => {
+    const { heapMiB } = loadConfig().worker;
+    if (heapMiB > 0 && !hasHeapLimit()) process.exit(await relaunchWithHeapLimit(heapMiB));
+    exitWithLauncher();
+    return withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
       process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
       const running = worker.run();
@@ -119,8 +123,8 @@ export function buildCli(): Command {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
-    }),
-  );
+    });
+  });
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
     withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {

@@ -74,7 +74,7 @@ export async function stageChunk(
   await client.query(
     `update scoring.pipeline_runs set
        leads_scored = (select sum(scored) from scoring.run_chunks where run_id = $1),
-       score_ms = (extract(epoch from now() - extracted_at) * 1000)::int,
+       score_ms = (extract(epoch from clock_timestamp() - extracted_at) * 1000)::int,
        updated_at = now()
      where run_id = $1`,
     [p.runId],

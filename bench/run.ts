@@ -1,0 +1,213 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: PostgreSQL baselines, a naive pipeline, and the real pipeline through Temporal on
+ * the same seeded leads, then an incremental morning, memory at two sizes and a CRM sync; prints one
+ * table with each figure beside its target and writes the figures as JSON to bench/results/.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../lib/config.js';
+import { makeLogger } from '../lib/logger.js';
+import { PROJECT_ROOT } from '../lib/paths.js';
+import { loadModel } from '../models/load-model.js';
+import { parseLeadsTable } from '../source/leads-table.js';
+import { seedLeads } from '../source/seed.js';
+import { readDistribution } from '../source/synthetic-leads.js';
+import { openRuntime, type Runtime } from '../workers/runtime.js';
+import { naivePipeline, postgresBaselines } from './baselines.js';
+import { inferenceAlone } from './inference.js';
+import { perSecond } from './measure.js';
+import { measureRun, type MeasuredRun } from './pipeline-run.js';
+import { int, pct, printFigures, rate, secs, type Figure } from './report.js';
+import { startWorkerProcess } from './worker-process.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+};
+const share = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a share between 0 and 1, such as 0.01');
+  return n;
+};
+
+interface Options {
+  leads: number;
+  small: number;
+  sample: number;
+  changed: number;
+  out: string;
+}
+
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** The bench's own PostgreSQL and Temporal under .scoreflow/bench, never the user's DATABASE_URL. */
+function benchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SCOREFLOW_HOME: path.join(PROJECT_ROOT, '.scoreflow', 'bench'),
+    SCOREFLOW_PG_PORT: process.env['SCOREFLOW_BENCH_PG_PORT'] ?? '5489',
+    SCOREFLOW_TEMPORAL_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_PORT'] ?? '7243',
+    SCOREFLOW_TEMPORAL_UI_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_UI_PORT'] ?? '8243',
+    SCOREFLOW_SANDBOX_PORT: process.env['SCOREFLOW_BENCH_SANDBOX_PORT'] ?? '8098',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+  };
+  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];
+  return env;
+}
+
+async function seed(rt: Runtime, count: number): Promise<void> {
+  const card = (await loadModel(rt.config.model.dir));
+  await card.session.release();
+  const started = Date.now();
+  // Leads last touched 1 to 90 days ago, as in a CRM in use: the incremental morning finds only the changed ones.
+  await seedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable), card.card, readDistribution(rt.config.model.dir), {
+    count, seed: 1, messyRate: 0, replace: true, ageDays: 90,
+  });
+  await rt.pool.query('vacuum analyze');
+  say(`seeded ${int(count)} leads in ${secs(Date.now() - started)}`);
+}
+
+/** A runtime on another database of the same PostgreSQL, sharing Temporal and the sandbox. */
+async function openSibling(rt: Runtime, env: NodeJS.ProcessEnv, database: string): Promise<Runtime> {
+  await rt.pool.query(`drop database if exists ${database}`);
+  await rt.pool.query(`create database ${database}`);
+  const url = new URL(rt.databaseUrl);
+  url.pathname = `/${database}`;
+  const config = loadConfig({ ...env, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm.token });
+  return openRuntime(config, rt.log, { temporal: true });
+}
+
+async function sandboxStats(rt: Runtime): Promise<{ rateLimited: number; requests: number }> {
+  return (await fetch(`${rt.crm.baseUrl}/_sandbox/stats`)).json() as Promise<{ rateLimited: number; requests: number }>;
+}
+
+async function main(o: Options): Promise<void> {
+  const env = benchEnv();
+  fs.rmSync(env['SCOREFLOW_HOME']!, { recursive: true, force: true });
+  const config = loadConfig(env);
+  const log = makeLogger(config.logLevel ?? 'warn');
+  say(`starting PostgreSQL, Temporal and the HubSpot sandbox under ${env['SCOREFLOW_HOME']}`);
+  const rt = await openRuntime(config, log, { temporal: true, model: true });
+  const table = parseLeadsTable(config.source.leadsTable);
+  const model = await loadModel(config.model.dir);
+  const day = (n: number) => `2026-11-${String(n).padStart(2, '0')}`;
+  try {
+    await seed(rt, o.leads);
+
+    say('PostgreSQL baselines: COPY out features, COPY in scores, upsert into a keyed table');
+    const pg = await postgresBaselines(rt.pool, table, model.card);
+    const baselineMs = pg.copyOut.ms + pg.copyIn.ms + pg.upsert.ms;
+    say(`naive pipeline, one lead at a time, on ${int(o.sample)} leads`);
+    const naive = await naivePipeline(rt.pool, table, model, o.sample);
+    const inferenceRows = Math.min(o.leads, 200_000);
+    say(`onnxruntime alone on ${int(inferenceRows)} rows`);
+    const inference = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows);
+
+    say(`the real pipeline through Temporal on ${int(o.leads)} leads (one scoreflow worker process)`);
+    const worker = await startWorkerProcess(rt, 'bench-full');
+    const full = await measureRun(rt, { asOf: day(2), crm: false, taskQueue: 'bench-full' });
+    const rssFull = worker.peakRssMiB();
+    const every = Math.round(1 / o.changed);
+    const changed = await rt.pool.query(
+      `update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${every} = 0`,
+    );
+    say(`incremental morning: ${int(changed.rowCount ?? 0)} leads changed`);
+    const incremental = await measureRun(rt, { asOf: day(3), crm: false, taskQueue: 'bench-full' });
+    await worker.stop();
+
+    say(`the same pipeline on ${int(o.small)} leads in a second database, then a CRM sync with two workers`);
+    const small = await openSibling(rt, env, 'bench_small');
+    let smallRun: MeasuredRun, crmRun: MeasuredRun, rssSmall: number, rateLimited: number;
+    try {
+      await seed(small, o.small);
+      const first = await startWorkerProcess(small, 'bench-small');
+      smallRun = await measureRun(small, { asOf: day(2), crm: false, taskQueue: 'bench-small' });
+      rssSmall = first.peakRssMiB();
+      const second = await startWorkerProcess(small, 'bench-small');
+      const before = await sandboxStats(small);
+      crmRun = await measureRun(small, { asOf: day(3), crm: true, taskQueue: 'bench-small' });
+      rateLimited = (await sandboxStats(small)).rateLimited - before.rateLimited;
+      await Promise.all([first.stop(), second.stop()]);
+    } finally {
+      await small.close();
+    }
+
+    const stageMs = (r: MeasuredRun) => (r.report.extract_ms ?? 0) + (r.report.score_ms ?? 0) + (r.report.store_ms ?? 0);
+    const crm = crmRun.report;
+    const budgetContactsPerSecond = (config.crm.ratePer10s / 10) * 100;
+    const contactsPerSecond = ((crm.crm_sent ?? 0) * 1000) / (crm.crm_ms ?? 1);
+    const leads = int(o.leads);
+    const figures: Figure[] = [
+      { section: 'PostgreSQL', what: `COPY out features, ${leads} leads`, value: `${secs(pg.copyOut.ms)}  ${rate(pg.copyOut.rows, pg.copyOut.ms)}` },
+      { section: 'PostgreSQL', what: `COPY in one score per lead`, value: `${secs(pg.copyIn.ms)}  ${rate(pg.copyIn.rows, pg.copyIn.ms)}` },
+      { section: 'PostgreSQL', what: 'upsert into a keyed table', value: `${secs(pg.upsert.ms)}  ${rate(pg.upsert.rows, pg.upsert.ms)}` },
+      { section: 'PostgreSQL', what: 'baseline total', value: secs(baselineMs) },
+      { section: 'naive', what: `one lead at a time, ${int(naive.rows)} leads`, value: `${secs(naive.ms)}  ${rate(naive.rows, naive.ms)}` },
+      { section: 'naive', what: `  extrapolated to ${leads} leads`, value: secs((naive.ms * o.leads) / naive.rows) },
+      { section: 'pipeline', what: 'extract', value: `${secs(full.report.extract_ms ?? 0)}  ${rate(full.report.leads_extracted ?? 0, full.report.extract_ms ?? 1)}` },
+      { section: 'pipeline', what: 'batch-score', value: `${secs(full.report.score_ms ?? 0)}  ${rate(full.report.leads_extracted ?? 0, full.report.score_ms ?? 1)}` },
+      { section: 'pipeline', what: 'store', value: `${secs(full.report.store_ms ?? 0)}  ${rate(full.report.leads_published ?? 0, full.report.store_ms ?? 1)}` },
+      { section: 'pipeline', what: 'stages together', value: secs(stageMs(full)) },
+      {
+        section: 'pipeline', what: `whole run, ${leads} leads (start to result)`, value: `${secs(full.wallMs)}  ${rate(o.leads, full.wallMs)}`,
+        target: `≤ 2× baseline: ${(full.wallMs / baselineMs).toFixed(2)}×`, met: full.wallMs <= 2 * baselineMs,
+      },
+      { section: 'pipeline', what: 'onnxruntime inference alone', value: `${int(perSecond(inference))}/s` },
+      { section: 'memory', what: `worker peak RSS, ${int(o.small)} leads`, value: `${rssSmall.toFixed(0)} MiB` },
+      { section: 'memory', what: `worker peak RSS, ${leads} leads`, value: `${rssFull.toFixed(0)} MiB`, target: '< 400 MiB', met: rssFull < 400 },
+      { section: 'memory', what: 'growth', value: pct(rssFull / rssSmall - 1), target: '< 25%', met: rssFull / rssSmall - 1 < 0.25 },
+      { section: 'history', what: `events, ${leads} leads`, value: int(full.historyEvents), target: '≤ 300', met: full.historyEvents <= 300 },
+      { section: 'history', what: 'size (JSON)', value: `${(full.historyBytes / 1024).toFixed(1)} KiB`, target: '≤ 256 KiB', met: full.historyBytes <= 256 * 1024 },
+      { section: 'incremental', what: `${int(incremental.report.leads_extracted ?? 0)} changed leads (${pct(o.changed)})`, value: secs(incremental.wallMs) },
+      { section: 'incremental', what: 'share of the full run', value: pct(incremental.wallMs / full.wallMs), target: '< 5%', met: incremental.wallMs / full.wallMs < 0.05 },
+      { section: 'CRM sync', what: `${int(crm.crm_sent ?? 0)} contacts, 2 workers`, value: `${secs(crm.crm_ms ?? 0)}  ${int(contactsPerSecond)}/s` },
+      { section: 'CRM sync', what: `HubSpot calls (budget ${config.crm.ratePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / (crm.crm_ms ?? 1)).toFixed(1)}/s` },
+      { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },
+      { section: 'CRM sync', what: '429 responses', value: int(rateLimited), target: '0', met: rateLimited === 0 },
+    ];
+    process.stdout.write(`\n${printFigures(figures)}\n`);
+
+    const results = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      options: o,
+      settings: { chunkSize: config.scoring.chunkSize, scoringConcurrency: config.scoring.concurrency, crmRatePer10s: config.crm.ratePer10s },
+      baselines: { ...pg, totalMs: baselineMs },
+      naive,
+      inference,
+      runs: { full, incremental, small: smallRun, crm: crmRun },
+      memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },
+      crm: { contactsPerSecond, budgetContactsPerSecond, rateLimited },
+      figures,
+    };
+    fs.mkdirSync(o.out, { recursive: true });
+    const file = path.join(o.out, `bench-${results.date.slice(0, 19).replace(/:/g, '')}.json`);
+    fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    fs.copyFileSync(file, path.join(o.out, 'latest.json'));
+    say(`figures written to ${path.relative(process.cwd(), file)} and latest.json`);
+  } finally {
+    await model.session.release();
+    await rt.close();
+  }
+}
+
+const program = new Command('bench')
+  .description('benchmark every stage against its PostgreSQL baseline, in one run on one database')
+  .option('--leads <n>', 'leads in the full run', positiveInt, 1_000_000)
+  .option('--small <n>', 'leads in the smaller run (memory growth) and contacts in the CRM sync', positiveInt, 100_000)
+  .option('--sample <n>', 'leads in the naive one-at-a-time pipeline', positiveInt, 10_000)
+  .option('--changed <share>', 'share of leads changed before the incremental morning', share, 0.01)
+  .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
+  .action(async (o: Options) => main(o));
+
+program.parseAsync().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.name}: ${err.message}\n`);
+    process.exit(1);
+  },
+);

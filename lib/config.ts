@@ -54,7 +54,7 @@ const envSchema = z.object({
   SCOREFLOW_CRM_DAILY_LIMIT: z.coerce.number().int().min(1).default(650_000),
   SCOREFLOW_CRM_SCORE_EPSILON: z.coerce.number().min(0).max(1).default(0),
   SCOREFLOW_CRM_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(100),
-  SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 

@@ -44,11 +44,14 @@ interface Options {
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-/** The bench's own PostgreSQL and Temporal under .scoreflow/bench, never the user's DATABASE_URL. */
+/**
+ * The bench's own PostgreSQL, Temporal and sandbox under .scoreflow/bench (SCOREFLOW_BENCH_HOME), on
+ * ports of their own (SCOREFLOW_BENCH_*_PORT), never the user's DATABASE_URL or HubSpot.
+ */
 function benchEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    SCOREFLOW_HOME: path.join(PROJECT_ROOT, '.scoreflow', 'bench'),
+    SCOREFLOW_HOME: process.env['SCOREFLOW_BENCH_HOME'] ?? path.join(PROJECT_ROOT, '.scoreflow', 'bench'),
     SCOREFLOW_PG_PORT: process.env['SCOREFLOW_BENCH_PG_PORT'] ?? '5489',
     SCOREFLOW_TEMPORAL_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_PORT'] ?? '7243',
     SCOREFLOW_TEMPORAL_UI_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_UI_PORT'] ?? '8243',

@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/paths.js';
+import { freePort } from '../support/free-port.js';
+
+const run = promisify(execFile);
+let home: string | undefined;
+afterEach(() => {
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('npm run bench', () => {
+  it('runs every measurement end to end on a small input, prints each figure beside its target and writes them as JSON', async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-'));
+    fs.chmodSync(home, 0o755);
+    const out = path.join(home, 'results');
+    const [pg, temporal, ui, sandbox] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const { stdout } = await run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'run.js'), '--leads', '3000', '--small', '1000', '--sample', '50', '--out', out], {
+      env: {
+        PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home, 'state'),
+        SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
+        SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox),
+        SCOREFLOW_CHUNK_SIZE: '500',
+      },
+      timeout: 240_000,
+    });
+
+    for (const measure of ['COPY out features, 3,000 leads', 'upsert into a keyed table', 'one lead at a time, 50 leads', 'batch-score',
+      'whole run, 3,000 leads', 'onnxruntime inference alone', 'worker peak RSS, 1,000 leads', 'events, 3,000 leads',
+      'share of the full run', '1,000 contacts, 2 workers', '429 responses']) {
+      expect(stdout).toContain(measure);
+    }
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
+    expect(results.runs.full.report).toMatchObject({ status: 'published', leads_extracted: 3000, leads_published: 3000 });
+    expect(results.runs.incremental.report).toMatchObject({ leads_extracted: 30 });
+    expect(results.runs.crm.report).toMatchObject({ crm_status: 'synced', crm_sent: 1000, crm_failed: 0 });
+    expect(results.naive.rows).toBe(50);
+    expect(results.baselines.copyOut.rows).toBe(3000);
+    expect(results.runs.full.historyEvents).toBeGreaterThan(6 * 3);
+    expect(results.memory.peakRssMiBFull).toBeGreaterThan(50);
+    expect(results.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(8);
+  });
+});

@@ -11,16 +11,16 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
-import { loadModel } from '../models/load-model.js';
+import { loadModel, readCard } from '../models/load-model.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
 import { inferenceAlone } from './inference.js';
-import { perSecond } from './measure.js';
+import { benchFigures, type Measurements } from './figures.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
-import { int, pct, printFigures, rate, secs, type Figure } from './report.js';
+import { int, printFigures, secs } from './report.js';
 import { startWorkerProcess } from './worker-process.js';
 
 const positiveInt = (v: string) => {
@@ -63,11 +63,9 @@ function benchEnv(): NodeJS.ProcessEnv {
 }
 
 async function seed(rt: Runtime, count: number): Promise<void> {
-  const card = (await loadModel(rt.config.model.dir));
-  await card.session.release();
   const started = Date.now();
   // Leads last touched 1 to 90 days ago, as in a CRM in use: the incremental morning finds only the changed ones.
-  await seedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable), card.card, readDistribution(rt.config.model.dir), {
+  await seedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable), readCard(rt.config.model.dir), readDistribution(rt.config.model.dir), {
     count, seed: 1, messyRate: 0, replace: true, ageDays: 90,
   });
   await rt.pool.query('vacuum analyze');
@@ -103,7 +101,6 @@ async function main(o: Options): Promise<void> {
 
     say('PostgreSQL baselines: COPY out features, COPY in scores, upsert into a keyed table');
     const pg = await postgresBaselines(rt.pool, table, model.card);
-    const baselineMs = pg.copyOut.ms + pg.copyIn.ms + pg.upsert.ms;
     say(`naive pipeline, one lead at a time, on ${int(o.sample)} leads`);
     const naive = await naivePipeline(rt.pool, table, model, o.sample);
     const inferenceRows = Math.min(o.leads, 200_000);
@@ -139,39 +136,11 @@ async function main(o: Options): Promise<void> {
       await small.close();
     }
 
-    const stageMs = (r: MeasuredRun) => (r.report.extract_ms ?? 0) + (r.report.score_ms ?? 0) + (r.report.store_ms ?? 0);
-    const crm = crmRun.report;
-    const budgetContactsPerSecond = (config.crm.ratePer10s / 10) * 100;
-    const contactsPerSecond = ((crm.crm_sent ?? 0) * 1000) / (crm.crm_ms ?? 1);
-    const leads = int(o.leads);
-    const figures: Figure[] = [
-      { section: 'PostgreSQL', what: `COPY out features, ${leads} leads`, value: `${secs(pg.copyOut.ms)}  ${rate(pg.copyOut.rows, pg.copyOut.ms)}` },
-      { section: 'PostgreSQL', what: `COPY in one score per lead`, value: `${secs(pg.copyIn.ms)}  ${rate(pg.copyIn.rows, pg.copyIn.ms)}` },
-      { section: 'PostgreSQL', what: 'upsert into a keyed table', value: `${secs(pg.upsert.ms)}  ${rate(pg.upsert.rows, pg.upsert.ms)}` },
-      { section: 'PostgreSQL', what: 'baseline total', value: secs(baselineMs) },
-      { section: 'naive', what: `one lead at a time, ${int(naive.rows)} leads`, value: `${secs(naive.ms)}  ${rate(naive.rows, naive.ms)}` },
-      { section: 'naive', what: `  extrapolated to ${leads} leads`, value: secs((naive.ms * o.leads) / naive.rows) },
-      { section: 'pipeline', what: 'extract', value: `${secs(full.report.extract_ms ?? 0)}  ${rate(full.report.leads_extracted ?? 0, full.report.extract_ms ?? 1)}` },
-      { section: 'pipeline', what: 'batch-score', value: `${secs(full.report.score_ms ?? 0)}  ${rate(full.report.leads_extracted ?? 0, full.report.score_ms ?? 1)}` },
-      { section: 'pipeline', what: 'store', value: `${secs(full.report.store_ms ?? 0)}  ${rate(full.report.leads_published ?? 0, full.report.store_ms ?? 1)}` },
-      { section: 'pipeline', what: 'stages together', value: secs(stageMs(full)) },
-      {
-        section: 'pipeline', what: `whole run, ${leads} leads (start to result)`, value: `${secs(full.wallMs)}  ${rate(o.leads, full.wallMs)}`,
-        target: `≤ 2× baseline: ${(full.wallMs / baselineMs).toFixed(2)}×`, met: full.wallMs <= 2 * baselineMs,
-      },
-      { section: 'pipeline', what: 'onnxruntime inference alone', value: `${int(perSecond(inference))}/s` },
-      { section: 'memory', what: `worker peak RSS, ${int(o.small)} leads`, value: `${rssSmall.toFixed(0)} MiB` },
-      { section: 'memory', what: `worker peak RSS, ${leads} leads`, value: `${rssFull.toFixed(0)} MiB`, target: '< 400 MiB', met: rssFull < 400 },
-      { section: 'memory', what: 'growth', value: pct(rssFull / rssSmall - 1), target: '< 25%', met: rssFull / rssSmall - 1 < 0.25 },
-      { section: 'history', what: `events, ${leads} leads`, value: int(full.historyEvents), target: '≤ 300', met: full.historyEvents <= 300 },
-      { section: 'history', what: 'size (JSON)', value: `${(full.historyBytes / 1024).toFixed(1)} KiB`, target: '≤ 256 KiB', met: full.historyBytes <= 256 * 1024 },
-      { section: 'incremental', what: `${int(incremental.report.leads_extracted ?? 0)} changed leads (${pct(o.changed)})`, value: secs(incremental.wallMs) },
-      { section: 'incremental', what: 'share of the full run', value: pct(incremental.wallMs / full.wallMs), target: '< 5%', met: incremental.wallMs / full.wallMs < 0.05 },
-      { section: 'CRM sync', what: `${int(crm.crm_sent ?? 0)} contacts, 2 workers`, value: `${secs(crm.crm_ms ?? 0)}  ${int(contactsPerSecond)}/s` },
-      { section: 'CRM sync', what: `HubSpot calls (budget ${config.crm.ratePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / (crm.crm_ms ?? 1)).toFixed(1)}/s` },
-      { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },
-      { section: 'CRM sync', what: '429 responses', value: int(rateLimited), target: '0', met: rateLimited === 0 },
-    ];
+    const measured: Measurements = {
+      leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
+      baselines: pg, naive, inference, full, incremental, crm: crmRun, rssSmall, rssFull, rateLimited,
+    };
+    const figures = benchFigures(measured);
     process.stdout.write(`\n${printFigures(figures)}\n`);
 
     const results = {
@@ -179,12 +148,12 @@ async function main(o: Options): Promise<void> {
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       options: o,
       settings: { chunkSize: config.scoring.chunkSize, scoringConcurrency: config.scoring.concurrency, crmRatePer10s: config.crm.ratePer10s },
-      baselines: { ...pg, totalMs: baselineMs },
+      baselines: { ...pg, totalMs: pg.copyOut.ms + pg.copyIn.ms + pg.upsert.ms },
       naive,
       inference,
       runs: { full, incremental, small: smallRun, crm: crmRun },
       memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },
-      crm: { contactsPerSecond, budgetContactsPerSecond, rateLimited },
+      crm: { rateLimited },
       figures,
     };
     fs.mkdirSync(o.out, { recursive: true });

@@ -1,0 +1,64 @@
+import type { postgresBaselines } from './baselines.js';
+import { perSecond, type Measured } from './measure.js';
+import type { MeasuredRun } from './pipeline-run.js';
+import { int, pct, rate, secs, type Figure } from './report.js';
+
+/** Everything one bench run measured, as the figures below need it. */
+export interface Measurements {
+  leads: number;
+  small: number;
+  changed: number;
+  crmRatePer10s: number;
+  baselines: Awaited<ReturnType<typeof postgresBaselines>>;
+  naive: Measured;
+  inference: Measured;
+  full: MeasuredRun;
+  incremental: MeasuredRun;
+  crm: MeasuredRun;
+  rssSmall: number;
+  rssFull: number;
+  rateLimited: number;
+}
+
+/** The printed table: each figure, and beside the ones the issue sets a target for, the target and whether it was met. */
+export function benchFigures(m: Measurements): Figure[] {
+  const { baselines: pg, naive, full, incremental } = m;
+  const baselineMs = pg.copyOut.ms + pg.copyIn.ms + pg.upsert.ms;
+  const stage = (rows: number | null, ms: number | null) => `${secs(ms ?? 0)}  ${rate(rows ?? 0, ms || 1)}`;
+  const r = full.report;
+  const crm = m.crm.report;
+  const crmMs = crm.crm_ms || 1;
+  // A batch upsert carries up to 100 contacts, so the budget in contacts is a hundred times its calls.
+  const budgetContactsPerSecond = (m.crmRatePer10s / 10) * 100;
+  const contactsPerSecond = ((crm.crm_sent ?? 0) * 1000) / crmMs;
+  const growth = m.rssFull / m.rssSmall - 1;
+  const leads = int(m.leads);
+  return [
+    { section: 'PostgreSQL', what: `COPY out features, ${leads} leads`, value: stage(pg.copyOut.rows, pg.copyOut.ms) },
+    { section: 'PostgreSQL', what: 'COPY in one score per lead', value: stage(pg.copyIn.rows, pg.copyIn.ms) },
+    { section: 'PostgreSQL', what: 'upsert into a keyed table', value: stage(pg.upsert.rows, pg.upsert.ms) },
+    { section: 'PostgreSQL', what: 'baseline total', value: secs(baselineMs) },
+    { section: 'naive', what: `one lead at a time, ${int(naive.rows)} leads`, value: stage(naive.rows, naive.ms) },
+    { section: 'naive', what: `  extrapolated to ${leads} leads`, value: secs((naive.ms * m.leads) / naive.rows) },
+    { section: 'pipeline', what: 'extract', value: stage(r.leads_extracted, r.extract_ms) },
+    { section: 'pipeline', what: 'batch-score', value: stage(r.leads_extracted, r.score_ms) },
+    { section: 'pipeline', what: 'store', value: stage(r.leads_published, r.store_ms) },
+    { section: 'pipeline', what: 'stages together', value: secs((r.extract_ms ?? 0) + (r.score_ms ?? 0) + (r.store_ms ?? 0)) },
+    {
+      section: 'pipeline', what: `whole run, ${leads} leads (start to result)`, value: stage(m.leads, full.wallMs),
+      target: `≤ 2× baseline: ${(full.wallMs / baselineMs).toFixed(2)}×`, met: full.wallMs <= 2 * baselineMs,
+    },
+    { section: 'pipeline', what: 'onnxruntime inference alone', value: `${int(perSecond(m.inference))}/s` },
+    { section: 'memory', what: `worker peak RSS, ${int(m.small)} leads`, value: `${m.rssSmall.toFixed(0)} MiB` },
+    { section: 'memory', what: `worker peak RSS, ${leads} leads`, value: `${m.rssFull.toFixed(0)} MiB`, target: '< 400 MiB', met: m.rssFull < 400 },
+    { section: 'memory', what: 'growth', value: pct(growth), target: '< 25%', met: growth < 0.25 },
+    { section: 'history', what: `events, ${leads} leads`, value: int(full.historyEvents), target: '≤ 300', met: full.historyEvents <= 300 },
+    { section: 'history', what: 'size (JSON)', value: `${(full.historyBytes / 1024).toFixed(1)} KiB`, target: '≤ 256 KiB', met: full.historyBytes <= 256 * 1024 },
+    { section: 'incremental', what: `${int(incremental.report.leads_extracted ?? 0)} changed leads (${pct(m.changed)})`, value: secs(incremental.wallMs) },
+    { section: 'incremental', what: 'share of the full run', value: pct(incremental.wallMs / full.wallMs), target: '< 5%', met: incremental.wallMs / full.wallMs < 0.05 },
+    { section: 'CRM sync', what: `${int(crm.crm_sent ?? 0)} contacts, 2 workers`, value: `${secs(crm.crm_ms ?? 0)}  ${int(contactsPerSecond)}/s` },
+    { section: 'CRM sync', what: `HubSpot calls (budget ${m.crmRatePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / crmMs).toFixed(1)}/s` },
+    { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },
+    { section: 'CRM sync', what: '429 responses', value: int(m.rateLimited), target: '0', met: m.rateLimited === 0 },
+  ];
+}

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
+import { inWritesOf64KiB } from '../db/copy-text.js';
 import { withClient, type Pool } from '../db/pool.js';
 import type { ModelCard } from '../models/card.js';
 import { parseFeature, type FeatureBatch } from '../models/features.js';
@@ -40,17 +41,9 @@ export async function postgresBaselines(pool: Pool, table: LeadsTable, card: Mod
   const copyIn = await timed(() =>
     withClient(pool, async (client) => {
       const lines = (function* () {
-        let buffer = '';
-        for (let id = first; id <= last; id++) {
-          buffer += `${id}\t${((id * 7919) % 1000) / 1000}\n`;
-          if (buffer.length > 1 << 16) {
-            yield buffer;
-            buffer = '';
-          }
-        }
-        if (buffer) yield buffer;
+        for (let id = first; id <= last; id++) yield `${id}\t${((id * 7919) % 1000) / 1000}\n`;
       })();
-      await pipeline(Readable.from(lines), client.query(copyStreams.from('copy bench.scores_copied (lead_id, score) from stdin')));
+      await pipeline(Readable.from(inWritesOf64KiB(lines)), client.query(copyStreams.from('copy bench.scores_copied (lead_id, score) from stdin')));
       return last - first + 1;
     }),
   );

@@ -18,7 +18,7 @@ import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
 import { inferenceAlone } from './inference.js';
-import { benchFigures, type Measurements } from './figures.js';
+import { baselineMs, benchFigures, type Measurements } from './figures.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
 import { int, printFigures, secs } from './report.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -82,8 +82,9 @@ async function openSibling(rt: Runtime, env: NodeJS.ProcessEnv, database: string
   return openRuntime(config, rt.log, { temporal: true });
 }
 
-async function sandboxStats(rt: Runtime): Promise<{ rateLimited: number; requests: number }> {
-  return (await fetch(`${rt.crm.baseUrl}/_sandbox/stats`)).json() as Promise<{ rateLimited: number; requests: number }>;
+/** 429s the sandbox has answered so far (its admin endpoint, /_sandbox/stats). */
+async function sandboxRateLimited(rt: Runtime): Promise<number> {
+  return ((await (await fetch(`${rt.crm.baseUrl}/_sandbox/stats`)).json()) as { rateLimited: number }).rateLimited;
 }
 
 async function main(o: Options): Promise<void> {
@@ -92,9 +93,13 @@ async function main(o: Options): Promise<void> {
   const config = loadConfig(env);
   const log = makeLogger(config.logLevel ?? 'warn');
   say(`starting PostgreSQL, Temporal and the HubSpot sandbox under ${env['SCOREFLOW_HOME']}`);
-  const rt = await openRuntime(config, log, { temporal: true, model: true });
-  const table = parseLeadsTable(config.source.leadsTable);
+  // Loaded once, before anything starts: a missing or mismatched model stops the bench here.
   const model = await loadModel(config.model.dir);
+  const rt = await openRuntime(config, log, { temporal: true }).catch(async (err: unknown) => {
+    await model.session.release();
+    throw err;
+  });
+  const table = parseLeadsTable(config.source.leadsTable);
   const day = (n: number) => `2026-11-${String(n).padStart(2, '0')}`;
   try {
     await seed(rt, o.leads);
@@ -128,9 +133,9 @@ async function main(o: Options): Promise<void> {
       smallRun = await measureRun(small, { asOf: day(2), crm: false, taskQueue: 'bench-small' });
       rssSmall = first.peakRssMiB();
       const second = await startWorkerProcess(small, 'bench-small');
-      const before = await sandboxStats(small);
+      const before = await sandboxRateLimited(small);
       crmRun = await measureRun(small, { asOf: day(3), crm: true, taskQueue: 'bench-small' });
-      rateLimited = (await sandboxStats(small)).rateLimited - before.rateLimited;
+      rateLimited = (await sandboxRateLimited(small)) - before;
       await Promise.all([first.stop(), second.stop()]);
     } finally {
       await small.close();
@@ -148,7 +153,7 @@ async function main(o: Options): Promise<void> {
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       options: o,
       settings: { chunkSize: config.scoring.chunkSize, scoringConcurrency: config.scoring.concurrency, crmRatePer10s: config.crm.ratePer10s },
-      baselines: { ...pg, totalMs: pg.copyOut.ms + pg.copyIn.ms + pg.upsert.ms },
+      baselines: { ...pg, totalMs: baselineMs(pg) },
       naive,
       inference,
       runs: { full, incremental, small: smallRun, crm: crmRun },

@@ -35,3 +35,16 @@ export function splitCopyRows(text: string): string[][] {
   }
   return rows;
 }
+
+/** Joins COPY lines into writes of about 64 KiB, so a stream of millions of rows is not a write per row. */
+export function* inWritesOf64KiB(lines: Iterable<string>): Generator<string> {
+  let buffer = '';
+  for (const line of lines) {
+    buffer += line;
+    if (buffer.length > 1 << 16) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  if (buffer) yield buffer;
+}

@@ -21,9 +21,11 @@ const ONNX_TYPE_OF: Record<ModelCard['inputs'][number]['type'], string> = {
 /** Reads and schema-checks model-card.json; a malformed card is a ModelCardMismatch naming the field. */
 export function readCard(modelDir: string): ModelCard {
   const cardPath = path.join(modelDir, 'model-card.json');
-  if (!fs.existsSync(cardPath)) throw new ModelNotFound(
+  if (!fs.existsSync(cardPath)) {
+    throw new ModelNotFound(
       `No model card at ${cardPath}: export the model with its model-card.json (see models/lead-scoring/train.py) or point SCOREFLOW_MODEL_DIR at a directory that has one`,
     );
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(cardPath, 'utf8'));

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
-import { encodeCopyField } from '../db/copy-text.js';
+import { encodeCopyField, inWritesOf64KiB } from '../db/copy-text.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { ModelCard } from '../models/card.js';
 import { quoteColumn, type LeadsTable } from './leads-table.js';
@@ -51,19 +51,13 @@ export async function seedLeads(
     const columns = ['lead_id', 'email', ...(aged ? ['updated_at'] : []), ...card.inputs.map((i) => i.name)].map(quoteColumn).join(', ');
     const copy = client.query(copyStreams.from(`copy ${table.sql} (${columns}) from stdin`));
     const lines = (function* () {
-      let buffer = '';
       for (const lead of syntheticLeads({ features, count: opts.count, firstId, seed: opts.seed, messyRate: opts.messyRate })) {
         const values = lead.values.map((v) => (typeof v === 'boolean' ? (v ? 't' : 'f') : v));
         const key = aged ? [lead.leadId, lead.email, updatedAt(lead.leadId)] : [lead.leadId, lead.email];
-        buffer += [...key, ...values].map((v) => encodeCopyField(v)).join('\t') + '\n';
-        if (buffer.length > 1 << 16) {
-          yield buffer;
-          buffer = '';
-        }
+        yield [...key, ...values].map((v) => encodeCopyField(v)).join('\t') + '\n';
       }
-      if (buffer) yield buffer;
     })();
-    await pipeline(Readable.from(lines), copy);
+    await pipeline(Readable.from(inWritesOf64KiB(lines)), copy);
     return { written: opts.count, firstId };
   });
 }

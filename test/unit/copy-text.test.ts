@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCopyField, encodeCopyField, splitCopyRows } from '../../db/copy-text.js';
+import { decodeCopyField, encodeCopyField, inWritesOf64KiB, splitCopyRows } from '../../db/copy-text.js';
 
 describe('COPY text format', () => {
   it('round-trips text with tabs, newlines, backslashes and unicode', () => {
@@ -21,5 +21,14 @@ describe('COPY text format', () => {
   it('splits rows and fields without decoding them', () => {
     expect(splitCopyRows('1\tt\t\\N\n2\tf\tx\\ty\n')).toEqual([['1', 't', '\\N'], ['2', 'f', 'x\\ty']]);
     expect(splitCopyRows('')).toEqual([]);
+  });
+
+  it('joins lines into writes of about 64 KiB, keeping every line whole and in order', () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => `${i}\t0.5\n`);
+    const writes = [...inWritesOf64KiB(lines)];
+    expect(writes.join('')).toBe(lines.join(''));
+    expect(writes.length).toBeGreaterThan(1);
+    expect(writes.every((w) => w.endsWith('\n') && w.length <= (1 << 16) + 16)).toBe(true);
+    expect([...inWritesOf64KiB([])]).toEqual([]);
   });
 });

@@ -15,13 +15,9 @@ export interface MeasuredRun {
   historyBytes: number;
 }
 
-export async function measureRun(rt: Runtime, p: { asOf: string; crm: boolean; taskQueue: string }): Promise<MeasuredRun> {
+export async function measureRun(rt: Runtime, p: { asOf: string; crm: boolean }): Promise<MeasuredRun> {
   const start = performance.now();
-  const handle = await startRun({ ...rt, config: { ...rt.config, temporal: { ...rt.config.temporal, taskQueue: p.taskQueue } } }, {
-    asOf: p.asOf,
-    full: false,
-    crm: p.crm,
-  });
+  const handle = await startRun(rt, { asOf: p.asOf, full: false, crm: p.crm });
   const result = await handle.result();
   const wallMs = performance.now() - start;
   const report = await runReport(rt.pool, result.runId);

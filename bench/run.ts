@@ -56,6 +56,7 @@ function benchEnv(): NodeJS.ProcessEnv {
     SCOREFLOW_TEMPORAL_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_PORT'] ?? '7243',
     SCOREFLOW_TEMPORAL_UI_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_UI_PORT'] ?? '8243',
     SCOREFLOW_SANDBOX_PORT: process.env['SCOREFLOW_BENCH_SANDBOX_PORT'] ?? '8098',
+    SCOREFLOW_TASK_QUEUE: 'bench-full',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
   };
   for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];
@@ -72,13 +73,13 @@ async function seed(rt: Runtime, count: number): Promise<void> {
   say(`seeded ${int(count)} leads in ${secs(Date.now() - started)}`);
 }
 
-/** A runtime on another database of the same PostgreSQL, sharing Temporal and the sandbox. */
+/** A runtime on another database of the same PostgreSQL, sharing Temporal and the sandbox, with its own task queue. */
 async function openSibling(rt: Runtime, env: NodeJS.ProcessEnv, database: string): Promise<Runtime> {
   await rt.pool.query(`drop database if exists ${database}`);
   await rt.pool.query(`create database ${database}`);
   const url = new URL(rt.databaseUrl);
   url.pathname = `/${database}`;
-  const config = loadConfig({ ...env, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm.token });
+  const config = loadConfig({ ...env, SCOREFLOW_TASK_QUEUE: `bench-${database}`, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm.token });
   return openRuntime(config, rt.log, { temporal: true });
 }
 
@@ -113,15 +114,15 @@ async function main(o: Options): Promise<void> {
     const inference = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows);
 
     say(`the real pipeline through Temporal on ${int(o.leads)} leads (one scoreflow worker process)`);
-    const worker = await startWorkerProcess(rt, 'bench-full');
-    const full = await measureRun(rt, { asOf: day(2), crm: false, taskQueue: 'bench-full' });
+    const worker = await startWorkerProcess(rt);
+    const full = await measureRun(rt, { asOf: day(2), crm: false });
     const rssFull = worker.peakRssMiB();
     const every = Math.round(1 / o.changed);
     const changed = await rt.pool.query(
       `update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${every} = 0`,
     );
     say(`incremental morning: ${int(changed.rowCount ?? 0)} leads changed`);
-    const incremental = await measureRun(rt, { asOf: day(3), crm: false, taskQueue: 'bench-full' });
+    const incremental = await measureRun(rt, { asOf: day(3), crm: false });
     await worker.stop();
 
     say(`the same pipeline on ${int(o.small)} leads in a second database, then a CRM sync with two workers`);
@@ -129,12 +130,12 @@ async function main(o: Options): Promise<void> {
     let smallRun: MeasuredRun, crmRun: MeasuredRun, rssSmall: number, rateLimited: number;
     try {
       await seed(small, o.small);
-      const first = await startWorkerProcess(small, 'bench-small');
-      smallRun = await measureRun(small, { asOf: day(2), crm: false, taskQueue: 'bench-small' });
+      const first = await startWorkerProcess(small);
+      smallRun = await measureRun(small, { asOf: day(2), crm: false });
       rssSmall = first.peakRssMiB();
-      const second = await startWorkerProcess(small, 'bench-small');
+      const second = await startWorkerProcess(small);
       const before = await sandboxRateLimited(small);
-      crmRun = await measureRun(small, { asOf: day(3), crm: true, taskQueue: 'bench-small' });
+      crmRun = await measureRun(small, { asOf: day(3), crm: true });
       rateLimited = (await sandboxRateLimited(small)) - before;
       await Promise.all([first.stop(), second.stop()]);
     } finally {

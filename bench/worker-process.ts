@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../lib/paths.js';
 import { heapFlag } from '../workers/heap-limit.js';
+import { activityPollerPids } from '../workers/activity-pollers.js';
 import type { Runtime } from '../workers/runtime.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
@@ -14,8 +15,9 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `scoreflow worker` on `taskQueue` against the runtime's database, Temporal and CRM, and waits until it polls. */
-export async function startWorkerProcess(rt: Runtime, taskQueue: string): Promise<WorkerProcess> {
+/** Starts `scoreflow worker` with the runtime's database, Temporal, task queue and CRM, and waits until it polls. */
+export async function startWorkerProcess(rt: Runtime): Promise<WorkerProcess> {
+  const { taskQueue } = rt.config.temporal;
   // With the heap cap on its command line, as `scoreflow worker` relaunches itself, so this is the worker's own pid.
   const heap = rt.config.worker.heapMiB > 0 ? [heapFlag(rt.config.worker.heapMiB)] : [];
   const child: ChildProcess = spawn(process.execPath, [...heap, CLI, 'worker'], {
@@ -49,13 +51,7 @@ async function waitForPoller(rt: Runtime, taskQueue: string, child: ChildProcess
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`scoreflow worker exited with code ${child.exitCode} before polling ${taskQueue}`);
-    const { pollers } = await rt.temporal!.client.workflowService.describeTaskQueue({
-      namespace: rt.temporal!.namespace,
-      taskQueue: { name: taskQueue },
-      taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY: activities are what this benchmark measures
-    });
-    // The SDK's default worker identity is `<pid>@<host>`.
-    if (pollers?.some((p) => p.identity?.startsWith(`${child.pid}@`))) return;
+    if ((await activityPollerPids(rt, taskQueue)).includes(child.pid!)) return;
     if (Date.now() > deadline) throw new Error(`no worker polled ${taskQueue} within 60 s`);
     await new Promise((r) => setTimeout(r, 200));
   }

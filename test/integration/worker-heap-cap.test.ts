@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SANDBOX_TOKEN } from '../../sandbox/server.js';
+import { activityPollerPids } from '../../workers/activity-pollers.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
@@ -19,13 +20,10 @@ afterEach(async () => {
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
-/** The pid of the process polling `taskQueue` for activities (the SDK's identity is `<pid>@<host>`). */
+/** The pid of the process polling `taskQueue` for activities. */
 async function pollingPid(h: Harness, taskQueue: string): Promise<number> {
   for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    const { pollers } = await h.rt.temporal!.client.workflowService.describeTaskQueue({
-      namespace: h.rt.temporal!.namespace, taskQueue: { name: taskQueue }, taskQueueType: 2,
-    });
-    const pid = Number(pollers?.[0]?.identity?.split('@')[0]);
+    const [pid] = await activityPollerPids(h.rt, taskQueue);
     if (pid) return pid;
   }
   throw new Error(`nothing polled ${taskQueue}`);

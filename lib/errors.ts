@@ -36,6 +36,17 @@ export class ModelCardMismatch extends ScoreflowError {
   }
 }
 
+/** A run's pinned model is neither in this worker's model directory nor, intact, in scoring.model_store. */
+export class ModelNotInStore extends ScoreflowError {
+  constructor(sha256: string, detail: string) {
+    super(
+      'ModelNotInStore',
+      `The run's model ${sha256} ${detail}. Rerun the date with \`scoreflow rerun --as-of <date>\`: extract stores the model in the workers' SCOREFLOW_MODEL_DIR and pins it (the run is scored again with it if it differs).`,
+      true,
+    );
+  }
+}
+
 /** The configured leads table or one of the card's feature columns does not exist. */
 export class SourceSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ModelCardMismatch, ModelNotFound } from '../lib/errors.js';
-import { modelCardSchema, type ModelCard } from './card.js';
+import { ModelCardMismatch } from '../lib/errors.js';
+import type { ModelCard } from './card.js';
+import { readModelFiles } from './model-dir.js';
+
+export { readCard } from './model-dir.js';
 
 /** A model ready to score: its validated card, the file's hash and an onnxruntime session. */
 export interface LoadedModel {
@@ -17,28 +19,6 @@ const ONNX_TYPE_OF: Record<ModelCard['inputs'][number]['type'], string> = {
   boolean: 'float32',
   category: 'string',
 };
-
-/** Reads and schema-checks model-card.json; a malformed card is a ModelCardMismatch naming the field. */
-export function readCard(modelDir: string): ModelCard {
-  const cardPath = path.join(modelDir, 'model-card.json');
-  if (!fs.existsSync(cardPath)) {
-    throw new ModelNotFound(
-      `No model card at ${cardPath}: export the model with its model-card.json (see models/lead-scoring/train.py) or point SCOREFLOW_MODEL_DIR at a directory that has one`,
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(cardPath, 'utf8'));
-  } catch (err) {
-    throw new ModelCardMismatch(`model-card.json is not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = modelCardSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ModelCardMismatch(`model-card.json field ${issue.path.join('.') || '(root)'} ${issue.message}`);
-  }
-  return parsed.data;
-}
 
 /** Lists every way the ONNX graph's inputs and outputs differ from the card (empty when they agree). */
 export function compareCardWithGraph(card: ModelCard, session: ort.InferenceSession): string[] {
@@ -67,26 +47,38 @@ export function compareCardWithGraph(card: ModelCard, session: ort.InferenceSess
 
 /** Hashes the model file; the hash is what every score records. */
 export function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return sha256Of(fs.readFileSync(file));
+}
+
+/** The sha256 of a model's bytes, as hex: the model's identity in runs, scores and the model store. */
+export function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /**
- * Loads the model in `modelDir` and checks it against its card: file hash, input names and types, output.
- * Any difference is a non-retryable ModelCardMismatch raised before anything is scored or published.
+ * Loads the model in `modelDir` (through its `current` pointer when versioned) and checks it against its
+ * card: file hash, input names and types, output. Any difference is a non-retryable ModelCardMismatch
+ * raised before anything is scored or published.
  */
 export async function loadModel(modelDir: string): Promise<LoadedModel> {
-  const card = readCard(modelDir);
-  const file = path.join(modelDir, card.file);
-  if (!fs.existsSync(file)) throw new ModelNotFound(`The model card names ${card.file} but ${file} does not exist`);
-  const sha256 = sha256File(file);
+  const { card, onnx } = readModelFiles(modelDir);
+  return loadModelBytes(card, onnx, card.file);
+}
+
+/**
+ * Checks ONNX bytes against their card (hash, inputs, outputs) and opens an onnxruntime session on those
+ * very bytes, so that nothing can change between the check and the load. `origin` names them in errors.
+ */
+export async function loadModelBytes(card: ModelCard, onnx: Uint8Array, origin: string): Promise<LoadedModel> {
+  const sha256 = sha256Of(onnx);
   if (sha256 !== card.sha256) {
-    throw new ModelCardMismatch(`${card.file} has sha256 ${sha256} but the card says ${card.sha256}`);
+    throw new ModelCardMismatch(`${origin} has sha256 ${sha256} but the card says ${card.sha256}`);
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (err) {
-    throw new ModelCardMismatch(`onnxruntime cannot load ${card.file}: ${(err as Error).message}`);
+    throw new ModelCardMismatch(`onnxruntime cannot load ${origin}: ${(err as Error).message}`);
   }
   const diffs = compareCardWithGraph(card, session);
   if (diffs.length) {

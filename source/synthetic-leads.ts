@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import prand from 'pure-rand';
+import { resolveModelDir } from '../models/model-dir.js';
 
 /** One feature of lead-distribution.json (shared with the Python trainer). */
 export type FeatureDistribution =
@@ -10,7 +11,7 @@ export type FeatureDistribution =
   | { name: string; kind: 'bernoulli'; p: number };
 
 export function readDistribution(modelDir: string): FeatureDistribution[] {
-  const file = path.join(modelDir, 'lead-distribution.json');
+  const file = path.join(resolveModelDir(modelDir), 'lead-distribution.json');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { features: FeatureDistribution[] }).features;
 }
 

@@ -27,6 +27,7 @@ import { resetAfterLastCompletedStep } from './reset.js';
 import { runIdFor } from '../workflows/lead-scoring.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
+import { registerModelCommands } from './model-commands.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -303,6 +304,7 @@ export function buildCli(): Command {
     process.stdout.write(`${path}\n`);
   });
 
+  registerModelCommands(program, withRuntime);
   return program;
 }
 

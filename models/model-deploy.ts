@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ModelCardMismatch } from '../lib/errors.js';
+import { loadModelBytes, sha256Of } from './load-model.js';
+import { CURRENT, readModelFiles, readModelFilesIn, resolveModelDir, VERSIONS } from './model-dir.js';
+
+/** One model in a model directory, as `scoreflow models list` shows it. */
+export interface ModelVersion {
+  /** `versions/<name>`, or `.` for the flat layout's files. */
+  dir: string;
+  name?: string;
+  version?: string;
+  sha256?: string;
+  current: boolean;
+  /** Why the directory is not a usable model. */
+  problem?: string;
+}
+
+/**
+ * Deploys the model in `from` (its card and the ONNX file it names, checked against each other first)
+ * into `modelDir`: copied into `versions/<version>-<sha>/`, written under a temporary name and renamed,
+ * then made current by renaming a new symlink over `current`. Both renames are atomic, so a reader sees
+ * the old model or the new one, never a mix. Deploying a version that is already there only swaps the
+ * pointer: that is a rollback.
+ */
+export async function deployModel(modelDir: string, from: string): Promise<{ dir: string; version: string; sha256: string; previous?: string }> {
+  const files = readModelFiles(from);
+  const model = await loadModelBytes(files.card, files.onnx, files.card.file);
+  await model.session.release();
+  const name = `${files.card.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${model.sha256.slice(0, 12)}`;
+  const target = path.join(modelDir, VERSIONS, name);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  if (fs.existsSync(target)) assertSameModel(target, model.sha256);
+  else copyVersion(files.dir, target, model.sha256);
+  const previous = currentVersion(modelDir);
+  const link = path.join(modelDir, `.${CURRENT}-${randomBytes(6).toString('hex')}`);
+  fs.symlinkSync(path.join(VERSIONS, name), link);
+  try {
+    fs.renameSync(link, path.join(modelDir, CURRENT));
+  } catch (err) {
+    fs.rmSync(link, { force: true });
+    throw new ModelCardMismatch(`cannot make ${target} current: ${(err as Error).message} (${path.join(modelDir, CURRENT)} must be a symlink or absent)`);
+  }
+  return { dir: target, version: files.card.version, sha256: model.sha256, previous };
+}
+
+/** Copies every regular file of the source model directory (card, ONNX, its documentation) into a new version directory. */
+function copyVersion(source: string, target: string, sha256: string): void {
+  const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+  fs.mkdirSync(tmp);
+  try {
+    for (const entry of fs.readdirSync(source, { withFileTypes: true })) {
+      if (entry.isFile()) fs.copyFileSync(path.join(source, entry.name), path.join(tmp, entry.name));
+    }
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    // Another deploy of the same model won the rename: its copy is as good as ours.
+    if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    assertSameModel(target, sha256);
+  }
+}
+
+function assertSameModel(dir: string, sha256: string): void {
+  const { onnx } = readModelFilesIn(dir);
+  const found = sha256Of(onnx);
+  if (found !== sha256) throw new ModelCardMismatch(`${dir} already exists with another model (sha256 ${found}); remove it or deploy under another version`);
+}
+
+/** The version directory `current` points to, relative to the model directory (undefined for the flat layout). */
+export function currentVersion(modelDir: string): string | undefined {
+  const resolved = resolveModelDir(modelDir);
+  return resolved === modelDir ? undefined : path.relative(fs.realpathSync(modelDir), resolved);
+}
+
+/** Every model in the directory: its version directories and, when present, the flat layout's files. */
+export function listModelVersions(modelDir: string): ModelVersion[] {
+  const current = currentVersion(modelDir);
+  const dirs = fs.existsSync(path.join(modelDir, VERSIONS))
+    ? fs.readdirSync(path.join(modelDir, VERSIONS), { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !e.name.includes('.tmp-'))
+      .map((e) => path.join(VERSIONS, e.name))
+      .sort()
+    : [];
+  if (fs.existsSync(path.join(modelDir, 'model-card.json'))) dirs.unshift('.');
+  return dirs.map((dir) => {
+    const isCurrent = dir === '.' ? current === undefined : dir === current;
+    try {
+      const { card, onnx } = readModelFilesIn(path.join(modelDir, dir));
+      const sha256 = sha256Of(onnx);
+      const problem = sha256 === card.sha256 ? undefined : `the file's sha256 ${sha256} differs from the card's`;
+      return { dir, name: card.name, version: card.version, sha256, current: isCurrent, problem };
+    } catch (err) {
+      return { dir, current: isCurrent, problem: (err as Error).message };
+    }
+  });
+}

@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { listStoredModels, type StoredModelRow } from '../activities/sql/model-store.js';
+import { loadConfig } from '../lib/config.js';
+import { deployModel, listModelVersions, type ModelVersion } from '../models/model-deploy.js';
+import type { Runtime } from './runtime.js';
+
+type WithRuntime = <T>(needs: { temporal: boolean }, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
+
+/** `scoreflow models deploy|list`: versioned model directories with an atomic `current` pointer, and the shared store. */
+export function registerModelCommands(program: Command, withRuntime: WithRuntime): void {
+  const models = program.command('models').description('deploy a model into SCOREFLOW_MODEL_DIR atomically; list versions and the shared model store');
+
+  models
+    .command('deploy')
+    .description('check a model against its card, copy it into <model dir>/versions/ and make it current in one atomic step')
+    .requiredOption('--from <dir>', 'directory with model-card.json and the ONNX file it names')
+    .option('--to <dir>', 'model directory to deploy into (default: SCOREFLOW_MODEL_DIR)')
+    .option('--json', 'JSON output')
+    .action(async (o: { from: string; to?: string; json?: boolean }) => {
+      const modelDir = path.resolve(o.to ?? loadConfig().model.dir);
+      const d = await deployModel(modelDir, path.resolve(o.from));
+      process.stdout.write(o.json ? `${JSON.stringify({ modelDir, ...d }, null, 2)}\n` : [
+        `deployed ${d.version} (${d.sha256.slice(0, 12)}) as ${path.join(modelDir, 'current')} -> ${path.relative(modelDir, d.dir)}`,
+        `previous: ${d.previous ?? 'the flat files in the directory'}`,
+        'the next run extracted by a worker with this directory pins it; runs already extracted finish with the model they pinned',
+      ].join('\n') + '\n');
+    });
+
+  models
+    .command('list')
+    .description('the versions in SCOREFLOW_MODEL_DIR (which is current) and the models in scoring.model_store')
+    .option('--json', 'JSON output')
+    .action((o: { json?: boolean }) =>
+      withRuntime({ temporal: false }, async (rt) => {
+        const versions = listModelVersions(rt.config.model.dir);
+        const stored = await listStoredModels(rt.pool);
+        process.stdout.write(o.json ? `${JSON.stringify({ modelDir: rt.config.model.dir, versions, stored }, null, 2)}\n` : `${modelsTable(rt.config.model.dir, versions, stored)}\n`);
+      }),
+    );
+}
+
+function modelsTable(modelDir: string, versions: ModelVersion[], stored: StoredModelRow[]): string {
+  const local = versions.map((v) =>
+    `${v.current ? '*' : ' '} ${v.dir.padEnd(32)} ${(v.version ?? '-').padEnd(10)} ${v.sha256?.slice(0, 12) ?? '-'.padEnd(12)}${v.problem ? `  ${v.problem}` : ''}`);
+  const store = stored.map((m) =>
+    `  ${m.sha256.slice(0, 12)} ${m.name} ${m.version.padEnd(10)} ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB  ${m.registered_at.toISOString()}`);
+  return [
+    `${modelDir} (* = current):`, ...(local.length ? local : ['  no model']),
+    'scoring.model_store (models runs have pinned):', ...(store.length ? store : ['  empty: the next run stores its model']),
+  ].join('\n');
+}

@@ -1,6 +1,6 @@
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
-import type { LoadedModel } from '../models/load-model.js';
+import type { ModelSource } from '../models/model-source.js';
 import type { LeadsTable } from '../source/leads-table.js';
 import type { CrmSettings } from './crm-sync.js';
 
@@ -8,7 +8,8 @@ import type { CrmSettings } from './crm-sync.js';
 export interface ActivityDeps {
   pool: Pool;
   log: Logger;
-  model: { get(): Promise<LoadedModel> };
+  /** Extract pins `current()`; chunks load the pinned model with `bySha()`. */
+  model: ModelSource;
   leadsTable: LeadsTable;
   chunkSize: number;
   lookbackHours: number;

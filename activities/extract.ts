@@ -30,7 +30,7 @@ export function makeExtract(deps: ActivityDeps) {
   async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
     assertRunId(input.runId);
     const started = Date.now();
-    const model = await deps.model.get();
+    const model = await deps.model.current();
     await checkLeadsTable(deps.pool, deps.leadsTable, model.card.inputs.map((i) => i.name));
     const modelRef = { name: model.card.name, version: model.card.version, sha256: model.sha256 };
     return withTransaction(deps.pool, async (client) => {
@@ -48,7 +48,9 @@ export function makeExtract(deps: ActivityDeps) {
         const sameModel = before.model_sha256 === modelRef.sha256;
         if (before.status === 'published' || sameModel) {
           const dup = await client.query('select count(*)::int as n from scoring.rejected_leads where run_id = $1 and chunk is null', [input.runId]);
-          return result(before.leads_extracted ?? 0, before.chunks, dup.rows[0].n as number);
+          // The run keeps the model it was extracted with: that is what its chunks are scored with.
+          return { ...result(before.leads_extracted ?? 0, before.chunks, dup.rows[0].n as number),
+            modelVersion: before.model_version ?? modelRef.version, modelSha256: before.model_sha256 ?? modelRef.sha256 };
         }
         deps.log.info({ runId: input.runId }, 'the model changed since this run was extracted; extracting again');
         await resetRun(client, input.runId, modelRef);

@@ -12,6 +12,8 @@ import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stag
 export interface ScoreChunkInput {
   runId: string;
   chunk: number;
+  /** The model the run pinned at extract; absent in runs started before pinning, which read it from the run's row. */
+  modelSha256?: string;
 }
 
 /**
@@ -19,20 +21,20 @@ export interface ScoreChunkInput {
  * model and stages the scores. A chunk already staged returns its counts without doing it again.
  */
 export function makeScoreChunk(deps: ActivityDeps) {
-  return async function scoreChunk({ runId, chunk }: ScoreChunkInput): Promise<ChunkCounts> {
+  return async function scoreChunk({ runId, chunk, modelSha256 }: ScoreChunkInput): Promise<ChunkCounts> {
     assertRunId(runId);
     const started = Date.now();
-    const model = await deps.model.get();
+    const pinned = modelSha256 ?? (await getRun(deps.pool, runId))?.model_sha256;
+    if (!pinned) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
+    const model = await deps.model.bySha(pinned);
     return withTransaction(deps.pool, async (client) => {
       await lockChunk(client, runId, chunk);
       const done = await stagedChunk(client, runId, chunk);
       if (done) return done;
       const run = await getRun(client, runId);
       if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
-      if (run.model_sha256 !== model.sha256) {
-        throw new RunStateInvalid(
-          `Run ${runId} was extracted with model ${run.model_sha256} but this worker now has ${model.sha256}; the model changed mid-run`,
-        );
+      if (run.model_sha256 !== pinned) {
+        throw new RunStateInvalid(`Run ${runId} was extracted again, with model ${run.model_sha256}, after this execution pinned ${pinned}`);
       }
       const rows = await readChunkLeads(client, {
         runId,

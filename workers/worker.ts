@@ -6,7 +6,8 @@ import type { CrmConnection } from '../activities/crm/hubspot.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { sourceOrBuilt } from '../lib/paths.js';
-import { makeModelCache } from '../models/model-cache.js';
+import { makeModelSource } from '../models/model-source.js';
+import { makeModelStore } from '../activities/sql/model-store.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 
 /** Builds a worker for the scoring task queue: the workflows bundle plus activities bound to `pool`. */
@@ -37,7 +38,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
   return {
     pool: p.pool,
     log: p.log,
-    model: makeModelCache(p.config.model.dir),
+    model: makeModelSource({ modelDir: p.config.model.dir, store: makeModelStore(p.pool) }),
     leadsTable: parseLeadsTable(p.config.source.leadsTable),
     chunkSize: p.config.scoring.chunkSize,
     lookbackHours: p.config.scoring.lookbackHours,

@@ -73,7 +73,7 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
     progress.chunksTotal = extracted.chunks;
     const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
     await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
-      await scoreChunk({ runId: run.runId, chunk });
+      await scoreChunk({ runId: run.runId, chunk, modelSha256: extracted.modelSha256 });
       progress.chunksDone++;
     });
 

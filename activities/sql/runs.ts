@@ -7,6 +7,7 @@ export interface RunRow {
   chunks: number | null;
   leads_extracted: number | null;
   model_sha256: string | null;
+  model_version: string | null;
 }
 
 export interface RunStart {
@@ -27,7 +28,7 @@ export interface RunStart {
  */
 export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow | null> {
   const before = await client.query<RunRow>(
-    'select run_id, status, chunks, leads_extracted, model_sha256 from scoring.pipeline_runs where run_id = $1 for update',
+    'select run_id, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1 for update',
     [r.runId],
   );
   await client.query(
@@ -59,7 +60,7 @@ export async function resetRun(client: PoolClient, runId: string, model: { name:
 
 export async function getRun(db: Pool | PoolClient, runId: string): Promise<RunRow | null> {
   const { rows } = await db.query<RunRow>(
-    'select run_id, status, chunks, leads_extracted, model_sha256 from scoring.pipeline_runs where run_id = $1',
+    'select run_id, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1',
     [runId],
   );
   return rows[0] ?? null;

@@ -27,8 +27,11 @@ export interface Harness {
   config: Config;
   /** This test's own HubSpot sandbox (its faults, stats and contacts). */
   sandbox: Sandbox;
-  /** Starts one more worker on the same task queue (they share the CRM budget through PostgreSQL). */
-  addWorker(): Promise<void>;
+  /**
+   * Starts one more worker on the same task queue (they share the CRM budget through PostgreSQL),
+   * optionally with its own model directory; `stop()` shuts that worker down, as a rolling deploy does.
+   */
+  addWorker(opts?: { modelDir?: string }): Promise<{ stop(): Promise<void> }>;
   /** Stops every worker and starts one with another CRM token: what an operator's fix and redeploy does. */
   replaceWorkers(crmToken: string): Promise<void>;
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -63,11 +66,21 @@ export async function makeHarness(
   const log = opts.logSink ? makeLogger('debug', 'test', opts.logSink) : makeLogger(config.logLevel ?? 'warn', 'test');
   const rt = await openRuntime(config, log, { temporal: true });
   const workers: Array<{ worker: Worker; connection: NativeConnection; running: Promise<void> }> = [];
-  const addWorker = async (crm = rt.crm) => {
+  const addWorker = async (crm = rt.crm, modelDir?: string) => {
     const { worker, connection } = await createScoringWorker({
-      config, pool: rt.pool, log, address: rt.temporal!.address, crm, workflowBundle: { codePath: inject('workflowBundlePath') },
+      config: modelDir ? { ...config, model: { dir: modelDir } } : config,
+      pool: rt.pool, log, address: rt.temporal!.address, crm, workflowBundle: { codePath: inject('workflowBundlePath') },
     });
-    workers.push({ worker, connection, running: worker.run() });
+    const entry = { worker, connection, running: worker.run() };
+    workers.push(entry);
+    return {
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await entry.running;
+        await connection.close();
+        workers.splice(workers.indexOf(entry), 1);
+      },
+    };
   };
   const stopWorkers = async () => {
     for (const w of workers) if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
@@ -88,7 +101,7 @@ export async function makeHarness(
     rt,
     config,
     sandbox,
-    addWorker: () => addWorker(),
+    addWorker: (o = {}) => addWorker(undefined, o.modelDir),
     async replaceWorkers(crmToken) {
       await stopWorkers();
       await addWorker({ ...rt.crm, token: crmToken });

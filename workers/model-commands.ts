@@ -22,7 +22,7 @@ export function registerModelCommands(program: Command, withRuntime: WithRuntime
       const d = await deployModel(modelDir, path.resolve(o.from));
       process.stdout.write(o.json ? `${JSON.stringify({ modelDir, ...d }, null, 2)}\n` : [
         `deployed ${d.version} (${d.sha256.slice(0, 12)}) as ${path.join(modelDir, 'current')} -> ${path.relative(modelDir, d.dir)}`,
-        `previous: ${d.previous ?? 'the flat files in the directory'}`,
+        `previous: ${d.previous ?? 'none (or the flat files in the directory, which the pointer now overrides)'}`,
         'the next run extracted by a worker with this directory pins it; runs already extracted finish with the model they pinned',
       ].join('\n') + '\n');
     });

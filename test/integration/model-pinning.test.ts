@@ -67,6 +67,9 @@ describe('a run pins the model it was extracted with', () => {
 
     expect(nextDay).toMatchObject({ extracted: 1500, published: 1500, modelVersion: '1.1.0', modelSha256: next.sha256 });
     expect(await h.query(byModel)).toEqual([{ model_version: '1.1.0', model_sha256: next.sha256, n: 1500 }]);
+    // Running the first day again reports the model that day was scored with and publishes nothing over the new scores.
+    expect(await h.run('2026-06-01')).toMatchObject({ modelVersion: pinned.version, modelSha256: pinned.sha256 });
+    expect(await h.query(byModel)).toEqual([{ model_version: '1.1.0', model_sha256: next.sha256, n: 1500 }]);
     expect(await h.query('select sha256, version from scoring.model_store order by version')).toEqual([
       { sha256: pinned.sha256, version: pinned.version },
       { sha256: next.sha256, version: '1.1.0' },

@@ -21,6 +21,10 @@ const COLUMNS = 'id::text as id, email, properties, created_at as "createdAt", u
 /** Contact persistence for one sandbox schema; every batch is one statement over arrays. */
 export interface ContactStore {
   upsertByEmail(rows: Array<{ email: string; properties: Record<string, string> }>): Promise<UpsertedContact[]>;
+  /** Merges properties into contacts that exist (by email or by record id); unknown ones are left out of the answer. */
+  updateExisting(by: 'email' | 'id', rows: Array<{ id: string; properties: Record<string, string> }>): Promise<ContactRow[]>;
+  /** Creates a bare contact for each email not stored yet; how many were created. */
+  insertMissing(emails: string[]): Promise<number>;
   insert(email: string | null, properties: Record<string, string>): Promise<ContactRow>;
   findByEmails(emails: string[], archived: boolean): Promise<ContactRow[]>;
   findByIds(ids: string[], archived: boolean): Promise<ContactRow[]>;
@@ -41,6 +45,26 @@ export function makeContactStore(pool: Pool, schema: string): ContactStore {
         [rows.map((r) => r.email), rows.map((r) => JSON.stringify(r.properties))],
       );
       return out;
+    },
+    async updateExisting(by, rows) {
+      const keyed = by === 'id' ? rows.filter((r) => /^\d{1,18}$/.test(r.id)) : rows;
+      if (keyed.length === 0) return [];
+      const { rows: out } = await pool.query<ContactRow>(
+        `update ${s}.contacts as c set properties = c.properties || t.p, updated_at = now()
+         from unnest($1::text[], $2::jsonb[]) as t(k, p)
+         where ${by === 'id' ? 'c.id = t.k::bigint' : 'c.email = t.k'} and not c.archived
+         returning ${COLUMNS}`,
+        [keyed.map((r) => r.id), keyed.map((r) => JSON.stringify(r.properties))],
+      );
+      return out;
+    },
+    async insertMissing(emails) {
+      const { rowCount } = await pool.query(
+        `insert into ${s}.contacts (email, properties) select e, jsonb_build_object('email', e) from unnest($1::text[]) as t(e)
+         on conflict (email) do nothing`,
+        [emails],
+      );
+      return rowCount ?? 0;
     },
     async insert(email, properties) {
       const { rows } = await pool.query<ContactRow>(

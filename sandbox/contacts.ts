@@ -2,11 +2,11 @@ import { errorReply, propertyValuesReply, standardError, validationReply, type R
 import { SCOPES } from './auth.js';
 import { batchResponse, publicContact } from './contact-view.js';
 import { BATCH_LIMIT, batchUpsert, contactExistsReply } from './contact-upsert.js';
+import { batchUpdate, NOT_FOUND_MESSAGE } from './contact-update.js';
 import type { ContactRow } from './contact-store.js';
 import { ok, queryFlag, queryList, type HubSpotRequest, type SandboxContext, type SandboxOperation } from './operation.js';
 import { checkPropertyValues, stringValues } from './property-values.js';
 
-const NOT_FOUND_MESSAGE = 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.';
 
 function unsupportedIdProperty(idProperty: string): Reply {
   return validationReply(`Unable to perform lookup by non-unique 0-1 property ${idProperty} in portal ID 0`);
@@ -85,6 +85,7 @@ async function create(ctx: SandboxContext, req: HubSpotRequest): Promise<Reply> 
 export function contactOperations(ctx: SandboxContext): Record<string, SandboxOperation> {
   return {
     'post-/crm/v3/objects/contacts/batch/upsert_upsert': { name: 'contacts.batchUpsert', scope: SCOPES.contactsWrite, handle: (r) => batchUpsert(ctx, r) },
+    'post-/crm/v3/objects/contacts/batch/update_update': { name: 'contacts.batchUpdate', scope: SCOPES.contactsWrite, handle: (r) => batchUpdate(ctx, r) },
     'post-/crm/v3/objects/contacts/batch/read_read': { name: 'contacts.batchRead', scope: SCOPES.contactsRead, handle: (r) => batchRead(ctx, r) },
     'get-/crm/v3/objects/contacts_getPage': { name: 'contacts.getPage', scope: SCOPES.contactsRead, handle: (r) => getPage(ctx, r) },
     'get-/crm/v3/objects/contacts/{contactId}_getById': { name: 'contacts.getById', scope: SCOPES.contactsRead, handle: (r) => getById(ctx, r) },

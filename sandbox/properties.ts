@@ -15,9 +15,8 @@ const NAME = /^[a-z][a-z0-9_]*$/;
 async function getAll(ctx: SandboxContext, req: HubSpotRequest): Promise<Reply> {
   const objectType = objectTypeOf(req);
   if (typeof objectType !== 'string') return objectType;
-  if (queryFlag(req.query, 'archived')) return ok({ results: [] });
   const only = new Set(queryList(req.query, 'properties'));
-  const all = await ctx.properties.list(objectType);
+  const all = await ctx.properties.list(objectType, queryFlag(req.query, 'archived'));
   return ok({ results: only.size ? all.filter((p) => only.has(p.name)) : all });
 }
 
@@ -25,8 +24,23 @@ async function getByName(ctx: SandboxContext, req: HubSpotRequest): Promise<Repl
   const objectType = objectTypeOf(req);
   if (typeof objectType !== 'string') return objectType;
   const name = req.params['propertyName'] ?? '';
-  const found = queryFlag(req.query, 'archived') ? undefined : await ctx.properties.get(objectType, name);
+  const found = await ctx.properties.get(objectType, name, queryFlag(req.query, 'archived'));
   return found ? ok(found) : errorReply(404, 'OBJECT_NOT_FOUND', `Unable to find property ${name} on ${objectType}`);
+}
+
+/**
+ * DELETE /crm/v3/properties/{objectType}/{propertyName}: archives it (204). As in HubSpot the name stays
+ * taken (creating it again answers 409) and writing a value to it answers PROPERTY_DOESNT_EXIST.
+ */
+async function archive(ctx: SandboxContext, req: HubSpotRequest): Promise<Reply> {
+  const objectType = objectTypeOf(req);
+  if (typeof objectType !== 'string') return objectType;
+  const name = req.params['propertyName'] ?? '';
+  const definition = await ctx.properties.get(objectType, name);
+  if (definition?.modificationMetadata?.archivable === false) return validationReply(`Property ${name} is a HubSpot default property and cannot be archived.`);
+  return (await ctx.properties.archive(objectType, name))
+    ? { status: 204 }
+    : errorReply(404, 'OBJECT_NOT_FOUND', `Unable to find property ${name} on ${objectType}`);
 }
 
 /** POST /crm/v3/properties/{objectType}: the group must exist; 409 CONFLICT when the name is taken. */
@@ -93,6 +107,7 @@ export function propertyOperations(ctx: SandboxContext): Record<string, SandboxO
     'get-/crm/v3/properties/{objectType}_getAll': op('properties.getAll', read, getAll),
     'post-/crm/v3/properties/{objectType}_create': op('properties.create', write, create),
     'get-/crm/v3/properties/{objectType}/{propertyName}_getByName': op('properties.getByName', read, getByName),
+    'delete-/crm/v3/properties/{objectType}/{propertyName}_archive': op('properties.archive', write, archive),
     'get-/crm/v3/properties/{objectType}/groups_getAll': op('groups.getAll', read, getGroups),
     'post-/crm/v3/properties/{objectType}/groups_create': op('groups.create', write, createGroup),
     'get-/crm/v3/properties/{objectType}/groups/{groupName}_getByName': op('groups.getByName', read, getGroup),

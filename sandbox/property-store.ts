@@ -4,14 +4,19 @@ import type { PropertyDefinition, PropertyGroupDefinition } from './standard-pro
 
 /** Property and property-group definitions for one sandbox schema, per object type. */
 export interface PropertyStore {
-  list(objectType: string): Promise<PropertyDefinition[]>;
-  get(objectType: string, name: string): Promise<PropertyDefinition | undefined>;
+  /** Live definitions, or with `archived` only the archived ones (HubSpot's `archived=true`). */
+  list(objectType: string, archived?: boolean): Promise<PropertyDefinition[]>;
+  get(objectType: string, name: string, archived?: boolean): Promise<PropertyDefinition | undefined>;
+  /** Archives a live property: its name stays taken, its values can no longer be written; false when none. */
+  archive(objectType: string, name: string): Promise<boolean>;
   /** Inserts a definition; false when the name is already taken. */
   insert(objectType: string, definition: PropertyDefinition): Promise<boolean>;
   listGroups(objectType: string): Promise<PropertyGroupDefinition[]>;
   /** Inserts a group; false when the name is already taken. */
   insertGroup(objectType: string, group: PropertyGroupDefinition): Promise<boolean>;
 }
+
+const ARCHIVED = "coalesce((definition->>'archived')::boolean, false)";
 
 /** Builds the property store on `pool` for the (already created) `schema`. */
 export function makePropertyStore(pool: Pool, schema: string): PropertyStore {
@@ -24,17 +29,25 @@ export function makePropertyStore(pool: Pool, schema: string): PropertyStore {
     return rowCount === 1;
   };
   return {
-    async list(objectType) {
+    async list(objectType, archived = false) {
       const { rows } = await pool.query<{ definition: PropertyDefinition }>(
-        `select definition from ${s}.properties where object_type = $1 order by seq`, [objectType],
+        `select definition from ${s}.properties where object_type = $1 and ${ARCHIVED} = $2 order by seq`, [objectType, archived],
       );
       return rows.map((r) => r.definition);
     },
-    async get(objectType, name) {
+    async get(objectType, name, archived = false) {
       const { rows } = await pool.query<{ definition: PropertyDefinition }>(
-        `select definition from ${s}.properties where object_type = $1 and name = $2`, [objectType, name],
+        `select definition from ${s}.properties where object_type = $1 and name = $2 and ${ARCHIVED} = $3`, [objectType, name, archived],
       );
       return rows[0]?.definition;
+    },
+    async archive(objectType, name) {
+      const { rowCount } = await pool.query(
+        `update ${s}.properties set definition = definition || jsonb_build_object('archived', true, 'archivedAt', $3::text)
+         where object_type = $1 and name = $2 and ${ARCHIVED} = false`,
+        [objectType, name, new Date().toISOString()],
+      );
+      return rowCount === 1;
     },
     insert: (objectType, definition) => insertInto('properties', objectType, definition.name, definition),
     async listGroups(objectType) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makePool } from '../db/pool.js';
+import { makePool, type Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { handleAdmin } from './admin.js';
 import { DEFAULT_TOKENS, type SandboxToken } from './auth.js';
@@ -60,6 +60,15 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Creates a bare contact (email only) for each of these emails in a sandbox's store, in one statement: the
+ * contacts a company's HubSpot already holds before scoreflow's first run. Returns how many were new.
+ */
+export async function addSandboxContacts(pool: Pool, emails: string[], schema = 'hubspot_sandbox'): Promise<number> {
+  await ensureSandboxSchema(pool, schema);
+  return makeContactStore(pool, schema).insertMissing(emails);
 }
 
 /** Starts a HubSpot-compatible server for the contacts and properties APIs scoreflow uses, backed by PostgreSQL. */

@@ -12,9 +12,11 @@ export interface SandboxStats {
   contactsWritten: number;
   /** Batch upsert calls that reached the handler (past auth, limits and injected errors). */
   upsertCalls: number;
+  /** Batch update calls that reached the handler. */
+  updateCalls: number;
 }
 
 /** Zeroed stats. */
 export function emptyStats(): SandboxStats {
-  return { requests: 0, byOperation: {}, rateLimited: 0, serverErrors: 0, contactsWritten: 0, upsertCalls: 0 };
+  return { requests: 0, byOperation: {}, rateLimited: 0, serverErrors: 0, contactsWritten: 0, upsertCalls: 0, updateCalls: 0 };
 }

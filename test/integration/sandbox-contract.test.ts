@@ -9,6 +9,7 @@ import { loadHubSpotContract, type HubSpotContract } from '../support/hubspot-co
 
 const OP = {
   upsert: 'post-/crm/v3/objects/contacts/batch/upsert_upsert',
+  update: 'post-/crm/v3/objects/contacts/batch/update_update',
   read: 'post-/crm/v3/objects/contacts/batch/read_read',
   page: 'get-/crm/v3/objects/contacts_getPage',
   byId: 'get-/crm/v3/objects/contacts/{contactId}_getById',
@@ -18,6 +19,7 @@ const OP = {
   property: 'get-/crm/v3/properties/{objectType}/{propertyName}_getByName',
   groups: 'get-/crm/v3/properties/{objectType}/groups_getAll',
   createGroup: 'post-/crm/v3/properties/{objectType}/groups_create',
+  archiveProperty: 'delete-/crm/v3/properties/{objectType}/{propertyName}_archive',
 } as const;
 
 const READ_ONLY_TOKEN = 'read-only-token';
@@ -187,6 +189,58 @@ describe('contacts batch upsert', () => {
   });
 });
 
+const updateByEmail = (emails: string[], properties: Record<string, unknown> = {}, on = sandbox) =>
+  call(on, OP.update, 'POST', '/crm/v3/objects/contacts/batch/update', {
+    inputs: emails.map((id) => ({ id, idProperty: 'email', properties })),
+  });
+
+describe('contacts batch update', () => {
+  it('updates contacts found by email, case-insensitively, with the spec’s 200 body and creates none', async () => {
+    const emails = [newEmail('update'), newEmail('update')];
+    await upsert(emails, { firstname: 'Ada' });
+    const res = await updateByEmail(emails.map((e) => e.toUpperCase()), { lastname: 'Lovelace' });
+    expect(res.status).toBe(200);
+    expect(res.body['status']).toBe('COMPLETE');
+    expect(res.body).not.toHaveProperty('errors');
+    expect(res.body['results'].map((r: { properties: Record<string, string> }) => [r.properties['email'], r.properties['firstname'], r.properties['lastname']]).sort())
+      .toEqual(emails.map((e) => [e.toLowerCase(), 'Ada', 'Lovelace']).sort());
+    expect(sandbox.stats()).toMatchObject({ updateCalls: 1, upsertCalls: 1, contactsWritten: 4 });
+  });
+
+  it('answers 207 with one OBJECT_NOT_FOUND error listing the emails that name no contact, updates the others, creates nothing', async () => {
+    const [known, unknownA, unknownB] = [newEmail('update-known'), newEmail('update-missing'), newEmail('update-missing')];
+    await upsert([known]);
+    const res = await updateByEmail([known, unknownA, unknownB], { firstname: 'Grace' });
+    expect(res.status).toBe(207);
+    expect(res.body['results']).toHaveLength(1);
+    expect(res.body['results'][0].properties).toMatchObject({ email: known.toLowerCase(), firstname: 'Grace' });
+    expect(res.body['numErrors']).toBe(1);
+    expect(res.body['errors']).toEqual([expect.objectContaining({
+      status: 'error', category: 'OBJECT_NOT_FOUND', context: { ids: [unknownA, unknownB] },
+      message: 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.',
+    })]);
+    expect((await readByEmail([unknownA, unknownB])).body['results']).toHaveLength(0);
+    const none = await updateByEmail([newEmail('update-missing')]);
+    expect(none.status).toBe(207);
+    expect(none.body['results']).toEqual([]);
+  });
+
+  it('updates by record id without idProperty, and refuses a non-unique id property and bad values for the whole batch', async () => {
+    const email = newEmail('update-id');
+    const id = (await upsert([email])).body['results'][0].id as string;
+    const byId = await call(sandbox, OP.update, 'POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id, properties: { firstname: 'Id' } }] });
+    expect(byId.status).toBe(200);
+    expect(byId.body['results'][0]).toMatchObject({ id, properties: { firstname: 'Id' } });
+    const byName = await call(sandbox, OP.update, 'POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: 'Ada', idProperty: 'firstname', properties: {} }] });
+    expect(byName.status).toBe(400);
+    expect(byName.body['message']).toContain('non-unique 0-1 property firstname');
+    const unknownProperty = await updateByEmail([email], { no_such_property: 'x' });
+    expect(unknownProperty.status).toBe(400);
+    expect(unknownProperty.body).toMatchObject({ category: 'VALIDATION_ERROR', errors: [expect.objectContaining({ code: 'PROPERTY_DOESNT_EXIST', context: { propertyName: ['no_such_property'] } })] });
+    expect(unknownProperty.body['message']).toContain('"error":"PROPERTY_DOESNT_EXIST"');
+  });
+});
+
 describe('contacts reads', () => {
   it('reports emails it cannot find as a 207 OBJECT_NOT_FOUND error and returns the others', async () => {
     const [known, unknown] = [newEmail('read'), newEmail('read-missing')];
@@ -285,6 +339,34 @@ describe('authentication and scopes', () => {
     const group = await call(sandbox, OP.createGroup, 'POST', '/crm/v3/properties/contacts/groups', { name: 'nope', label: 'Nope' }, READ_ONLY_TOKEN);
     expect(group.status).toBe(403);
     expect(group.body['errors'][0].context.requiredGranularScopes).toEqual(['crm.schemas.contacts.write']);
+  });
+});
+
+describe('archived properties', () => {
+  it('archives a property with DELETE (204): listed only with archived=true, its name stays taken (409), and writing it answers PROPERTY_DOESNT_EXIST', async () => {
+    const fresh = await freshSandbox();
+    try {
+      const created = await call(fresh, OP.createProperty, 'POST', '/crm/v3/properties/contacts', { name: 'old_score', label: 'Old score', type: 'number', fieldType: 'number', groupName: 'contactinformation' });
+      expect(created.status).toBe(201);
+      const res = await fetch(`${fresh.url}/crm/v3/properties/contacts/old_score`, { method: 'DELETE', headers: { Authorization: `Bearer ${SANDBOX_TOKEN}` } });
+      expect(res.status).toBe(204);
+      expect(await res.text()).toBe('');
+      const live = await call(fresh, OP.properties, 'GET', '/crm/v3/properties/contacts');
+      expect(live.body['results'].map((p: { name: string }) => p.name)).not.toContain('old_score');
+      const archived = await call(fresh, OP.properties, 'GET', '/crm/v3/properties/contacts?archived=true');
+      expect(archived.body['results']).toEqual([expect.objectContaining({ name: 'old_score', archived: true })]);
+      expect((await call(fresh, OP.property, 'GET', '/crm/v3/properties/contacts/old_score')).status).toBe(404);
+      expect((await call(fresh, OP.archiveProperty, 'DELETE', '/crm/v3/properties/contacts/old_score')).status).toBe(404);
+      expect((await call(fresh, OP.archiveProperty, 'DELETE', '/crm/v3/properties/contacts/email')).status).toBe(400);
+      const again = await call(fresh, OP.createProperty, 'POST', '/crm/v3/properties/contacts', { name: 'old_score', label: 'Old score', type: 'number', fieldType: 'number', groupName: 'contactinformation' });
+      expect(again.status).toBe(409);
+      const write = await upsert([newEmail('archived')], { old_score: '1' }, fresh);
+      expect(write.status).toBe(400);
+      expect(write.body['message']).toContain('"error":"PROPERTY_DOESNT_EXIST"');
+      expect(write.body['message']).toContain('"name":"old_score"');
+    } finally {
+      await fresh.stop();
+    }
   });
 });
 
@@ -491,6 +573,7 @@ describe('persistence, stats and admin endpoints', () => {
       serverErrors: 0,
       contactsWritten: 3,
       upsertCalls: 2,
+      updateCalls: 0,
     });
   });
 

@@ -5,7 +5,7 @@ import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { provisionProperties } from './crm/contact-properties.js';
 import { makeHubspotClient, type CrmConnection } from './crm/hubspot.js';
-import { sendContacts, type SendContext } from './crm/send-contacts.js';
+import { NOT_IN_CRM_REASON, sendContacts, type SendContext, type SyncMode } from './crm/send-contacts.js';
 import { verifySample } from './crm/verify-contacts.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
@@ -21,6 +21,8 @@ export interface CrmSettings {
   partitions: number;
   /** Contacts read back after each run. */
   verifySample: number;
+  /** `update`: only contacts HubSpot has; `upsert`: create one per unknown email. */
+  syncMode: SyncMode;
 }
 
 export interface CrmPlan {
@@ -34,6 +36,8 @@ export interface CrmSummary {
   unchanged: number;
   failed: number;
   skipped: number;
+  /** Update mode: HubSpot has no contact with the email (recorded as skipped with that reason). */
+  notInCrm: number;
   deferred: number;
   calls: number;
   rateLimited: number;
@@ -47,7 +51,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   const context = (): SendContext => {
     client ??= makeHubspotClient(deps.crm.connection);
     // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker.
-    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat()), counters: { calls: 0, rateLimited: 0 } };
+    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat()), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
   };
 
   /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */
@@ -104,7 +108,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
         await deferRest(runId, partition);
         break;
       }
-      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, partition, batch: next!.batch, ...result }));
+      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, partition, batch: next!.batch, ...result, notInCrmReason: NOT_IN_CRM_REASON }));
       sent += result.accepted.length;
       failed += result.failed.length;
       heartbeat({ partition, batch: next.batch });
@@ -143,7 +147,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
          crm_sent = b.sent,
          crm_calls = coalesce(r.crm_calls, 0) + case when r.crm_status = 'sending' then b.calls + $2 else 0 end,
          crm_rate_limited = coalesce(r.crm_rate_limited, 0) + case when r.crm_status = 'sending' then b.rate_limited + $4 else 0 end,
-         crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped,
+         crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped, crm_not_found = f.not_found,
          crm_verified = coalesce($3, r.crm_verified),
          crm_status = case when f.failed > 0 or f.deferred > 0 then 'partial' else 'synced' end,
          crm_ms = (extract(epoch from now() - r.crm_started_at) * 1000)::int, updated_at = now(),
@@ -152,11 +156,12 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
        from (select coalesce(sum(sent), 0)::int as sent, coalesce(sum(calls), 0)::int as calls, coalesce(sum(rate_limited), 0)::int as rate_limited
              from scoring.crm_batches where run_id = $1) b,
             (select count(*) filter (where kind in ('failed', 'verify'))::int as failed, count(*) filter (where kind = 'deferred')::int as deferred,
-                    count(*) filter (where kind = 'skipped')::int as skipped from scoring.crm_sync_failures where run_id = $1) f
+                    count(*) filter (where kind = 'skipped' and reason <> $5)::int as skipped,
+                    count(*) filter (where kind = 'skipped' and reason = $5)::int as not_found from scoring.crm_sync_failures where run_id = $1) f
        where r.run_id = $1
-       returning r.crm_sent as sent, r.crm_unchanged as unchanged, r.crm_failed as failed, r.crm_skipped as skipped,
+       returning r.crm_sent as sent, r.crm_unchanged as unchanged, r.crm_failed as failed, r.crm_skipped as skipped, r.crm_not_found as "notInCrm",
                  r.crm_deferred as deferred, r.crm_calls as calls, r.crm_rate_limited as "rateLimited", r.crm_verified as verified`,
-      [runId, ctx.counters.calls, verified?.checked ?? null, ctx.counters.rateLimited],
+      [runId, ctx.counters.calls, verified?.checked ?? null, ctx.counters.rateLimited, NOT_IN_CRM_REASON],
     );
     deps.log.info({ runId, ...rows[0] }, 'crm synced');
     return rows[0]!;

@@ -55,6 +55,7 @@ const envSchema = z.object({
   SCOREFLOW_CRM_SCORE_EPSILON: z.coerce.number().min(0).max(1).default(0),
   SCOREFLOW_CRM_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(100),
   SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  SCOREFLOW_CRM_SYNC_MODE: z.enum(['update', 'upsert']).default('update'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -84,6 +85,8 @@ export interface Config {
     epsilon: number;
     verifySample: number;
     concurrency: number;
+    /** `update`: only contacts HubSpot already has (by email); `upsert`: also creates a contact per unknown email. */
+    syncMode: 'update' | 'upsert';
   };
   /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -122,7 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
     crm: { ...crmConnection(e), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
-      concurrency: e.SCOREFLOW_CRM_CONCURRENCY },
+      concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },
     logLevel: e.LOG_LEVEL,
   };
 }

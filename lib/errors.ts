@@ -108,6 +108,39 @@ export class CrmUnavailable extends ScoreflowError {
   }
 }
 
+/** A contact property named like one of scoreflow's exists in HubSpot with another definition; nothing is written into it. */
+export class CrmPropertyConflict extends ScoreflowError {
+  constructor(name: string, found: string, needed: string) {
+    super(
+      'CrmPropertyConflict',
+      `The HubSpot contact property ${name} is ${found}, but scoreflow needs ${needed}. Rename or delete that property in HubSpot (Settings → Properties), then rerun the date; scoreflow creates its own.`,
+      true,
+    );
+  }
+}
+
+/** HubSpot refused one of scoreflow's own contact properties for every contact (missing, archived, wrong type): configuration, not data. */
+export class CrmPropertyInvalid extends ScoreflowError {
+  constructor(name: string, code: string, hubspotMessage: string) {
+    super(
+      'CrmPropertyInvalid',
+      `HubSpot refused the contact property ${name} (${code}: ${hubspotMessage}). If it was archived or deleted, restore it in HubSpot (Settings → Properties → Archived) or delete it for good so scoreflow recreates it; if its type changed, delete it; then rerun the date.`,
+      true,
+    );
+  }
+}
+
+/** HubSpot answered 404 for an API path: the base URL is wrong, retrying cannot help. */
+export class CrmEndpointNotFound extends ScoreflowError {
+  constructor(baseUrl: string, detail: string) {
+    super(
+      'CrmEndpointNotFound',
+      `${baseUrl} answered 404 Not Found (${detail}): that is not HubSpot's API. Set HUBSPOT_BASE_URL to https://api.hubapi.com (or unset it), then rerun the date.`,
+      true,
+    );
+  }
+}
+
 /** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
 export class DatabaseSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {

@@ -66,7 +66,8 @@ export async function testCrm(rt: Runtime, leadId: number): Promise<Record<strin
   const contact = rows[0];
   if (!contact) throw new Error(`lead ${leadId} has no published score; run the pipeline first`);
   const client = makeHubspotClient(rt.crm);
-  const sent = await sendContacts({ client, conn: rt.crm, takeCall: async () => {}, counters: { calls: 0, rateLimited: 0 } }, [contact]);
+  const sent = await sendContacts({ client, conn: rt.crm, takeCall: async () => {}, counters: { calls: 0, rateLimited: 0 }, syncMode: rt.config.crm.syncMode }, [contact]);
+  if (sent.notInCrm.length) throw new Error(`HubSpot has no contact for lead ${leadId} (update mode); create it in HubSpot or set SCOREFLOW_CRM_SYNC_MODE=upsert`);
   if (sent.failed.length) throw new Error(`HubSpot refused lead ${leadId}: ${sent.failed[0]!.reason}`);
   const r = await callHubspot<{ properties: Record<string, string | null> }>(rt.crm, () =>
     client.crm.contacts.basicApi.getByIdWithHttpInfo(contact.email, Object.keys(contactProperties({ email: '', score: 0, bucket: '', modelVersion: '', scoredAt: new Date() })), undefined, undefined, false, 'email') as never,

@@ -10,6 +10,7 @@ import { startRun, waitWithProgress } from './run-pipeline.js';
 import type { Runtime } from './runtime.js';
 import type { LeadScoringResult } from '../workflows/lead-scoring.js';
 import { createOrUpdateSchedule } from './schedule.js';
+import { addSandboxContacts } from '../sandbox/server.js';
 
 async function leadCount(rt: Runtime, tableSql: string): Promise<number> {
   try {
@@ -32,6 +33,7 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
       count: o.leads, seed: 42, messyRate: 0.002, replace: false,
     });
   }
+  if (rt.crm?.kind === 'sandbox') await addDemoContacts(rt, leadsTable.sql);
   await createOrUpdateSchedule(rt);
   await withLocalWorker(rt, true, async () => {
     const asOf = today(rt.config.schedule.timezone);
@@ -72,7 +74,18 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
 
 function crmLine(crm: LeadScoringResult['crm']): string {
   if (!crm) return 'CRM: not synced';
-  return `CRM (HubSpot contacts): ${crm.sent.toLocaleString('en-US')} sent, ${crm.unchanged.toLocaleString('en-US')} unchanged, ${crm.failed} failed, ${crm.skipped} skipped, ${crm.deferred} deferred; ${crm.calls} calls, ${crm.rateLimited} rate-limited, ${crm.verified} read back`;
+  return `CRM (HubSpot contacts): ${crm.sent.toLocaleString('en-US')} sent, ${crm.unchanged.toLocaleString('en-US')} unchanged, ${(crm.notInCrm ?? 0).toLocaleString('en-US')} not in HubSpot, ${crm.failed} failed, ${crm.skipped} skipped, ${crm.deferred} deferred; ${crm.calls} calls, ${crm.rateLimited} rate-limited, ${crm.verified} read back`;
+}
+
+/**
+ * The sandbox plays a HubSpot account that already holds nine in ten demo leads (every lead whose id does
+ * not end in 0), so an update-mode run shows both contacts synced and leads "not in HubSpot". One statement.
+ */
+async function addDemoContacts(rt: Runtime, tableSql: string): Promise<void> {
+  const { rows } = await rt.pool.query<{ email: string }>(
+    `select distinct lower(btrim(email)) as email from ${tableSql} where lead_id % 10 <> 0 and btrim(coalesce(email, '')) <> ''`,
+  );
+  await addSandboxContacts(rt.pool, rows.map((r) => r.email));
 }
 
 /** A command that shows one contact with its score, as HubSpot holds it. */

@@ -49,6 +49,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
       epsilon: p.config.crm.epsilon,
       partitions: p.config.crm.concurrency,
       verifySample: p.config.crm.verifySample,
+      syncMode: p.config.crm.syncMode,
     },
   };
 }

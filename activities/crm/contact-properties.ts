@@ -1,4 +1,5 @@
 import type { Client } from '@hubspot/api-client';
+import { CrmPropertyConflict, CrmPropertyInvalid } from '../../lib/errors.js';
 import { callWithBudget, type BudgetedCaller } from './hubspot.js';
 
 export const PROPERTY_GROUP = 'scoreflow';
@@ -29,20 +30,35 @@ export function crmScore(probability: number): string {
 
 /**
  * Creates the `scoreflow` property group and those of its properties that HubSpot lacks: one list call
- * when all exist. A 409 (created meanwhile by another worker) is the idempotent case. 
+ * when all exist. A 409 (created meanwhile by another worker) is the idempotent case. A property of the
+ * same name with another type, field type or group stops the stage with CrmPropertyConflict before any
+ * contact is written into it.
  */
 export async function provisionProperties(client: Client, caller: BudgetedCaller): Promise<void> {
-  const call = async <T>(fn: () => Promise<{ httpStatusCode: number; data: T }>): Promise<T | undefined> => {
+  const call = async <T>(name: string, fn: () => Promise<{ httpStatusCode: number; data: T }>): Promise<T | undefined> => {
     const outcome = await callWithBudget(caller, fn);
-    if (outcome.kind === 'rejected' && outcome.status !== 409) throw new Error(`HubSpot refused a property definition: ${outcome.message}`);
+    if (outcome.kind === 'rejected' && outcome.status !== 409) throw new CrmPropertyInvalid(name, outcome.category ?? `HTTP ${outcome.status}`, outcome.message);
     return outcome.kind === 'ok' ? outcome.body : undefined;
   };
-  const existing = await call(() => client.crm.properties.coreApi.getAllWithHttpInfo('contacts'));
-  const names = new Set((existing?.results ?? []).map((p) => p.name));
-  const missing = CONTACT_PROPERTIES.filter((p) => !names.has(p.name));
+  const existing = await call('(list of contact properties)', () => client.crm.properties.coreApi.getAllWithHttpInfo('contacts'));
+  const byName = new Map((existing?.results ?? []).map((p) => [p.name, p]));
+  for (const p of CONTACT_PROPERTIES) {
+    const found = byName.get(p.name);
+    if (found) checkDefinition(p, found);
+  }
+  const missing = CONTACT_PROPERTIES.filter((p) => !byName.has(p.name));
   if (missing.length === 0) return;
-  await call(() => client.crm.properties.groupsApi.createWithHttpInfo('contacts', { name: PROPERTY_GROUP, label: 'scoreflow lead scoring', displayOrder: -1 }));
+  await call(PROPERTY_GROUP, () => client.crm.properties.groupsApi.createWithHttpInfo('contacts', { name: PROPERTY_GROUP, label: 'scoreflow lead scoring', displayOrder: -1 }));
   for (const p of missing) {
-    await call(() => client.crm.properties.coreApi.createWithHttpInfo('contacts', { ...p, groupName: PROPERTY_GROUP } as never));
+    await call(p.name, () => client.crm.properties.coreApi.createWithHttpInfo('contacts', { ...p, groupName: PROPERTY_GROUP } as never));
+  }
+}
+
+/** Throws CrmPropertyConflict when an existing property differs from scoreflow's in type, field type or group. */
+function checkDefinition(needed: (typeof CONTACT_PROPERTIES)[number], found: { type: string; fieldType: string; groupName: string }): void {
+  const describe = (d: { type: string; fieldType: string; groupName: string }) => `type ${d.type} (field type ${d.fieldType}) in group ${d.groupName}`;
+  const wanted = { type: needed.type, fieldType: needed.fieldType, groupName: PROPERTY_GROUP };
+  if (found.type !== wanted.type || found.fieldType !== wanted.fieldType || found.groupName !== wanted.groupName) {
+    throw new CrmPropertyConflict(needed.name, describe(found), describe(wanted));
   }
 }

@@ -107,6 +107,9 @@ export async function recordBatch(
     batch: number;
     accepted: Array<{ contact: OutboxContact; hubspotId: string | undefined }>;
     failed: Array<{ contact: OutboxContact; reason: string }>;
+    /** Update mode: contacts HubSpot does not have, recorded as skipped with `notInCrmReason`. */
+    notInCrm?: OutboxContact[];
+    notInCrmReason?: string;
     calls: number;
     rateLimited: number;
   },
@@ -129,6 +132,14 @@ export async function recordBatch(
        select $1, lead_id, 'failed', reason from unnest($2::bigint[], $3::text[]) as t(lead_id, reason)
        on conflict (run_id, lead_id) do update set kind = 'failed', reason = excluded.reason, at = now()`,
       [p.runId, p.failed.map((f) => f.contact.lead_id), p.failed.map((f) => f.reason)],
+    );
+  }
+  if (p.notInCrm?.length) {
+    await client.query(
+      `insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
+       select $1, lead_id, 'skipped', $3 from unnest($2::bigint[]) as t(lead_id)
+       on conflict (run_id, lead_id) do update set kind = 'skipped', reason = excluded.reason, at = now()`,
+      [p.runId, p.notInCrm.map((c) => c.lead_id), p.notInCrmReason],
     );
   }
   await client.query(

@@ -60,6 +60,8 @@ export async function makeHarness(
     SCOREFLOW_TASK_QUEUE: `test-${database}`,
     SCOREFLOW_CHUNK_SIZE: '400',
     SCOREFLOW_HOME: `/tmp/scoreflow-test-home-${database}`,
+    // Each test's sandbox starts without contacts: tests of update mode (the default) ask for it.
+    SCOREFLOW_CRM_SYNC_MODE: 'upsert',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     ...env,
   });

@@ -1,4 +1,5 @@
 import type { Pool } from './pool.js';
+import type { LeadsTable } from '../source/leads-table.js';
 
 /** One audit row as `scoreflow runs` and `status` show it. */
 export interface RunReport {
@@ -55,4 +56,24 @@ export async function bucketCounts(pool: Pool): Promise<Array<{ bucket: string; 
     'select bucket, count(*)::int as leads from scoring.lead_scores group by bucket order by min(score) desc',
   );
   return rows;
+}
+
+/** Source rows dated after now: scored, but a sign of a writer's clock skew or a sentinel date. */
+export interface FutureDatedLeads {
+  count: number;
+  /** The latest such updated_at, ISO 8601 in UTC (or "infinity"). */
+  latest: string;
+}
+
+/** Leads whose updated_at lies in the future, or null when there are none (or no leads table yet). */
+export async function futureDatedLeads(pool: Pool, table: LeadsTable): Promise<FutureDatedLeads | null> {
+  const { rows: exists } = await pool.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [table.sql]);
+  if (!exists[0]?.ok) return null;
+  const { rows } = await pool.query<FutureDatedLeads>(
+    `select count(*)::int as count,
+            case when isfinite(max(updated_at)) then to_char(max(updated_at) at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                 else max(updated_at)::text end as latest
+     from ${table.sql} where updated_at > now()`,
+  );
+  return rows[0]!.count > 0 ? rows[0]! : null;
 }

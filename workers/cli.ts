@@ -7,7 +7,7 @@ import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { migrate } from '../db/migrate.js';
-import { recentRuns, runReport } from '../db/reports.js';
+import { futureDatedLeads, recentRuns, runReport } from '../db/reports.js';
 import { readCard } from '../models/load-model.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
@@ -16,7 +16,7 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
 import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { withLocalWorker } from './local-worker.js';
-import { runsTable, stageTable, workflowUrl } from './format.js';
+import { futureDatedWarning, runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
@@ -234,11 +234,13 @@ export function buildCli(): Command {
     .action((o: { json?: boolean }) =>
       withRuntime({ temporal: false }, async (rt) => {
         const [latest] = await recentRuns(rt.pool, 1);
-        print(o.json, latest ?? null, () => {
-          if (!latest) return 'no runs yet: try `scoreflow run`';
+        const future = await futureDatedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable));
+        const warning = future ? `\n${futureDatedWarning(rt.config.source.leadsTable, future)}` : '';
+        print(o.json, latest || future ? { ...latest, future_dated_leads: future } : null, () => {
+          if (!latest) return `no runs yet: try \`scoreflow run\`${warning}`;
           const head = `${latest.run_id}: ${latest.status} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
           const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: scoreflow rerun --as-of ${latest.as_of}` : '';
-          return `${head}\n${stageTable(latest)}${error}`;
+          return `${head}\n${stageTable(latest)}${error}${warning}`;
         });
       }),
     );

@@ -1,4 +1,4 @@
-import type { RunReport } from '../db/reports.js';
+import type { FutureDatedLeads, RunReport } from '../db/reports.js';
 
 const n = (v: number | null | undefined) => (v == null ? '-' : v.toLocaleString('en-US'));
 const secs = (ms: number | null | undefined) => (ms == null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -46,4 +46,10 @@ export function runsTable(runs: RunReport[]): string {
 /** The Web UI page of a workflow. */
 export function workflowUrl(uiBase: string | undefined, namespace: string, workflowId: string): string | undefined {
   return uiBase ? `${uiBase}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+}
+
+/** The `status` warning about source rows dated in the future, with what they do and what to fix. */
+export function futureDatedWarning(table: string, f: FutureDatedLeads): string {
+  return `warning: ${n(f.count)} lead${f.count === 1 ? '' : 's'} in ${table} ${f.count === 1 ? 'has' : 'have'} updated_at in the future (latest ${f.latest}); `
+    + 'they are scored, and the watermark stays at each run\'s snapshot time, but fix the writer\'s clock or the value';
 }

@@ -8,8 +8,9 @@ export interface PublishCounts {
 
 /**
  * Publishes a fully staged run, inside the caller's transaction: history rows, the current score per
- * lead (never replacing a score made from a newer version of the lead), the watermark, the audit row,
- * and the staging rows removed. Analysts see all of it at commit or none of it.
+ * lead (never replacing a score made from a newer version of the lead), the watermark (never past the
+ * run's snapshot time), the audit row, and the staging rows removed. Analysts see all of it at commit or
+ * none of it.
  */
 export async function publishStagedRun(client: PoolClient, runId: string, pipeline: string, storeStartedAt: number): Promise<PublishCounts> {
   await client.query(
@@ -34,14 +35,16 @@ export async function publishStagedRun(client: PoolClient, runId: string, pipeli
         or ls.source_updated_at <= excluded.source_updated_at`,
     [runId],
   );
+  // A source row dated after the snapshot is scored but moves the watermark no further than the snapshot.
   await client.query(
     `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id)
-     select $2, max(t.updated_at), r.model_sha256, r.run_id
+     select $2, case when max(t.updated_at) is not null then least(max(t.updated_at), coalesce(r.snapshot_at, r.extracted_at)) end,
+            r.model_sha256, r.run_id
      from scoring.pipeline_runs r
      left join (select source_updated_at as updated_at from scoring.staged_scores where run_id = $1
                 union all select source_updated_at from scoring.rejected_leads where run_id = $1) t on true
      where r.run_id = $1
-     group by r.model_sha256, r.run_id
+     group by r.model_sha256, r.run_id, r.snapshot_at, r.extracted_at
      on conflict (pipeline) do update set
        source_high_water = case when w.model_sha256 = excluded.model_sha256
                                 then greatest(w.source_high_water, excluded.source_high_water)

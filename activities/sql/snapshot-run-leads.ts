@@ -14,7 +14,8 @@ const ALREADY_HANDLED = `
 
 /**
  * Takes the run's snapshot in one statement: candidate leads numbered into chunks go to run_leads,
- * lead ids found more than once in the source go to rejected_leads. Returns both counts.
+ * lead ids found more than once in the source go to rejected_leads, and the statement's start time is
+ * recorded as the run's snapshot_at (the watermark never passes it). Returns both counts.
  */
 export async function snapshotRunLeads(
   client: PoolClient,
@@ -46,6 +47,8 @@ export async function snapshotRunLeads(
        select $1, lead_id, ((row_number() over (order by lead_id)) - 1) / $2::int
        from candidates where copies = 1
        returning 1
+     ), stamped as (
+       update scoring.pipeline_runs set snapshot_at = statement_timestamp() where run_id = $1
      )
      select (select count(*) from snapshot) as snapshotted, (select count(*) from duplicates) as duplicates`,
     params,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
@@ -185,7 +186,7 @@ const program = new Command('bench')
 program.parseAsync().then(
   () => process.exit(0),
   (err: Error) => {
-    process.stderr.write(`bench: ${err.name}: ${err.message}\n`);
+    process.stderr.write(`bench: ${err instanceof ApplicationFailure ? err.type : err.name}: ${err.message}\n`);
     process.exit(1);
   },
 );

@@ -65,6 +65,13 @@ export class DatabaseUnavailable extends ScoreflowError {
   }
 }
 
+/** Run as root, the embedded PostgreSQL runs as the `postgres` user, and that user cannot reach what it needs. */
+export class EmbeddedPostgresUnreachable extends ScoreflowError {
+  constructor(what: string, nextStep: string) {
+    super('EmbeddedPostgresUnreachable', `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${what}: ${nextStep}.`, true);
+  }
+}
+
 /** Temporal could not be reached or started. */
 export class TemporalUnavailable extends ScoreflowError {
   constructor(detail: string) {

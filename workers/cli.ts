@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
+import { redactUrl } from '../lib/redact.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { migrate } from '../db/migrate.js';
 import { futureDatedLeads, recentRuns, runReport } from '../db/reports.js';
@@ -132,7 +133,7 @@ export function buildCli(): Command {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
       const running = worker.run();
       process.stderr.write(
-        `scoreflow dev is up:\n  Temporal     ${rt.temporal!.address}\n  Web UI       ${rt.temporal!.uiUrl ?? '(external cluster)'}\n  PostgreSQL   ${rt.databaseUrl}\n  task queue   ${rt.config.temporal.taskQueue}\nCtrl-C to stop.\n`,
+        `scoreflow dev is up:\n  Temporal     ${rt.temporal!.address}\n  Web UI       ${rt.temporal!.uiUrl ?? '(external cluster)'}\n  PostgreSQL   ${redactUrl(rt.databaseUrl)}\n  task queue   ${rt.config.temporal.taskQueue}\nCtrl-C to stop.\n`,
       );
       await Promise.race([waitForSignal(), running]);
       if (worker.getState() === 'RUNNING') worker.shutdown();

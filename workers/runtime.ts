@@ -7,6 +7,7 @@ import { makePool, type Pool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
 import { DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { redactUrl } from '../lib/redact.js';
 import { startEmbeddedPostgres } from '../services/embedded-postgres.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { startDevServer } from '../services/temporal-dev-server.js';
@@ -24,8 +25,6 @@ export interface Runtime {
   crm: CrmConnection;
   close(): Promise<void>;
 }
-
-const safeUrl = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
 /**
  * Connects to PostgreSQL (DATABASE_URL, else the embedded server under SCOREFLOW_HOME, started if
@@ -51,7 +50,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { temporal:
     try {
       await pool.query('select 1');
     } catch (err) {
-      throw new DatabaseUnavailable(`${safeUrl(databaseUrl)}: ${(err as Error).message}`);
+      throw new DatabaseUnavailable(`${redactUrl(databaseUrl)}: ${(err as Error).message}`);
     }
     await migrate(databaseUrl, log);
     const crm = await openCrm(config, databaseUrl, log, closers);

@@ -10,6 +10,7 @@ import { verifySample } from './crm/verify-contacts.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
 import { nextBatch, planOutbox, recordBatch } from './sql/crm-outbox.js';
+import { reopenFailedCrmStage } from './sql/runs.js';
 
 /** CRM settings the stage needs, from configuration. */
 export interface CrmSettings {
@@ -57,6 +58,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */
   async function prepareCrmSync({ runId }: RunRef): Promise<CrmPlan> {
     assertRunId(runId);
+    await reopenFailedCrmStage(deps.pool, runId);
     const partitions = deps.crm.partitions;
     const planned = await withTransaction(deps.pool, async (db) => {
       await db.query('select pg_advisory_xact_lock(hashtext($1), -1)', [runId]);
@@ -96,6 +98,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   /** Sends one partition's batches in order, resuming after the last batch HubSpot answered. */
   async function syncCrmPartition({ runId, partition }: { runId: string; partition: number }): Promise<{ sent: number; failed: number }> {
     assertRunId(runId);
+    await reopenFailedCrmStage(deps.pool, runId);
     const ctx = context();
     let sent = 0;
     let failed = 0;
@@ -150,7 +153,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
          crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped, crm_not_found = f.not_found,
          crm_verified = coalesce($3, r.crm_verified),
          crm_status = case when f.failed > 0 or f.deferred > 0 then 'partial' else 'synced' end,
-         crm_ms = (extract(epoch from now() - r.crm_started_at) * 1000)::int, updated_at = now(),
+         crm_ms = case when r.crm_status = 'sending' then (extract(epoch from now() - r.crm_started_at) * 1000)::int else r.crm_ms end, updated_at = now(),
          -- the last stage finished: whatever stopped an earlier attempt of this run is resolved
          error_type = null, error_message = null
        from (select coalesce(sum(sent), 0)::int as sent, coalesce(sum(calls), 0)::int as calls, coalesce(sum(rate_limited), 0)::int as rate_limited

@@ -66,7 +66,11 @@ export async function getRun(db: Pool | PoolClient, runId: string): Promise<RunR
   return rows[0] ?? null;
 }
 
-/** Records a failure on the audit row (creating it if the run failed before extract wrote it). */
+/**
+ * Records a failure on the audit row (creating it if the run failed before extract wrote it). A published
+ * run stays published; nothing but its CRM stage runs after publication, so a stage that had not finished
+ * is marked crm_status 'failed' (reopenFailedCrmStage undoes that when the stage runs again).
+ */
 export async function recordFailure(
   db: Pool,
   f: { runId: string; pipeline: string; asOf: string; temporalRunId: string; errorType: string; message: string; scoreflowVersion: string },
@@ -76,8 +80,19 @@ export async function recordFailure(
      values ($1, $2, $3, $4, 'failed', $5, $6, $7, now())
      on conflict (run_id) do update set
        status = case when pipeline_runs.status = 'published' then 'published' else 'failed' end,
+       crm_status = case when pipeline_runs.status = 'published' and coalesce(pipeline_runs.crm_status, 'sending') = 'sending' then 'failed'
+                         else pipeline_runs.crm_status end,
        error_type = excluded.error_type, error_message = excluded.error_message,
        temporal_run_id = excluded.temporal_run_id, updated_at = now(), finished_at = now()`,
     [f.runId, f.pipeline, f.asOf, f.temporalRunId, f.scoreflowVersion, f.errorType, f.message],
+  );
+}
+
+/** A failed CRM stage that runs again (rerun or reset) goes on sending its planned outbox, or plans one if it failed before planning. */
+export async function reopenFailedCrmStage(db: Pool | PoolClient, runId: string): Promise<void> {
+  await db.query(
+    `update scoring.pipeline_runs set crm_status = case when crm_started_at is null then null else 'sending' end, updated_at = now()
+     where run_id = $1 and crm_status = 'failed'`,
+    [runId],
   );
 }

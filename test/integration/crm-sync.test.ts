@@ -177,8 +177,8 @@ describe('the CRM-sync stage against the HubSpot sandbox', () => {
     expect(failure.type).toBe('CrmAuthInvalid');
     expect(failure.message).toContain('HubSpot rejected the access token from HUBSPOT_ACCESS_TOKEN');
     expect(failure.message).not.toContain('pat-na1-not-a-real-token');
-    const [run] = await h.query('select status, error_type, leads_published from scoring.pipeline_runs');
-    expect(run).toEqual({ status: 'published', error_type: 'CrmAuthInvalid', leads_published: 100 });
+    const [run] = await h.query('select status, crm_status, error_type, leads_published from scoring.pipeline_runs');
+    expect(run).toEqual({ status: 'published', crm_status: 'failed', error_type: 'CrmAuthInvalid', leads_published: 100 });
   });
 
   it('keeps two workers syncing at once inside one shared budget: the sandbox issues no 429', async () => {

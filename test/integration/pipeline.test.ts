@@ -37,16 +37,32 @@ describe('the daily lead-scoring pipeline on real Temporal and PostgreSQL', () =
     expect(staged[0]!.n).toBe(0);
   });
 
-  it('leaves identical tables when the same date is run twice', async () => {
+  it('leaves identical tables when the same date is run twice; the audit row only names the new execution', async () => {
     h = await makeHarness();
     await h.seed(900);
-    await h.run('2026-03-02');
+    const result = await h.run('2026-03-02');
     const first = await h.publishedTables();
+    const audit = async () => {
+      const rows = await h!.query<Record<string, unknown>>('select * from scoring.pipeline_runs');
+      const temporalRunIds = rows.map((r) => r['temporal_run_id']);
+      // A rerun's own HubSpot calls (the property check) are added to crm_calls; nothing else changes.
+      for (const r of rows) for (const column of ['temporal_run_id', 'updated_at', 'crm_calls']) delete r[column];
+      return { kept: rows, temporalRunIds };
+    };
+    const others = async () => ({
+      watermarks: await h!.query('select * from scoring.watermarks'),
+      crmState: await h!.query('select * from scoring.crm_sync_state order by 1, 2'),
+      runLeads: await h!.query('select count(*)::int as n from scoring.run_leads'),
+    });
+    const auditBefore = await audit();
+    const othersBefore = await others();
     const again = await h.run('2026-03-02');
-    expect(again.published).toBe(900);
+    expect({ ...again, crm: { ...again.crm, calls: 0 } }).toEqual({ ...result, crm: { ...result.crm, calls: 0 } });
     expect(await h.publishedTables()).toEqual(first);
-    const runs = await h.query<{ n: number }>('select count(*)::int as n from scoring.pipeline_runs');
-    expect(runs[0]!.n).toBe(1);
+    const auditAfter = await audit();
+    expect(auditAfter.kept).toEqual(auditBefore.kept);
+    expect(auditAfter.temporalRunIds).not.toEqual(auditBefore.temporalRunIds);
+    expect(await others()).toEqual(othersBefore);
   });
 
   it('rescores a lead changed after a run the next day, and only it', async () => {

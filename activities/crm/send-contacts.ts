@@ -91,7 +91,8 @@ async function sendInto(ctx: SendContext, contacts: OutboxContact[], result: Sen
 export function configurationCause(r: Pick<Rejection, 'category' | 'message' | 'errors'>): { name: string; code: string; message: string } | undefined {
   const problems = propertyProblems(r);
   const found = problems.find((p) => p.code === 'PROPERTY_DOESNT_EXIST') ?? problems.find((p) => OWN_PROPERTIES.has(p.name));
-  return found && { ...found, message: found.message || r.message };
+  // Never HubSpot's whole message as a fallback: beside this property it may quote a contact's email.
+  return found && { ...found, message: found.message || found.code };
 }
 
 function propertyProblems(r: Pick<Rejection, 'message' | 'errors'>): Array<{ name: string; code: string; message: string }> {

@@ -147,7 +147,8 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     const verified = status[0]?.crm_status === 'sending' ? await verifySample(deps.pool, ctx, runId, deps.crm.verifySample) : undefined;
     const { rows } = await deps.pool.query<CrmSummary>(
       `update scoring.pipeline_runs r set
-         crm_sent = b.sent,
+         -- a finished run's answered batches may be pruned (retention): its count stays as recorded
+         crm_sent = case when r.crm_status = 'sending' then b.sent else r.crm_sent end,
          crm_calls = coalesce(r.crm_calls, 0) + case when r.crm_status = 'sending' then b.calls + $2 else 0 end,
          crm_rate_limited = coalesce(r.crm_rate_limited, 0) + case when r.crm_status = 'sending' then b.rate_limited + $4 else 0 end,
          crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped, crm_not_found = f.not_found,

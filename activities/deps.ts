@@ -13,6 +13,8 @@ export interface ActivityDeps {
   leadsTable: LeadsTable;
   chunkSize: number;
   lookbackHours: number;
+  /** Days a run's working rows are kept after it last moved; the store stage prunes older ones. */
+  retentionDays: number;
   crm: CrmSettings;
 }
 

@@ -3,13 +3,29 @@ import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
+import { pruneRetention } from './sql/prune-retention.js';
 
 /**
  * Stage 3: publishes the run in one transaction (see publishStagedRun). Publications of a pipeline are
- * serialised by an advisory lock; publishing an already published run returns its counts.
+ * serialised by an advisory lock; publishing an already published run returns its counts. Afterwards,
+ * in a transaction of its own, working rows of runs past the retention are pruned (see pruneRetention).
  */
 export function makePublishRun(deps: ActivityDeps) {
-  return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(() => publishRun(ref));
+  return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(async () => {
+    const counts = await publishRun(ref);
+    await pruneAfterPublish();
+    return counts;
+  });
+
+  /** The daily pruning, once the publication has committed; a failure is logged and left to the next run. */
+  async function pruneAfterPublish(): Promise<void> {
+    try {
+      const pruned = await withTransaction(deps.pool, (client) => pruneRetention(client, deps.retentionDays));
+      deps.log.info({ retentionDays: deps.retentionDays, ...pruned }, 'pruned working rows past retention');
+    } catch (err) {
+      deps.log.warn({ err: (err as Error).message }, 'pruning past retention failed; the next run or `scoreflow prune` tries again');
+    }
+  }
 
   async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
     assertRunId(runId);

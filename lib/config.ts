@@ -36,6 +36,7 @@ const envSchema = z.object({
   SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(256),
   SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
+  SCOREFLOW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SCOREFLOW_SCHEDULE_CRON: z
     .string()
     .refine((c) => c.trim().split(/\s+/).length === 5 && c.trim().split(/\s+/).every((f) => CRON_FIELD.test(f)), {
@@ -67,6 +68,8 @@ export interface Config {
   source: { leadsTable: string };
   model: { dir: string };
   scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
+  /** Days a run's working rows (snapshot, staged scores, CRM outbox with its emails) are kept after the run last moved. */
+  retention: { days: number };
   /** V8 old-space cap of `scoreflow worker` in MiB; 0 leaves Node's default (sized from the machine's memory). */
   worker: { heapMiB: number };
   schedule: { cron: string; timezone: string };
@@ -121,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.SCOREFLOW_SCORING_CONCURRENCY,
       lookbackHours: e.SCOREFLOW_LOOKBACK_HOURS,
     },
+    retention: { days: e.SCOREFLOW_RETENTION_DAYS },
     worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
     crm: { ...crmConnection(e), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,

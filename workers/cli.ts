@@ -27,6 +27,7 @@ import { exportHistory } from './history.js';
 import { resetAfterLastCompletedStep } from './reset.js';
 import { runIdFor } from '../workflows/lead-scoring.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
+import { registerDataCommands } from './data-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
 import { registerModelCommands } from './model-commands.js';
 
@@ -308,6 +309,7 @@ export function buildCli(): Command {
   });
 
   registerModelCommands(program, withRuntime);
+  registerDataCommands(program, withRuntime, print);
   return program;
 }
 

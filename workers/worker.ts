@@ -42,6 +42,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
     leadsTable: parseLeadsTable(p.config.source.leadsTable),
     chunkSize: p.config.scoring.chunkSize,
     lookbackHours: p.config.scoring.lookbackHours,
+    retentionDays: p.config.retention.days,
     crm: {
       connection: p.crm,
       // 250 ms more than HubSpot's ten seconds absorbs the spread of request latencies between workers.

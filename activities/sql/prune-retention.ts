@@ -1,0 +1,48 @@
+import type { Pool, PoolClient } from '../../db/pool.js';
+
+/** Rows removed by one pruning, per table; `runs` counts the runs whose working rows were looked at. */
+export interface PruneCounts {
+  runs: number;
+  runLeads: number;
+  stagedScores: number;
+  runChunks: number;
+  crmOutbox: number;
+  crmBatches: number;
+  crmRateLog: number;
+}
+
+/**
+ * Removes the working rows of runs whose audit row last moved more than `days` ago, in one statement:
+ * their snapshot (run_leads), CRM outbox (which holds emails) and answered batches, and the staged scores
+ * and chunk marks of runs that never published (their audit row forgets its snapshot, so a rerun extracts
+ * again); and budget log rows older than that. Audit rows, published scores, history, rejects and the CRM
+ * sync state stay.
+ */
+export async function pruneRetention(db: Pool | PoolClient, days: number): Promise<PruneCounts> {
+  const { rows } = await db.query<PruneCounts>(
+    `with old as materialized (
+       select run_id, status = 'published' as published from scoring.pipeline_runs
+       where updated_at < now() - make_interval(days => $1)
+     ), run_leads as (
+       delete from scoring.run_leads t using old where t.run_id = old.run_id returning 1
+     ), staged as (
+       delete from scoring.staged_scores t using old where t.run_id = old.run_id returning 1
+     ), chunks as (
+       delete from scoring.run_chunks t using old where t.run_id = old.run_id and not old.published returning 1
+     ), unextracted as (
+       update scoring.pipeline_runs r set chunks = null from old where r.run_id = old.run_id and not old.published and r.chunks is not null
+     ), outbox as (
+       delete from scoring.crm_outbox t using old where t.run_id = old.run_id returning 1
+     ), batches as (
+       delete from scoring.crm_batches t using old where t.run_id = old.run_id returning 1
+     ), rate_log as (
+       delete from scoring.crm_rate_log where called_at < now() - make_interval(days => $1) returning 1
+     )
+     select (select count(*)::int from old) as runs, (select count(*)::int from run_leads) as "runLeads",
+            (select count(*)::int from staged) as "stagedScores", (select count(*)::int from chunks) as "runChunks",
+            (select count(*)::int from outbox) as "crmOutbox", (select count(*)::int from batches) as "crmBatches",
+            (select count(*)::int from rate_log) as "crmRateLog"`,
+    [days],
+  );
+  return rows[0]!;
+}

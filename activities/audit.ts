@@ -1,7 +1,7 @@
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, Context } from '@temporalio/activity';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import type { ActivityDeps, RunRef } from './deps.js';
-import { recordFailure } from './sql/runs.js';
+import { recordCancellation, recordFailure } from './sql/runs.js';
 
 export interface RunFailure extends RunRef {
   errorType: string;
@@ -17,4 +17,40 @@ export function makeRecordRunFailure(deps: ActivityDeps) {
       scoreflowVersion: SCOREFLOW_VERSION,
     });
   };
+}
+
+/** Who asked to cancel a workflow and why, as Temporal recorded the request (identity and reason). */
+export interface CancelRequest {
+  by: string | null;
+  reason: string | null;
+}
+
+/**
+ * Marks the run cancelled with who asked and why, read from the cancel request in the workflow's
+ * history (the Web UI and `scoreflow cancel` both leave an identity there; a parent workflow leaves its id).
+ */
+export function makeRecordRunCancelled(deps: ActivityDeps) {
+  return async function recordRunCancelled(ref: RunRef): Promise<CancelRequest> {
+    const execution = activityInfo().workflowExecution;
+    const request = await cancelRequestOf(execution).catch((err: Error) => {
+      deps.log.warn({ runId: ref.runId, err: err.message }, 'could not read who cancelled the run');
+      return { by: null, reason: null };
+    });
+    await recordCancellation(deps.pool, {
+      ...ref,
+      temporalRunId: execution?.runId ?? '',
+      cancelledBy: request.by,
+      reason: request.reason,
+      scoreflowVersion: SCOREFLOW_VERSION,
+    });
+    return request;
+  };
+}
+
+async function cancelRequestOf(execution: { workflowId: string; runId: string } | undefined): Promise<CancelRequest> {
+  if (!execution) return { by: null, reason: null };
+  const history = await Context.current().client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+  const attrs = history.events?.find((e) => e.workflowExecutionCancelRequestedEventAttributes)?.workflowExecutionCancelRequestedEventAttributes;
+  const parent = attrs?.externalWorkflowExecution?.workflowId;
+  return { by: attrs?.identity || (parent ? `workflow ${parent}` : null), reason: attrs?.cause || null };
 }

@@ -2,6 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import type { Client } from '@hubspot/api-client';
 import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
+import { cancellableSleep, throwIfCancelled } from './cancellation.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { provisionProperties } from './crm/contact-properties.js';
 import { makeHubspotClient, type CrmConnection } from './crm/hubspot.js';
@@ -51,8 +52,8 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   /** A client with fresh call counters for one activity invocation. */
   const context = (): SendContext => {
     client ??= makeHubspotClient(deps.crm.connection);
-    // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker.
-    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat()), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
+    // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker, and a cancel ends it.
+    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat(), cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
   };
 
   /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */
@@ -85,17 +86,17 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     });
     if (planned.contacts > 0) {
       const ctx = context();
-      await provisionProperties(ctx.client, ctx);
-      await deps.pool.query(
-        'update scoring.pipeline_runs set crm_calls = coalesce(crm_calls, 0) + $2, crm_rate_limited = coalesce(crm_rate_limited, 0) + $3 where run_id = $1',
-        [runId, ctx.counters.calls, ctx.counters.rateLimited],
-      );
+      try {
+        await provisionProperties(ctx.client, ctx);
+      } finally {
+        await addCalls(runId, ctx.counters.calls, ctx.counters.rateLimited);
+      }
     }
     deps.log.info({ runId, contacts: planned.contacts, batches: planned.batches }, 'crm outbox planned');
     return { contacts: planned.contacts, batches: planned.batches, partitions };
   }
 
-  /** Sends one partition's batches in order, resuming after the last batch HubSpot answered. */
+  /** Sends one partition's batches in order, resuming after the last batch HubSpot answered; a cancel stops it between batches. */
   async function syncCrmPartition({ runId, partition }: { runId: string; partition: number }): Promise<{ sent: number; failed: number }> {
     assertRunId(runId);
     await reopenFailedCrmStage(deps.pool, runId);
@@ -103,10 +104,14 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     let sent = 0;
     let failed = 0;
     for (let next = await nextBatch(deps.pool, runId, partition); next; next = await nextBatch(deps.pool, runId, partition)) {
+      throwIfCancelled();
       let result;
+      const before = { ...ctx.counters };
       try {
         result = await sendContacts(ctx, next.contacts);
       } catch (err) {
+        // The attempts of a batch that got no answer still spent HubSpot's limit: count them on the run.
+        await addCalls(runId, ctx.counters.calls - before.calls, ctx.counters.rateLimited - before.rateLimited);
         if (!(err instanceof DailyQuotaExhausted)) throw err;
         await deferRest(runId, partition);
         break;
@@ -117,6 +122,15 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       heartbeat({ partition, batch: next.batch });
     }
     return { sent, failed };
+  }
+
+  /** Adds HTTP attempts that no answered batch records to the run's counts. */
+  async function addCalls(runId: string, calls: number, rateLimited: number): Promise<void> {
+    if (calls === 0 && rateLimited === 0) return;
+    await deps.pool.query(
+      'update scoring.pipeline_runs set crm_calls = coalesce(crm_calls, 0) + $2, crm_rate_limited = coalesce(crm_rate_limited, 0) + $3 where run_id = $1',
+      [runId, calls, rateLimited],
+    );
   }
 
   /** Marks a partition's unsent batches deferred to the next run (today's quota ran out mid-run). */
@@ -173,7 +187,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
 
   return {
     prepareCrmSync: (ref: RunRef) => withHeartbeats(() => prepareCrmSync(ref)),
-    syncCrmPartition,
+    syncCrmPartition: (p: { runId: string; partition: number }) => withHeartbeats(() => syncCrmPartition(p), 1000),
     finishCrmSync: (ref: RunRef) => withHeartbeats(() => finishCrmSync(ref)),
   };
 }

@@ -1,4 +1,4 @@
-import { makeRecordRunFailure } from './audit.js';
+import { makeRecordRunCancelled, makeRecordRunFailure } from './audit.js';
 import type { ActivityDeps } from './deps.js';
 import { makeExtract } from './extract.js';
 import { makeScoreChunk } from './score.js';
@@ -10,7 +10,7 @@ export type { ExtractInput, ExtractResult } from './extract.js';
 export type { ScoreChunkInput } from './score.js';
 export type { PublishCounts } from './sql/publish-run.js';
 export type { ChunkCounts } from './sql/stage-chunk.js';
-export type { RunFailure } from './audit.js';
+export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
 
 /** The lead-scoring pipeline's activities, bound to one process's pool, model and settings. */
@@ -20,6 +20,7 @@ export function createScoringActivities(deps: ActivityDeps) {
     scoreChunk: makeScoreChunk(deps),
     publishRun: makePublishRun(deps),
     recordRunFailure: makeRecordRunFailure(deps),
+    recordRunCancelled: makeRecordRunCancelled(deps),
     ...makeCrmSync(deps),
   };
 }

@@ -1,10 +1,11 @@
 import { heartbeat } from '@temporalio/activity';
-import { withTransaction } from '../db/pool.js';
+import { throwIfCancelled, withCancellableTransaction } from './cancellation.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { bucketFor } from '../models/card.js';
 import { prepareFeatures } from '../models/features.js';
 import { predict } from '../models/predict.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
+import { withHeartbeats } from './with-heartbeats.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
 import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stage-chunk.js';
@@ -19,15 +20,18 @@ export interface ScoreChunkInput {
 /**
  * Stage 2, one chunk: reads its leads' features, quarantines unusable rows with a reason, runs the
  * model and stages the scores. A chunk already staged returns its counts without doing it again.
+ * It heartbeats every second, so a cancel reaches it within seconds and rolls its transaction back.
  */
 export function makeScoreChunk(deps: ActivityDeps) {
-  return async function scoreChunk({ runId, chunk, modelSha256 }: ScoreChunkInput): Promise<ChunkCounts> {
+  return (input: ScoreChunkInput): Promise<ChunkCounts> => withHeartbeats(() => scoreChunk(input), 1000);
+
+  async function scoreChunk({ runId, chunk, modelSha256 }: ScoreChunkInput): Promise<ChunkCounts> {
     assertRunId(runId);
     const started = Date.now();
     const pinned = modelSha256 ?? (await getRun(deps.pool, runId))?.model_sha256;
     if (!pinned) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
     const model = await deps.model.bySha(pinned);
-    return withTransaction(deps.pool, async (client) => {
+    return withCancellableTransaction(deps.pool, async (client) => {
       await lockChunk(client, runId, chunk);
       const done = await stagedChunk(client, runId, chunk);
       if (done) return done;
@@ -44,7 +48,10 @@ export function makeScoreChunk(deps: ActivityDeps) {
       });
       heartbeat({ chunk, read: rows.length });
       const { batch, rejected } = prepareFeatures(model.card, rows);
-      const score = await predict(model, batch, (done) => heartbeat({ chunk, scored: done }));
+      const score = await predict(model, batch, (done) => {
+        heartbeat({ chunk, scored: done });
+        throwIfCancelled();
+      });
       const bucket = Array.from(score, (s) => bucketFor(model.card, s));
       return stageChunk(client, {
         runId,
@@ -55,5 +62,5 @@ export function makeScoreChunk(deps: ActivityDeps) {
         scoreMs: Date.now() - started,
       });
     });
-  };
+  }
 }

@@ -17,7 +17,7 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
 import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { withLocalWorker } from './local-worker.js';
-import { futureDatedWarning, runsTable, stageTable, workflowUrl } from './format.js';
+import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
@@ -25,6 +25,7 @@ import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
 import { exportHistory } from './history.js';
 import { resetAfterLastCompletedStep } from './reset.js';
+import { cancelRun } from './cancel.js';
 import { runIdFor } from '../workflows/lead-scoring.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
@@ -162,6 +163,26 @@ export function buildCli(): Command {
     .action((o: { asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
 
   program
+    .command('cancel')
+    .description('cancel the running run of a date (as the Web UI does) with your name and a reason, and wait until it has stopped')
+    .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
+    .option('--full', 'the --full run of that date', false)
+    .option('--reason <text>', 'why, recorded on the run with who cancelled it')
+    .option('--json', 'print the result as JSON')
+    .option('--no-worker', 'do not run a worker in this process (your `scoreflow worker` fleet stops the run)')
+    .action((o: { asOf: string; full: boolean; reason?: string; json?: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: o.worker }, (rt) =>
+        withLocalWorker(rt, o.worker, async () => {
+          const workflowId = runIdFor(o);
+          if (!o.json) process.stderr.write(`cancelling ${workflowId}; waiting for its activities to stop\n`);
+          const temporalStatus = await cancelRun(rt, { workflowId, reason: o.reason });
+          const report = await runReport(rt.pool, workflowId);
+          print(o.json, { workflowId, temporalStatus, report }, () => `Run ${workflowId}: ${temporalStatus} (${report ? runOutcome(report) : 'no audit row'})`);
+        }),
+      ),
+    );
+
+  program
     .command('reset')
     .description('resume a failed run where it stopped: reset its workflow to just after its last completed step, and wait')
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
@@ -240,9 +261,10 @@ export function buildCli(): Command {
         const warning = future ? `\n${futureDatedWarning(rt.config.source.leadsTable, future)}` : '';
         print(o.json, latest || future ? { ...latest, future_dated_leads: future } : null, () => {
           if (!latest) return `no runs yet: try \`scoreflow run\`${warning}`;
-          const head = `${latest.run_id}: ${latest.status} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
+          const head = `${latest.run_id}: ${runOutcome(latest)} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
           const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: scoreflow rerun --as-of ${latest.as_of}` : '';
-          return `${head}\n${stageTable(latest)}${error}${warning}`;
+          const again = latest.cancelled_at && !latest.error_type ? `\nTo run it again: scoreflow rerun --as-of ${latest.as_of}` : '';
+          return `${head}\n${stageTable(latest)}${error}${again}${warning}`;
         });
       }),
     );

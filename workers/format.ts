@@ -38,9 +38,17 @@ export function runsTable(runs: RunReport[]): string {
       n(r.leads_scored),
       n(r.leads_rejected),
       n(r.leads_published),
-      r.error_type ? `${r.error_type}: ${r.error_message ?? ''}`.slice(0, 120) : '',
+      (r.error_type ? `${r.error_type}: ${r.error_message ?? ''}` : r.cancelled_at ? runOutcome(r) : '').slice(0, 120),
     ]),
   );
+}
+
+/** A run's status as people read it: with who cancelled it and why, also when only its CRM stage was cancelled. */
+export function runOutcome(r: RunReport): string {
+  const who = ` by ${r.cancelled_by ?? 'an unknown user'}${r.cancel_reason ? `: ${r.cancel_reason}` : ''}`;
+  if (r.status === 'cancelled') return `cancelled${who}`;
+  if (r.crm_status === 'cancelled') return `${r.status}, CRM sync cancelled${who}`;
+  return r.status;
 }
 
 /** The Web UI page of a workflow. */

@@ -28,6 +28,8 @@ export async function createScoringWorker(p: {
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: sourceOrBuilt('workflows/index.ts') }),
     activities,
     maxConcurrentActivityTaskExecutions: Math.max(p.config.scoring.concurrency, p.config.crm.concurrency) + 2,
+    // Heartbeats carry cancellation back to activities: sent every second, a cancel stops them within seconds.
+    maxHeartbeatThrottleInterval: '1 second',
     interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
   });
   return { worker, connection };

@@ -1,5 +1,7 @@
-import { ActivityFailure, ApplicationFailure, defineQuery, patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { CrmSummary, ScoringActivities } from '../activities/index.js';
+import {
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler,
+} from '@temporalio/workflow';
+import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
 
 /** Input of one business day's run. Only a date and settings: never lead data. */
@@ -27,7 +29,7 @@ export interface LeadScoringResult {
 }
 
 export interface RunProgress {
-  stage: 'extract' | 'batch-score' | 'store' | 'crm-sync' | 'done' | 'failed';
+  stage: 'extract' | 'batch-score' | 'store' | 'crm-sync' | 'done' | 'failed' | 'cancelled';
   chunksDone: number;
   chunksTotal: number;
 }
@@ -38,25 +40,30 @@ export const PIPELINE = 'lead-scoring';
 /**
  * Database stages: retried with backoff through restarts; typed non-retryable errors stop at once.
  * They heartbeat while their statements run, so a killed worker's stage moves on within 30 s.
+ * A cancelled run waits for the activity it cancelled to stop (here and below): nothing it started goes
+ * on writing after the run is recorded cancelled.
  */
 const { extractLeads, publishRun } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
 });
 /** Inference on one chunk heartbeats every slice, so a killed worker's chunk is retried elsewhere within 20 s. */
 const { scoreChunk } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
 });
 /** CRM batches heartbeat; 429s and 5xx are handled inside, so attempts here are for crashes and outages. */
 const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
 });
-const { recordRunFailure } = proxyActivities<ScoringActivities>({
+const { recordRunFailure, recordRunCancelled } = proxyActivities<ScoringActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10 },
 });
@@ -75,17 +82,21 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
     await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
       await scoreChunk({ runId: run.runId, chunk, modelSha256: extracted.modelSha256 });
       progress.chunksDone++;
-    });
+    }, stopOnFirstFailure());
 
     progress.stage = 'store';
-    const stored = await publishRun(run);
+    // A cancel waits for the store stage: a run is published entirely or not at all.
+    const stored = await CancellationScope.nonCancellable(() => publishRun(run));
 
     let crm: CrmSummary | undefined;
     // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.
     if (patched('crm-sync-stage') && input.crmSync !== false) {
       progress.stage = 'crm-sync';
       const plan = await prepareCrmSync(run);
-      await Promise.all(Array.from({ length: plan.partitions }, (_, partition) => syncCrmPartition({ runId: run.runId, partition })));
+      const partitions = Array.from({ length: plan.partitions }, (_, partition) => partition);
+      await boundedMap(partitions, plan.partitions, async (partition) => {
+        await syncCrmPartition({ runId: run.runId, partition });
+      }, stopOnFirstFailure());
       crm = await finishCrmSync(run);
     }
 
@@ -102,12 +113,29 @@ export async function leadScoringWorkflow(input: LeadScoringInput): Promise<Lead
       crm,
     };
   } catch (err) {
-    progress.stage = 'failed';
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
-    await recordRunFailure({ ...run, errorType, message: (cause as Error).message });
+    progress.stage = isCancellation(err) ? 'cancelled' : 'failed';
+    // Recorded even when the run itself was cancelled; runs recorded before this lost that record.
+    if (patched('record-outcome-non-cancellable')) await CancellationScope.nonCancellable(() => recordOutcome(run, err));
+    else await recordRunFailure(failureOf(run, err));
     throw err;
   }
+}
+
+/** A scope that stops a stage's fan-out at its first failure; runs recorded before it went on (see boundedMap). */
+function stopOnFirstFailure(): CancellationScope | undefined {
+  return patched('stop-on-first-failure') ? new CancellationScope() : undefined;
+}
+
+/** Records a cancelled run with who/why, or a failed one with its error type. */
+async function recordOutcome(run: RunRef, err: unknown): Promise<void> {
+  if (isCancellation(err)) await recordRunCancelled(run);
+  else await recordRunFailure(failureOf(run, err));
+}
+
+function failureOf(run: RunRef, err: unknown) {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
+  return { ...run, errorType, message: (cause as Error).message };
 }
 
 /** The run id keys every row a run writes: one per business date (and one more for a --full rescore). */

@@ -47,14 +47,19 @@ export async function callsLeftToday(pool: Pool, budget: CrmBudget): Promise<num
   return Math.max(0, budget.perDay - rows[0]!.calls);
 }
 
-/** Waits until the shared budget grants a call; throws DailyQuotaExhausted when today's quota is spent. */
-export async function takeCall(pool: Pool, budget: CrmBudget, onWait: (ms: number) => void = () => {}): Promise<void> {
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the shared budget grants a call; throws DailyQuotaExhausted when today's quota is spent.
+ * `wait` sleeps between tries (an activity passes one that its cancellation interrupts).
+ */
+export async function takeCall(pool: Pool, budget: CrmBudget, onWait: (ms: number) => void = () => {}, wait = sleep): Promise<void> {
   for (;;) {
     const r = await reserveCall(pool, budget);
     if (r.ok) return;
     if ('dailyExhausted' in r) throw new DailyQuotaExhausted();
     onWait(r.waitMs);
-    await new Promise((resolve) => setTimeout(resolve, r.waitMs));
+    await wait(r.waitMs);
   }
 }
 

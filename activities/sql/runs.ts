@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 /** The audit row of a run, as the stages read it. */
 export interface RunRow {
   run_id: string;
-  status: 'extracting' | 'scoring' | 'storing' | 'published' | 'failed';
+  status: 'extracting' | 'scoring' | 'storing' | 'published' | 'failed' | 'cancelled';
   chunks: number | null;
   leads_extracted: number | null;
   model_sha256: string | null;
@@ -40,6 +40,7 @@ export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow 
        status = case when pipeline_runs.status = 'published' then 'published' else 'extracting' end,
        error_type = case when pipeline_runs.status = 'published' then pipeline_runs.error_type end,
        error_message = case when pipeline_runs.status = 'published' then pipeline_runs.error_message end,
+       cancelled_by = null, cancel_reason = null, cancelled_at = null,
        updated_at = now()`,
     [r.runId, r.pipeline, r.asOf, r.full, r.temporalRunId, r.modelName, r.modelVersion, r.modelSha256, r.scoreflowVersion],
   );
@@ -88,11 +89,32 @@ export async function recordFailure(
   );
 }
 
-/** A failed CRM stage that runs again (rerun or reset) goes on sending its planned outbox, or plans one if it failed before planning. */
+/** A failed or cancelled CRM stage that runs again (rerun or reset) goes on sending its planned outbox, or plans one if it stopped before planning. */
 export async function reopenFailedCrmStage(db: Pool | PoolClient, runId: string): Promise<void> {
   await db.query(
     `update scoring.pipeline_runs set crm_status = case when crm_started_at is null then null else 'sending' end, updated_at = now()
-     where run_id = $1 and crm_status = 'failed'`,
+     where run_id = $1 and crm_status in ('failed', 'cancelled')`,
     [runId],
+  );
+}
+
+/**
+ * Records a cancelled run with who asked and why. A published run stays published (publication is
+ * all or nothing): its CRM stage, if it had not finished, is marked cancelled instead.
+ */
+export async function recordCancellation(
+  db: Pool,
+  c: { runId: string; pipeline: string; asOf: string; temporalRunId: string; cancelledBy: string | null; reason: string | null; scoreflowVersion: string },
+): Promise<void> {
+  await db.query(
+    `insert into scoring.pipeline_runs (run_id, pipeline, as_of, temporal_run_id, status, scoreflow_version, cancelled_by, cancel_reason, cancelled_at, finished_at)
+     values ($1, $2, $3, $4, 'cancelled', $5, $6, $7, now(), now())
+     on conflict (run_id) do update set
+       status = case when pipeline_runs.status = 'published' then 'published' else 'cancelled' end,
+       crm_status = case when pipeline_runs.status = 'published' and coalesce(pipeline_runs.crm_status, 'sending') = 'sending' then 'cancelled'
+                         else pipeline_runs.crm_status end,
+       cancelled_by = excluded.cancelled_by, cancel_reason = excluded.cancel_reason, cancelled_at = now(),
+       temporal_run_id = excluded.temporal_run_id, updated_at = now(), finished_at = now()`,
+    [c.runId, c.pipeline, c.asOf, c.temporalRunId, c.scoreflowVersion, c.cancelledBy, c.reason],
   );
 }

@@ -27,8 +27,9 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a scheduled launch, a scheduled run and the CRM stage', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run and the CRM stage', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
+      'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
       'lead-scoring-reset-after-bad-token.json',
@@ -41,6 +42,10 @@ describe('recorded workflow histories', () => {
     // The killed worker's chunk was retried on the new worker; the reset run starts with a reset workflow task.
     expect(events('lead-scoring-worker-killed-retried.json').some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
     expect(events('lead-scoring-reset-after-bad-token.json').some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED')).toBe(true);
+    // Cancelled mid-scoring: the chunk in flight was cancelled, and the run closed as cancelled after recording it.
+    expect(events('lead-scoring-cancelled-mid-scoring.json').map((e) => e.eventType)).toEqual(
+      expect.arrayContaining(['EVENT_TYPE_ACTIVITY_TASK_CANCELED', 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED']),
+    );
   });
 
   it('replay against the current workflow code without non-determinism', async () => {

@@ -22,6 +22,57 @@ describe('boundedMap', () => {
     expect([...started].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(started.slice(0, 3)).toEqual([0, 1, 2]);
   });
+
+  /** Stands in for a Temporal CancellationScope: cancel() calls what the items in flight registered. */
+  function fakeScope() {
+    const onCancel: Array<() => void> = [];
+    const scope = {
+      cancelled: false,
+      onCancel: (fn: () => void) => onCancel.push(fn),
+      run: <R>(fn: () => Promise<R>) => fn(),
+      cancel() {
+        scope.cancelled = true;
+        onCancel.forEach((fn) => fn());
+      },
+    };
+    return scope;
+  }
+  const failure = new Error('chunk 1 failed for good');
+
+  it('starts no new item after a failure, even when the items in flight then finish', async () => {
+    const scope = fakeScope();
+    const started: number[] = [];
+    let firstDone!: () => void;
+    const firstFinished = new Promise<void>((resolve) => (firstDone = resolve));
+    const map = boundedMap([0, 1, 2, 3, 4, 5], 2, async (i) => {
+      started.push(i);
+      if (i === 1) throw failure;
+      if (i === 0) {
+        await new Promise((r) => setTimeout(r, 20));
+        firstDone();
+      }
+    }, scope);
+    await expect(map).rejects.toBe(failure);
+    await firstFinished;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(started).toEqual([0, 1]);
+    expect(scope.cancelled).toBe(true);
+  });
+
+  it('cancels the items in flight and throws the first failure once they have settled', async () => {
+    const scope = fakeScope();
+    const settled: number[] = [];
+    const map = boundedMap([0, 1, 2, 3], 3, async (i) => {
+      try {
+        if (i === 1) throw failure;
+        await new Promise<void>((_, reject) => scope.onCancel(() => reject(new Error(`item ${i} cancelled`))));
+      } finally {
+        settled.push(i);
+      }
+    }, scope);
+    await expect(map).rejects.toBe(failure);
+    expect(settled.sort()).toEqual([0, 1, 2]);
+  });
 });
 
 describe('dates and run ids', () => {

@@ -1,0 +1,38 @@
+import { Context } from '@temporalio/activity';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+
+/** Throws the activity's cancellation (a CancelledFailure) once Temporal has delivered it. */
+export function throwIfCancelled(): void {
+  const signal = Context.current().cancellationSignal;
+  if (signal.aborted) throw signal.reason;
+}
+
+/** Sleeps `ms`, or throws the activity's cancellation as soon as it arrives. */
+export function cancellableSleep(ms: number): Promise<void> {
+  return Context.current().sleep(ms);
+}
+
+/**
+ * Runs `fn` in a transaction that the activity's cancellation rolls back at once: the statement in
+ * flight is cancelled in PostgreSQL (pg_cancel_backend), nothing is committed, and the cancellation is
+ * thrown instead of the statement's error. A cancelled stage leaves nothing half-written.
+ */
+export async function withCancellableTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const signal = Context.current().cancellationSignal;
+  throwIfCancelled();
+  return withTransaction(pool, async (client) => {
+    const pid = (client as PoolClient & { processID: number }).processID;
+    const stopStatement = () => void pool.query('select pg_cancel_backend($1)', [pid]).catch(() => {});
+    signal.addEventListener('abort', stopStatement, { once: true });
+    try {
+      const result = await fn(client);
+      throwIfCancelled();
+      return result;
+    } catch (err) {
+      throwIfCancelled();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', stopStatement);
+    }
+  });
+}

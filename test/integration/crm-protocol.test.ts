@@ -44,7 +44,7 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     const known = await h.query<{ email: string }>('select lower(btrim(email)) as email from public.leads where lead_id % 10 <> 0');
     await addSandboxContacts(h.rt.pool, known.map((r) => r.email));
 
-    const first = await h.run('2026-08-01');
+    const first = await h.run('2026-12-01');
     expect(first.crm).toMatchObject({ sent: 270, notInCrm: 30, failed: 0, skipped: 0, verified: 50 });
     expect(h.sandbox.stats().byOperation['contacts.batchUpsert']).toBeUndefined();
     const [{ contacts }] = await h.query<{ contacts: number }>('select count(*)::int as contacts from hubspot_sandbox.contacts') as [{ contacts: number }];
@@ -55,14 +55,14 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     const [published] = await h.query<{ score: number }>('select s.score from scoring.lead_scores s join public.leads l using (lead_id) where lower(btrim(l.email)) = $1', [updated[0]!.email]);
     expect(updated[0]!.lead_score).toBe(crmScore(published!.score));
     const notFound = await h.query<{ lead_id: number; kind: string; reason: string }>(
-      "select lead_id::int, kind, reason from scoring.crm_sync_failures where run_id = 'lead-scoring-2026-08-01' and reason = $1 order by 1", [NOT_IN_CRM_REASON],
+      "select lead_id::int, kind, reason from scoring.crm_sync_failures where run_id = 'lead-scoring-2026-12-01' and reason = $1 order by 1", [NOT_IN_CRM_REASON],
     );
     expect(notFound.map((r) => r.lead_id)).toEqual(Array.from({ length: 30 }, (_, i) => (i + 1) * 10));
     expect(notFound.every((r) => r.kind === 'skipped')).toBe(true);
-    expect(await h.query("select crm_status, crm_not_found, crm_skipped from scoring.pipeline_runs where run_id = 'lead-scoring-2026-08-01'"))
+    expect(await h.query("select crm_status, crm_not_found, crm_skipped from scoring.pipeline_runs where run_id = 'lead-scoring-2026-12-01'"))
       .toEqual([{ crm_status: 'synced', crm_not_found: 30, crm_skipped: 0 }]);
 
-    const second = await h.run('2026-08-02');
+    const second = await h.run('2026-12-02');
     expect(second.crm).toMatchObject({ sent: 0, unchanged: 270, notInCrm: 30 });
   });
 
@@ -70,7 +70,7 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     h = await makeHarness({ SCOREFLOW_CRM_VERIFY_SAMPLE: '200' });
     await h.seed(1000);
     h.sandbox.setFaults({ serverErrorRate: 0.2, force429: 3 });
-    const result = await h.run('2026-08-01');
+    const result = await h.run('2026-12-01');
     const received = h.sandbox.stats();
     h.sandbox.resetFaults();
     expect(result.crm).toMatchObject({ sent: 1000, failed: 0 });
@@ -90,7 +90,7 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     expect(await hubspot(h, 'DELETE', '/crm/v3/properties/contacts/lead_score_bucket')).toBe(204);
     h.sandbox.resetStats();
 
-    const failure = await failureOf(h.run('2026-08-01'));
+    const failure = await failureOf(h.run('2026-12-01'));
     expect(failure.type).toBe('CrmPropertyInvalid');
     expect(failure.retryState).toBe('NON_RETRYABLE_FAILURE');
     expect(failure.message).toContain('lead_score_bucket');
@@ -110,7 +110,7 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
       name: 'lead_score', label: 'Lead score (sales ops)', type: 'string', fieldType: 'text', groupName: 'contactinformation',
     })).toBe(201);
 
-    const failure = await failureOf(h.run('2026-08-01'));
+    const failure = await failureOf(h.run('2026-12-01'));
     expect(failure.type).toBe('CrmPropertyConflict');
     expect(failure.retryState).toBe('NON_RETRYABLE_FAILURE');
     expect(failure.message).toContain('lead_score is type string (field type text) in group contactinformation');
@@ -128,7 +128,7 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     const running = worker.run();
     try {
       await h.seed(100);
-      const failure = await failureOf(h.run('2026-08-01'));
+      const failure = await failureOf(h.run('2026-12-01'));
       expect(failure.type).toBe('CrmEndpointNotFound');
       expect(failure.retryState).toBe('NON_RETRYABLE_FAILURE');
       expect(failure.message).toContain('HUBSPOT_BASE_URL');

@@ -78,7 +78,7 @@ describe('cancelling a run', () => {
   it('mid-scoring stops the chunks, schedules none after the cancel, publishes nothing and records who cancelled; a rerun then publishes every lead once', async () => {
     const h = await harness(4000);
     await stickFirstChunk(h);
-    const handle = await startRun(h.rt, { asOf: '2026-09-01', full: false });
+    const handle = await startRun(h.rt, { asOf: '2027-03-01', full: false });
     await waitForQuery(h, STUCK);
 
     await handle.cancel(); // what the Web UI sends: a plain cancel request
@@ -89,23 +89,23 @@ describe('cancelling a run', () => {
     expect(chunks.filter((a) => a.at > cancelRequestedAt)).toEqual([]);
     expect(chunks.filter((a) => !a.closed)).toEqual([]);
     expect(await stuck(h)).toBe(false);
-    expect(await runRow(h, 'lead-scoring-2026-09-01')).toMatchObject({ status: 'cancelled', cancelled: true, cancelled_by: h.rt.temporal!.client.options.identity });
+    expect(await runRow(h, 'lead-scoring-2027-03-01')).toMatchObject({ status: 'cancelled', cancelled: true, cancelled_by: h.rt.temporal!.client.options.identity });
     expect(await count(h, 'scoring.lead_scores')).toBe(0);
     expect(await count(h, 'scoring.lead_score_history')).toBe(0);
     // The stuck chunk's transaction rolled back: nothing is staged for a chunk that is not marked scored.
     expect(await count(h, 'scoring.staged_scores s where not exists (select 1 from scoring.run_chunks c where c.run_id = s.run_id and c.chunk = s.chunk)')).toBe(0);
 
-    const rerun = await h.run('2026-09-01', { crm: false });
+    const rerun = await h.run('2027-03-01', { crm: false });
     expect(rerun).toMatchObject({ extracted: 4000, published: 4000 });
     expect(await count(h, 'scoring.lead_scores')).toBe(4000);
-    expect(await count(h, "(select lead_id from scoring.lead_score_history where run_id = 'lead-scoring-2026-09-01' group by lead_id having count(*) = 1) once")).toBe(4000);
-    expect(await runRow(h, 'lead-scoring-2026-09-01')).toMatchObject({ status: 'published', cancelled: false, cancelled_by: null });
+    expect(await count(h, "(select lead_id from scoring.lead_score_history where run_id = 'lead-scoring-2027-03-01' group by lead_id having count(*) = 1) once")).toBe(4000);
+    expect(await runRow(h, 'lead-scoring-2027-03-01')).toMatchObject({ status: 'published', cancelled: false, cancelled_by: null });
   });
 
   it('with `scoreflow cancel --reason` records the reason and the CLI user, and prints the final status', async () => {
     const h = await harness(2000);
     await stickFirstChunk(h);
-    const handle = await startRun(h.rt, { asOf: '2026-09-02', full: false });
+    const handle = await startRun(h.rt, { asOf: '2027-03-02', full: false });
     await waitForQuery(h, STUCK);
 
     const env = {
@@ -113,20 +113,20 @@ describe('cancelling a run', () => {
       DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue,
       HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN,
     };
-    const { stdout } = await promisify(execFile)('node', [CLI, 'cancel', '--as-of', '2026-09-02', '--reason', 'wrong leads table', '--no-worker'], { env, timeout: 120_000 });
+    const { stdout } = await promisify(execFile)('node', [CLI, 'cancel', '--as-of', '2027-03-02', '--reason', 'wrong leads table', '--no-worker'], { env, timeout: 120_000 });
     await expectCancelled(handle);
 
     const identity = `scoreflow-cli:${os.userInfo().username}@${os.hostname()}`;
-    expect(stdout.trim()).toBe(`Run lead-scoring-2026-09-02: CANCELLED (cancelled by ${identity}: wrong leads table)`);
-    expect(await runRow(h, 'lead-scoring-2026-09-02')).toMatchObject({ status: 'cancelled', cancelled_by: identity, cancel_reason: 'wrong leads table' });
+    expect(stdout.trim()).toBe(`Run lead-scoring-2027-03-02: CANCELLED (cancelled by ${identity}: wrong leads table)`);
+    expect(await runRow(h, 'lead-scoring-2027-03-02')).toMatchObject({ status: 'cancelled', cancelled_by: identity, cancel_reason: 'wrong leads table' });
     const status = await promisify(execFile)('node', [CLI, 'status'], { env, timeout: 120_000 });
-    expect(status.stdout).toContain(`lead-scoring-2026-09-02: cancelled by ${identity}: wrong leads table`);
+    expect(status.stdout).toContain(`lead-scoring-2027-03-02: cancelled by ${identity}: wrong leads table`);
   });
 
   it('during the CRM sync keeps the run published, marks the CRM stage cancelled and stops every partition; a rerun sends the rest', async () => {
     const h = await harness(3000);
     h.sandbox.setFaults({ latencyMs: 300 });
-    const handle = await startRun(h.rt, { asOf: '2026-09-03', full: false });
+    const handle = await startRun(h.rt, { asOf: '2027-03-03', full: false });
     await waitForQuery(h, 'select count(*) >= 2 as ok from scoring.crm_batches');
 
     await handle.cancel();
@@ -137,17 +137,17 @@ describe('cancelling a run', () => {
     expect(partitions.length).toBeGreaterThan(1);
     expect(partitions.filter((a) => !a.closed)).toEqual([]);
     expect(scheduled.filter((a) => a.at > cancelRequestedAt).map((a) => a.type)).toEqual(['recordRunCancelled']);
-    expect(await runRow(h, 'lead-scoring-2026-09-03')).toMatchObject({ status: 'published', crm_status: 'cancelled', cancelled: true });
+    expect(await runRow(h, 'lead-scoring-2027-03-03')).toMatchObject({ status: 'published', crm_status: 'cancelled', cancelled: true });
     expect(await count(h, 'scoring.lead_scores')).toBe(3000);
     const unanswered = 'scoring.crm_outbox o where not exists (select 1 from scoring.crm_batches b where b.run_id = o.run_id and b.partition = o.partition and b.batch = o.batch)';
     expect(await count(h, unanswered)).toBeGreaterThan(0);
 
     h.sandbox.resetFaults();
-    const rerun = await h.run('2026-09-03');
+    const rerun = await h.run('2027-03-03');
     expect(rerun.crm).toBeDefined();
     expect(await count(h, unanswered)).toBe(0);
-    expect(await runRow(h, 'lead-scoring-2026-09-03')).toMatchObject({ status: 'published', cancelled: false });
-    expect((await runRow(h, 'lead-scoring-2026-09-03')).crm_status).not.toBe('cancelled');
+    expect(await runRow(h, 'lead-scoring-2027-03-03')).toMatchObject({ status: 'published', cancelled: false });
+    expect((await runRow(h, 'lead-scoring-2027-03-03')).crm_status).not.toBe('cancelled');
   });
 });
 
@@ -168,7 +168,7 @@ describe('a chunk that fails for good', () => {
         return null;
       end $$`);
     await h.query('create trigger fail_chunk after insert on scoring.run_chunks for each row execute function public.fail_chunk()');
-    const handle = await startRun(h.rt, { asOf: '2026-09-04', full: false });
+    const handle = await startRun(h.rt, { asOf: '2027-03-04', full: false });
 
     const err = await handle.result().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -183,7 +183,7 @@ describe('a chunk that fails for good', () => {
     expect(chunks.map((a) => a.input.chunk)).toEqual([0, 1, 2, 3, 4]);
     expect(chunks.filter((a) => !a.closed)).toEqual([]);
     expect(await stuck(h)).toBe(false);
-    expect(await runRow(h, 'lead-scoring-2026-09-04')).toMatchObject({ status: 'failed', error_type: 'DatabaseSchemaInvalid' });
+    expect(await runRow(h, 'lead-scoring-2027-03-04')).toMatchObject({ status: 'failed', error_type: 'DatabaseSchemaInvalid' });
     expect(await count(h, 'scoring.lead_scores')).toBe(0);
   });
 });

@@ -3,19 +3,21 @@ import type { Client } from '@hubspot/api-client';
 import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { cancellableSleep, throwIfCancelled } from './cancellation.js';
-import { RunStateInvalid } from '../lib/errors.js';
+import { ConfigInvalid, RunStateInvalid } from '../lib/errors.js';
 import { provisionProperties } from './crm/contact-properties.js';
-import { makeHubspotClient, type CrmConnection } from './crm/hubspot.js';
+import { makeHubspotClient } from './crm/hubspot.js';
+import { readCrmTarget, type CrmEndpoint } from './crm/target.js';
 import { NOT_IN_CRM_REASON, sendContacts, type SendContext, type SyncMode } from './crm/send-contacts.js';
 import { verifySample } from './crm/verify-contacts.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
-import { nextBatch, planOutbox, recordBatch } from './sql/crm-outbox.js';
+import { outboxBatches, planOutbox, recordBatch } from './sql/crm-outbox.js';
 import { reopenFailedCrmStage } from './sql/runs.js';
 
 /** CRM settings the stage needs, from configuration. */
 export interface CrmSettings {
-  connection: CrmConnection;
+  /** Where contacts go; undefined with SCOREFLOW_CRM=off: the stage records crm_status 'off' and sends nothing. */
+  connection: CrmEndpoint | undefined;
   budget: CrmBudget;
   /** A score that moved by no more than this is not sent again (0: any change is sent). */
   epsilon: number;
@@ -49,18 +51,43 @@ export interface CrmSummary {
 /** Stage 4 of the pipeline: put each published score and bucket on its HubSpot contact. */
 export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   let client: Client | undefined;
+  const endpoint = (): CrmEndpoint => {
+    if (!deps.crm.connection) {
+      throw new ConfigInvalid('this worker runs with SCOREFLOW_CRM=off but was given a run planned with a CRM: set the same SCOREFLOW_CRM on every worker, then rerun the date');
+    }
+    return deps.crm.connection;
+  };
   /** A client with fresh call counters for one activity invocation. */
   const context = (): SendContext => {
-    client ??= makeHubspotClient(deps.crm.connection);
+    client ??= makeHubspotClient(endpoint());
     // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker, and a cancel ends it.
-    return { client, conn: deps.crm.connection, takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat(), cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
+    return { client, conn: endpoint(), takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat(), cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
   };
 
-  /** Plans the run's outbox once (what changed since HubSpot last accepted it) and provisions the properties. */
+  /** The run's CRM target, recorded when its outbox was planned; a run planned before targets existed reads it now, once. */
+  async function runTarget(runId: string, ctx: SendContext): Promise<string> {
+    const { rows } = await deps.pool.query<{ crm_target: string | null }>('select crm_target from scoring.pipeline_runs where run_id = $1', [runId]);
+    if (rows[0]?.crm_target) return rows[0].crm_target;
+    const target = await readCrmTarget(ctx, endpoint().kind);
+    const { rows: set } = await deps.pool.query<{ crm_target: string }>(
+      'update scoring.pipeline_runs set crm_target = coalesce(crm_target, $2) where run_id = $1 returning crm_target',
+      [runId, target],
+    );
+    return set[0]?.crm_target ?? target;
+  }
+
+  /**
+   * Plans the run's outbox once (what changed since the CRM target last accepted it) and provisions the
+   * properties. The target (HubSpot's portal) is read first, outside the transaction; with SCOREFLOW_CRM=off
+   * the run records crm_status 'off' and has no partitions.
+   */
   async function prepareCrmSync({ runId }: RunRef): Promise<CrmPlan> {
     assertRunId(runId);
     await reopenFailedCrmStage(deps.pool, runId);
     const partitions = deps.crm.partitions;
+    const ctx = deps.crm.connection ? context() : undefined;
+    const { rows: before } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
+    const target = ctx && !before[0]?.crm_status ? await readCrmTarget(ctx, endpoint().kind) : undefined;
     const planned = await withTransaction(deps.pool, async (db) => {
       await db.query('select pg_advisory_xact_lock(hashtext($1), -1)', [runId]);
       const { rows } = await db.query<{ status: string; crm_status: string | null }>(
@@ -75,25 +102,29 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
         );
         return { ...counts[0]!, fresh: false };
       }
+      if (!ctx) {
+        await db.query("update scoring.pipeline_runs set crm_status = 'off', updated_at = now() where run_id = $1", [runId]);
+        return { contacts: 0, batches: 0, fresh: false };
+      }
+      if (!target) throw new Error(`run ${runId} was planned and reset while this attempt read the CRM target; the stage retries`);
       const capacity = Math.max(0, (await callsLeftToday(deps.pool, deps.crm.budget)) - 10 - Math.ceil(deps.crm.verifySample / 100)) * 100;
-      const plan = await planOutbox(db, { runId, table: deps.leadsTable, epsilon: deps.crm.epsilon, partitions, capacity });
+      const plan = await planOutbox(db, { runId, table: deps.leadsTable, target, epsilon: deps.crm.epsilon, partitions, capacity });
       await db.query(
-        `update scoring.pipeline_runs set crm_status = 'sending', crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
+        `update scoring.pipeline_runs set crm_status = 'sending', crm_target = $5, crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
            crm_deferred = $4, crm_calls = 0, crm_rate_limited = 0, updated_at = now() where run_id = $1`,
-        [runId, plan.unchanged, plan.skipped, plan.deferred],
+        [runId, plan.unchanged, plan.skipped, plan.deferred, target],
       );
       return { contacts: plan.contacts, batches: plan.batches, fresh: true };
     });
-    if (planned.contacts > 0) {
-      const ctx = context();
+    if (ctx && (planned.fresh || planned.contacts > 0)) {
       try {
-        await provisionProperties(ctx.client, ctx);
+        if (planned.contacts > 0) await provisionProperties(ctx.client, ctx);
       } finally {
         await addCalls(runId, ctx.counters.calls, ctx.counters.rateLimited);
       }
     }
-    deps.log.info({ runId, contacts: planned.contacts, batches: planned.batches }, 'crm outbox planned');
-    return { contacts: planned.contacts, batches: planned.batches, partitions };
+    deps.log.info({ runId, contacts: planned.contacts, batches: planned.batches, target }, 'crm outbox planned');
+    return { contacts: planned.contacts, batches: planned.batches, partitions: ctx ? partitions : 0 };
   }
 
   /** Sends one partition's batches in order, resuming after the last batch HubSpot answered; a cancel stops it between batches. */
@@ -103,8 +134,10 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     const ctx = context();
     let sent = 0;
     let failed = 0;
-    for (let next = await nextBatch(deps.pool, runId, partition); next; next = await nextBatch(deps.pool, runId, partition)) {
+    let target: string | undefined;
+    for await (const next of outboxBatches(deps.pool, runId, partition)) {
       throwIfCancelled();
+      target ??= await runTarget(runId, ctx);
       let result;
       const before = { ...ctx.counters };
       try {
@@ -116,7 +149,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
         await deferRest(runId, partition);
         break;
       }
-      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, partition, batch: next!.batch, ...result, notInCrmReason: NOT_IN_CRM_REASON }));
+      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, target: target!, partition, batch: next.batch, ...result, notInCrmReason: NOT_IN_CRM_REASON }));
       sent += result.accepted.length;
       failed += result.failed.length;
       heartbeat({ partition, batch: next.batch });
@@ -157,8 +190,9 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   async function finishCrmSync({ runId }: RunRef): Promise<CrmSummary> {
     assertRunId(runId);
     const { rows: status } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
+    if (status[0]?.crm_status === 'off') return { sent: 0, unchanged: 0, failed: 0, skipped: 0, notInCrm: 0, deferred: 0, calls: 0, rateLimited: 0, verified: 0 };
     const ctx = context();
-    const verified = status[0]?.crm_status === 'sending' ? await verifySample(deps.pool, ctx, runId, deps.crm.verifySample) : undefined;
+    const verified = status[0]?.crm_status === 'sending' ? await verifySample(deps.pool, ctx, runId, await runTarget(runId, ctx), deps.crm.verifySample) : undefined;
     const { rows } = await deps.pool.query<CrmSummary>(
       `update scoring.pipeline_runs r set
          -- a finished run's answered batches may be pruned (retention): its count stays as recorded

@@ -60,7 +60,7 @@ function benchEnv(): NodeJS.ProcessEnv {
     SCOREFLOW_TASK_QUEUE: 'bench-full',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
   };
-  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];
+  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SCOREFLOW_CRM', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];
   return env;
 }
 
@@ -80,13 +80,13 @@ async function openSibling(rt: Runtime, env: NodeJS.ProcessEnv, database: string
   await rt.pool.query(`create database ${database}`);
   const url = new URL(rt.databaseUrl);
   url.pathname = `/${database}`;
-  const config = loadConfig({ ...env, SCOREFLOW_TASK_QUEUE: `bench-${database}`, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm.token });
+  const config = loadConfig({ ...env, SCOREFLOW_TASK_QUEUE: `bench-${database}`, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm!.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm!.token });
   return openRuntime(config, rt.log, { temporal: true });
 }
 
 /** 429s the sandbox has answered so far (its admin endpoint, /_sandbox/stats). */
 async function sandboxRateLimited(rt: Runtime): Promise<number> {
-  return ((await (await fetch(`${rt.crm.baseUrl}/_sandbox/stats`)).json()) as { rateLimited: number }).rateLimited;
+  return ((await (await fetch(`${rt.crm!.baseUrl}/_sandbox/stats`)).json()) as { rateLimited: number }).rateLimited;
 }
 
 async function main(o: Options): Promise<void> {

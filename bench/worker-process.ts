@@ -27,8 +27,8 @@ export async function startWorkerProcess(rt: Runtime): Promise<WorkerProcess> {
       DATABASE_URL: rt.databaseUrl,
       TEMPORAL_ADDRESS: rt.temporal!.address,
       SCOREFLOW_TASK_QUEUE: taskQueue,
-      HUBSPOT_BASE_URL: rt.crm.baseUrl,
-      HUBSPOT_ACCESS_TOKEN: rt.crm.token,
+      HUBSPOT_BASE_URL: rt.crm!.baseUrl,
+      HUBSPOT_ACCESS_TOKEN: rt.crm!.token,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

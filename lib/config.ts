@@ -47,6 +47,7 @@ const envSchema = z.object({
     .string()
     .refine(isTimeZone, { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
     .default('UTC'),
+  SCOREFLOW_CRM: z.enum(['hubspot', 'sandbox', 'off'], { message: 'must be hubspot, sandbox or off' }).optional(),
   HUBSPOT_ACCESS_TOKEN: z.string().min(1).optional(),
   HUBSPOT_ACCESS_TOKEN_FILE: z.string().min(1).optional(),
   HUBSPOT_BASE_URL: z.string().url('must be a URL such as https://api.hubapi.com').optional(),
@@ -74,11 +75,11 @@ export interface Config {
   worker: { heapMiB: number };
   schedule: { cron: string; timezone: string };
   /**
-   * HubSpot, or with no token and no base URL the local sandbox (started by scoreflow). The token itself
-   * is read from the environment or its file here and nowhere else; it is never logged.
+   * Where contacts go (SCOREFLOW_CRM): HubSpot, the local sandbox (started by scoreflow), or off (no CRM
+   * stage). The token itself is read from the environment or its file here and nowhere else; it is never logged.
    */
   crm: {
-    mode: 'hubspot' | 'sandbox';
+    target: 'hubspot' | 'sandbox' | 'off';
     baseUrl?: string;
     token?: string;
     tokenSource: string;
@@ -95,8 +96,14 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
 
+/** What a command assumes where the environment leaves a choice open. */
+export interface ConfigDefaults {
+  /** The CRM when neither SCOREFLOW_CRM nor a token chooses one: the demo, `dev` and tests use the sandbox. */
+  crm?: 'sandbox';
+}
+
 /** Parses and validates the environment once; a bad value throws ConfigInvalid naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: ConfigDefaults = {}): Config {
   const parsed = envSchema.safeParse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
   );
@@ -127,15 +134,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retention: { days: e.SCOREFLOW_RETENTION_DAYS },
     worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
-    crm: { ...crmConnection(e), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
+    crm: { ...crmConnection(e, defaults), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
       concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },
     logLevel: e.LOG_LEVEL,
   };
 }
 
-/** Where the CRM is and its token: HUBSPOT_ACCESS_TOKEN, else the file HUBSPOT_ACCESS_TOKEN_FILE, else the sandbox. */
-function crmConnection(e: z.infer<typeof envSchema>): Pick<Config['crm'], 'mode' | 'baseUrl' | 'token' | 'tokenSource'> {
+/**
+ * Which CRM and its token: SCOREFLOW_CRM if set; else a token (HUBSPOT_ACCESS_TOKEN, else the file
+ * HUBSPOT_ACCESS_TOKEN_FILE) means HubSpot; else the sandbox, but only for a database scoreflow started
+ * itself or a command that defaults to it: emails from an outside database never go to a sandbox by accident.
+ */
+function crmConnection(e: z.infer<typeof envSchema>, defaults: ConfigDefaults): Pick<Config['crm'], 'target' | 'baseUrl' | 'token' | 'tokenSource'> {
+  if (e.SCOREFLOW_CRM === 'off') return { target: 'off', tokenSource: 'none (SCOREFLOW_CRM=off)' };
+  if (e.SCOREFLOW_CRM === 'sandbox') return { target: 'sandbox', tokenSource: 'the local sandbox' };
   let token = e.HUBSPOT_ACCESS_TOKEN;
   let tokenSource = 'HUBSPOT_ACCESS_TOKEN';
   if (!token && e.HUBSPOT_ACCESS_TOKEN_FILE) {
@@ -147,7 +160,11 @@ function crmConnection(e: z.infer<typeof envSchema>): Pick<Config['crm'], 'mode'
     }
     if (!token) throw new ConfigInvalid(`HUBSPOT_ACCESS_TOKEN_FILE ${e.HUBSPOT_ACCESS_TOKEN_FILE} is empty; put the private-app token in it`);
   }
-  if (!token && !e.HUBSPOT_BASE_URL) return { mode: 'sandbox', tokenSource: 'the local sandbox' };
-  if (!token) throw new ConfigInvalid('HUBSPOT_BASE_URL is set but no token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
-  return { mode: 'hubspot', baseUrl: e.HUBSPOT_BASE_URL ?? 'https://api.hubapi.com', token, tokenSource };
+  if (token) return { target: 'hubspot', baseUrl: e.HUBSPOT_BASE_URL ?? 'https://api.hubapi.com', token, tokenSource };
+  if (e.SCOREFLOW_CRM === 'hubspot') throw new ConfigInvalid('SCOREFLOW_CRM=hubspot needs a token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+  if (e.HUBSPOT_BASE_URL) throw new ConfigInvalid('HUBSPOT_BASE_URL is set but no token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+  if (e.DATABASE_URL && defaults.crm !== 'sandbox') {
+    throw new ConfigInvalid('no CRM chosen for the database at DATABASE_URL: set HUBSPOT_ACCESS_TOKEN (or HUBSPOT_ACCESS_TOKEN_FILE) for HubSpot, or SCOREFLOW_CRM=sandbox or SCOREFLOW_CRM=off');
+  }
+  return { target: 'sandbox', tokenSource: 'the local sandbox' };
 }

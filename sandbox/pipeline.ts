@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
+import { accountInfoReply, type SandboxAccount } from './account-info.js';
 import { authenticate, checkScope, type SandboxToken } from './auth.js';
 import { errorReply, validationReply, type Reply } from './errors.js';
 import { pickServerError, type SandboxFaults } from './faults.js';
@@ -14,6 +15,8 @@ export interface PipelineDeps {
   router: SpecRouter;
   operations: Record<string, SandboxOperation>;
   tokens: SandboxToken[];
+  /** What `GET /account-info/v3/details` reports. */
+  account: SandboxAccount;
   limiter: RateLimiter;
   state: { faults: SandboxFaults; stats: SandboxStats };
   log: Logger;
@@ -48,7 +51,9 @@ export async function handleHubSpot(deps: PipelineDeps, req: IncomingRequest): P
   const started = Date.now();
   const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string | string[]] => e[1] !== undefined));
   const parsed = parseJson(req.rawBody);
-  const routed = deps.router.match({
+  const accountInfo = accountInfoReply(req.method, req.url.pathname, deps.account);
+  if (accountInfo) state.stats.byOperation['accountInfo.details'] = (state.stats.byOperation['accountInfo.details'] ?? 0) + 1;
+  const routed = accountInfo ? undefined : deps.router.match({
     method: req.method, path: req.url.pathname, query: req.url.search.replace(/^\?/, ''), headers, body: parsed.ok ? parsed.value : req.rawBody,
   });
   const operation = routed ? deps.operations[routed.operationId] : undefined;
@@ -69,6 +74,7 @@ export async function handleHubSpot(deps: PipelineDeps, req: IncomingRequest): P
       const status = pickServerError();
       return withLimits(errorReply(status, SERVER_ERROR_CATEGORY[status] ?? 'INTERNAL_ERROR', 'internal error'));
     }
+    if (accountInfo) return withLimits(accountInfo);
     if (!routed || !operation) {
       return withLimits(errorReply(404, 'OBJECT_NOT_FOUND', `No HubSpot sandbox operation for ${req.method} ${req.url.pathname}`));
     }

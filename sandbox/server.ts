@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makePool, type Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import { handleAdmin } from './admin.js';
+import { DEFAULT_SANDBOX_PORTAL_ID } from './account-info.js';
 import { DEFAULT_TOKENS, type SandboxToken } from './auth.js';
 import { makeContactStore } from './contact-store.js';
 import { contactOperations } from './contacts.js';
@@ -36,6 +37,8 @@ export interface SandboxOptions {
   tokens?: SandboxToken[];
   /** Default 190 per ten seconds and 650 000 per day (HubSpot Professional). */
   rateLimit?: RateLimitConfig;
+  /** The portal id `GET /account-info/v3/details` reports; default 1. Two sandboxes with their own schema and id are two CRM targets. */
+  portalId?: number;
   log: Logger;
 }
 
@@ -88,6 +91,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     router: await makeSpecRouter(),
     operations: { ...contactOperations(ctx), ...propertyOperations(ctx) },
     tokens: opts.tokens ?? DEFAULT_TOKENS,
+    account: { portalId: opts.portalId ?? DEFAULT_SANDBOX_PORTAL_ID },
     limiter: makeRateLimiter(opts.rateLimit ?? DEFAULT_RATE_LIMIT),
     state,
     log,

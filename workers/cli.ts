@@ -19,7 +19,7 @@ import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-li
 import { withLocalWorker } from './local-worker.js';
 import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
-import { openRuntime, type Runtime } from './runtime.js';
+import { openRuntime, requireCrm, type Runtime } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
@@ -44,8 +44,8 @@ const share = (v: string) => {
 };
 
 /** Parses configuration once, opens what the command needs, and always closes it. */
-async function withRuntime<T>(needs: { temporal: boolean; model?: boolean; longRunning?: boolean }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+async function withRuntime<T>(needs: { temporal: boolean; model?: boolean; longRunning?: boolean; crm?: 'sandbox' }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env, { crm: needs.crm });
   const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
   installTemporalLogging(config.logLevel, needs.longRunning);
   const rt = await openRuntime(config, log, needs);
@@ -131,7 +131,7 @@ export function buildCli(): Command {
   });
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
-    withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
+    withRuntime({ temporal: true, model: true, longRunning: true, crm: 'sandbox' }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
       const running = worker.run();
       process.stderr.write(
@@ -274,7 +274,7 @@ export function buildCli(): Command {
     .description('npm start: bring everything up, seed 100,000 leads if empty, schedule, run today and print a summary')
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
-    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true }, (rt) => runDemo(rt, o, waitForSignal)));
+    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox' }, (rt) => runDemo(rt, o, waitForSignal)));
 
   const crm = program.command('crm').description('the HubSpot side: check the token, preview or test a sync');
   crm.command('check').description('verify the token, its scopes and the scoreflow contact properties').option('--json', 'JSON output')
@@ -289,7 +289,7 @@ export function buildCli(): Command {
     .action((o: { json?: boolean }) =>
       withRuntime({ temporal: false }, async (rt) => {
         const plan = await dryRunCrm(rt);
-        print(o.json, plan, () => `would send ${plan.contacts} contacts (${plan.unchanged} unchanged, ${plan.skipped} skipped); first: ${plan.sample.map((c) => `lead ${c.lead_id} ${c.bucket} ${c.score.toFixed(3)}`).join(', ') || '-'}`);
+        print(o.json, plan, () => `would send ${plan.contacts} contacts to ${plan.target} (${plan.unchanged} unchanged, ${plan.skipped} skipped); first: ${plan.sample.map((c) => `lead ${c.lead_id} ${c.bucket} ${c.score.toFixed(3)}`).join(', ') || '-'}`);
       }),
     );
   crm.command('test').description('send one lead\'s published score to HubSpot and read the contact back').requiredOption('--lead <id>', 'lead_id', positiveInt)
@@ -301,8 +301,9 @@ export function buildCli(): Command {
     );
 
   program.command('sandbox').description('run the local HubSpot-compatible sandbox in the foreground (SCOREFLOW_SANDBOX_PORT)').action(() =>
-    withRuntime({ temporal: false, longRunning: true }, async (rt) => {
-      process.stderr.write(`HubSpot sandbox on ${rt.crm.baseUrl}, token "${rt.crm.token}"; Ctrl-C to stop\n`);
+    withRuntime({ temporal: false, longRunning: true, crm: 'sandbox' }, async (rt) => {
+      const crm = requireCrm(rt);
+      process.stderr.write(`HubSpot sandbox on ${crm.baseUrl}, token "${crm.token}"; Ctrl-C to stop\n`);
       await waitForSignal();
     }),
   );

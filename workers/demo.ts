@@ -90,6 +90,7 @@ async function addDemoContacts(rt: Runtime, tableSql: string): Promise<void> {
 
 /** A command that shows one contact with its score, as HubSpot holds it. */
 function contactCommand(rt: Runtime): string {
-  const auth = rt.config.crm.mode === 'sandbox' ? `-H "Authorization: Bearer ${rt.crm.token}" ` : '-H "Authorization: Bearer $HUBSPOT_ACCESS_TOKEN" ';
+  if (!rt.crm) return '(SCOREFLOW_CRM=off: no CRM)';
+  const auth = rt.crm.kind === 'sandbox' ? `-H "Authorization: Bearer ${rt.crm.token}" ` : '-H "Authorization: Bearer $HUBSPOT_ACCESS_TOKEN" ';
   return `curl -s ${auth}"${rt.crm.baseUrl}/crm/v3/objects/contacts/lead1@company1.example?idProperty=email&properties=email,lead_score,lead_score_bucket,lead_score_model_version"`;
 }

@@ -3,13 +3,16 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { leadScoringWorkflow, progressQuery, runIdFor, type LeadScoringResult } from '../workflows/lead-scoring.js';
 import type { Runtime } from './runtime.js';
 
-/** Starts (or attaches to) the run of one business date; rerunning a finished date starts a new, idempotent execution. */
+/**
+ * Starts (or attaches to) the run of one business date; rerunning a finished date starts a new, idempotent
+ * execution. With SCOREFLOW_CRM=off the run has no CRM stage, as with --no-crm.
+ */
 export async function startRun(rt: Runtime, p: { asOf: string; full: boolean; crm?: boolean }): Promise<WorkflowHandle<typeof leadScoringWorkflow>> {
   const t = rt.temporal!;
   return t.client.workflow.start(leadScoringWorkflow, {
     taskQueue: rt.config.temporal.taskQueue,
     workflowId: runIdFor(p),
-    args: [{ asOf: p.asOf, full: p.full, scoringConcurrency: rt.config.scoring.concurrency, crmSync: p.crm ?? true }],
+    args: [{ asOf: p.asOf, full: p.full, scoringConcurrency: rt.config.scoring.concurrency, crmSync: (p.crm ?? true) && rt.config.crm.target !== 'off' }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   });

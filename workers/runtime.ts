@@ -5,14 +5,14 @@ import { migrate } from '../db/migrate.js';
 import { loadModel } from '../models/load-model.js';
 import { makePool, type Pool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
-import { DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
+import { ConfigInvalid, DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { redactUrl } from '../lib/redact.js';
 import { startEmbeddedPostgres } from '../services/embedded-postgres.js';
 import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { startDevServer } from '../services/temporal-dev-server.js';
 import { startSandbox, SANDBOX_TOKEN } from '../sandbox/server.js';
-import type { CrmConnection } from '../activities/crm/hubspot.js';
+import type { CrmEndpoint } from '../activities/crm/target.js';
 
 /** The connections a command works with, and how to let go of them (and of services it started). */
 export interface Runtime {
@@ -21,8 +21,8 @@ export interface Runtime {
   databaseUrl: string;
   pool: Pool;
   temporal?: { address: string; namespace: string; uiUrl?: string; connection: Connection; client: Client };
-  /** HubSpot, or the local sandbox (started by this process or found running). */
-  crm: CrmConnection;
+  /** HubSpot, or the local sandbox (started by this process or found running); none with SCOREFLOW_CRM=off. */
+  crm?: CrmEndpoint;
   close(): Promise<void>;
 }
 
@@ -63,9 +63,10 @@ export async function openRuntime(config: Config, log: Logger, opts: { temporal:
   }
 }
 
-/** The configured HubSpot, or the sandbox on SCOREFLOW_SANDBOX_PORT (reused when one already answers there). */
-async function openCrm(config: Config, databaseUrl: string, log: Logger, closers: Array<() => Promise<void>>): Promise<CrmConnection> {
-  if (config.crm.mode === 'hubspot') return { baseUrl: config.crm.baseUrl!, token: config.crm.token!, tokenSource: config.crm.tokenSource };
+/** The configured HubSpot, or the sandbox on SCOREFLOW_SANDBOX_PORT (reused when one already answers there), or none. */
+async function openCrm(config: Config, databaseUrl: string, log: Logger, closers: Array<() => Promise<void>>): Promise<CrmEndpoint | undefined> {
+  if (config.crm.target === 'off') return undefined;
+  if (config.crm.target === 'hubspot') return { kind: 'hubspot', baseUrl: config.crm.baseUrl!, token: config.crm.token!, tokenSource: config.crm.tokenSource };
   const url = `http://127.0.0.1:${config.crm.sandboxPort}`;
   const running = await fetch(`${url}/_sandbox/health`).then((r) => r.ok, () => false);
   if (!running) {
@@ -73,7 +74,13 @@ async function openCrm(config: Config, databaseUrl: string, log: Logger, closers
     closers.push(() => sandbox.stop());
     log.info({ url: sandbox.url }, 'HubSpot sandbox started');
   }
-  return { baseUrl: url, token: SANDBOX_TOKEN, tokenSource: config.crm.tokenSource };
+  return { kind: 'sandbox', baseUrl: url, token: SANDBOX_TOKEN, tokenSource: config.crm.tokenSource };
+}
+
+/** The runtime's CRM, for commands that cannot do without one. */
+export function requireCrm(rt: Runtime): CrmEndpoint {
+  if (!rt.crm) throw new ConfigInvalid('SCOREFLOW_CRM is off, and this command needs a CRM: set SCOREFLOW_CRM=hubspot (with HUBSPOT_ACCESS_TOKEN) or SCOREFLOW_CRM=sandbox');
+  return rt.crm;
 }
 
 async function openTemporal(config: Config, log: Logger, closers: Array<() => Promise<void>>): Promise<NonNullable<Runtime['temporal']>> {

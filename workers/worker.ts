@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createScoringActivities, type ActivityDeps } from '../activities/index.js';
 import { TypedErrorsInterceptor } from '../activities/typed-errors-interceptor.js';
 import type { Pool } from '../db/pool.js';
-import type { CrmConnection } from '../activities/crm/hubspot.js';
+import type { CrmEndpoint } from '../activities/crm/target.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { sourceOrBuilt } from '../lib/paths.js';
@@ -16,7 +16,7 @@ export async function createScoringWorker(p: {
   pool: Pool;
   log: Logger;
   address: string;
-  crm: CrmConnection;
+  crm: CrmEndpoint | undefined;
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: p.address });
@@ -36,7 +36,7 @@ export async function createScoringWorker(p: {
 }
 
 /** The activities' dependencies from configuration: one place, shared by workers and tests. */
-export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: CrmConnection }): ActivityDeps {
+export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: CrmEndpoint | undefined }): ActivityDeps {
   return {
     pool: p.pool,
     log: p.log,

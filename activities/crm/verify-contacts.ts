@@ -8,11 +8,11 @@ import type { SendContext } from './send-contacts.js';
  * holds with what it accepted. A mismatch is recorded as a `verify` failure and its sync state dropped,
  * so the next run sends it again: a success answer that stored nothing is caught here.
  */
-export async function verifySample(pool: Pool, ctx: SendContext, runId: string, sample: number): Promise<{ checked: number; mismatched: number }> {
+export async function verifySample(pool: Pool, ctx: SendContext, runId: string, target: string, sample: number): Promise<{ checked: number; mismatched: number }> {
   if (sample <= 0) return { checked: 0, mismatched: 0 };
   const { rows } = await pool.query<{ lead_id: string; email: string; score: number; bucket: string }>(
-    `select lead_id, email, score, bucket from scoring.crm_sync_state where run_id = $1 order by md5(email) limit $2`,
-    [runId, sample],
+    `select lead_id, email, score, bucket from scoring.crm_sync_state where target = $3 and run_id = $1 order by md5(email) limit $2`,
+    [runId, sample, target],
   );
   const mismatches: Array<{ leadId: string; reason: string }> = [];
   for (let i = 0; i < rows.length; i += 100) {
@@ -38,10 +38,10 @@ export async function verifySample(pool: Pool, ctx: SendContext, runId: string, 
   if (mismatches.length) {
     await pool.query(
       `with m as (select * from unnest($2::bigint[], $3::text[]) as t(lead_id, reason)),
-            dropped as (delete from scoring.crm_sync_state s using m where s.lead_id = m.lead_id returning s.lead_id)
+            dropped as (delete from scoring.crm_sync_state s using m where s.target = $4 and s.lead_id = m.lead_id returning s.lead_id)
        insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason) select $1, lead_id, 'verify', reason from m
        on conflict (run_id, lead_id) do update set kind = 'verify', reason = excluded.reason, at = now()`,
-      [runId, mismatches.map((m) => m.leadId), mismatches.map((m) => m.reason)],
+      [runId, mismatches.map((m) => m.leadId), mismatches.map((m) => m.reason), target],
     );
   }
   return { checked: rows.length, mismatched: mismatches.length };

@@ -14,13 +14,14 @@ export interface OutboxPlan {
 
 /**
  * Builds the run's outbox once, in the caller's transaction: every published lead whose bucket changed,
- * or whose score moved by more than `epsilon`, since HubSpot last accepted it; one input per email;
+ * or whose score moved by more than `epsilon`, since the run's CRM `target` last accepted it (what other
+ * targets accepted does not count); one input per email;
  * leads without a usable email are recorded as skipped. Highest priority first (bucket changes, then
  * the largest moves); beyond `capacity` contacts the rest is recorded as deferred to the next run.
  */
 export async function planOutbox(
   client: PoolClient,
-  p: { runId: string; table: LeadsTable; epsilon: number; partitions: number; capacity: number },
+  p: { runId: string; table: LeadsTable; target: string; epsilon: number; partitions: number; capacity: number },
 ): Promise<OutboxPlan> {
   const { rows } = await client.query<OutboxPlan>(
     `with changed as materialized (
@@ -28,7 +29,7 @@ export async function planOutbox(
               (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
        from scoring.lead_scores ls
        join (select distinct on (lead_id) lead_id, email from ${p.table.sql} order by lead_id, updated_at desc) l using (lead_id)
-       left join scoring.crm_sync_state s using (lead_id)
+       left join scoring.crm_sync_state s on s.target = $5 and s.lead_id = ls.lead_id
        where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $2
      ), ranked as materialized (
        select c.*,
@@ -61,7 +62,7 @@ export async function planOutbox(
             (select count(*)::int from skipped where kind = 'deferred') as deferred,
             (select count(*)::int from scoring.lead_scores) - (select count(*)::int from changed) as unchanged,
             0 as batches`,
-    [p.runId, p.epsilon, p.partitions, p.capacity],
+    [p.runId, p.epsilon, p.partitions, p.capacity, p.target],
   );
   const plan = rows[0]!;
   plan.batches = Math.ceil(plan.contacts / 100);
@@ -77,32 +78,51 @@ export interface OutboxContact {
   scored_at: Date;
 }
 
-/** The next batch of a partition that HubSpot has not answered yet, or null when the partition is done. */
-export async function nextBatch(pool: Pool, runId: string, partition: number): Promise<{ batch: number; contacts: OutboxContact[] } | null> {
-  const { rows } = await pool.query<{ batch: number }>(
-    `select min(o.batch) as batch from scoring.crm_outbox o
-     where o.run_id = $1 and o.partition = $2
-       and not exists (select 1 from scoring.crm_batches b where b.run_id = o.run_id and b.partition = o.partition and b.batch = o.batch)`,
+/**
+ * Where a partition resumes: the batch after the last one HubSpot answered (crm_batches), one index
+ * lookup. A partition's batches are numbered 0, 1, 2, … and answered in that order, so the answered
+ * ones are always a prefix.
+ */
+export async function resumeBatch(pool: Pool, runId: string, partition: number): Promise<number> {
+  const { rows } = await pool.query<{ next: number }>(
+    'select coalesce(max(batch) + 1, 0)::int as next from scoring.crm_batches where run_id = $1 and partition = $2',
     [runId, partition],
   );
-  const batch = rows[0]?.batch;
-  if (batch == null) return null;
-  const contacts = await pool.query<OutboxContact>(
+  return rows[0]!.next;
+}
+
+/** One batch of a partition by its key (an index range of at most 100 rows); empty past the partition's last batch. */
+export async function readBatch(pool: Pool, runId: string, partition: number, batch: number): Promise<OutboxContact[]> {
+  const { rows } = await pool.query<OutboxContact>(
     `select lead_id, email, score, bucket, model_version, scored_at from scoring.crm_outbox
      where run_id = $1 and partition = $2 and batch = $3 order by lead_id`,
     [runId, partition, batch],
   );
-  return { batch, contacts: contacts.rows };
+  return rows;
 }
 
 /**
- * Records HubSpot's answer to one batch in one transaction: accepted contacts become the new sync state,
+ * A partition's unanswered batches in order: the resume point is found once, then each batch is read
+ * by its key, so walking a partition costs the same per batch at its start and at its end.
+ */
+export async function* outboxBatches(pool: Pool, runId: string, partition: number): AsyncGenerator<{ batch: number; contacts: OutboxContact[] }> {
+  for (let batch = await resumeBatch(pool, runId, partition); ; batch++) {
+    const contacts = await readBatch(pool, runId, partition, batch);
+    if (!contacts.length) return;
+    yield { batch, contacts };
+  }
+}
+
+/**
+ * Records HubSpot's answer to one batch in one transaction: accepted contacts become the run target's sync state,
  * failures are kept with HubSpot's message, and the batch is marked answered.
  */
 export async function recordBatch(
   client: PoolClient,
   p: {
     runId: string;
+    /** The CRM that answered (the run's `crm_target`). */
+    target: string;
     partition: number;
     batch: number;
     accepted: Array<{ contact: OutboxContact; hubspotId: string | undefined }>;
@@ -116,15 +136,15 @@ export async function recordBatch(
 ): Promise<void> {
   const a = p.accepted;
   await client.query(
-    `insert into scoring.crm_sync_state (lead_id, email, score, bucket, model_version, run_id, hubspot_id, synced_at)
-     select lead_id, email, score, bucket, model_version, $1, hubspot_id, now()
+    `insert into scoring.crm_sync_state (target, lead_id, email, score, bucket, model_version, run_id, hubspot_id, synced_at)
+     select $8, lead_id, email, score, bucket, model_version, $1, hubspot_id, now()
      from unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
        as t(lead_id, email, score, bucket, model_version, hubspot_id)
-     on conflict (lead_id) do update set email = excluded.email, score = excluded.score, bucket = excluded.bucket,
+     on conflict (target, lead_id) do update set email = excluded.email, score = excluded.score, bucket = excluded.bucket,
        model_version = excluded.model_version, run_id = excluded.run_id,
        hubspot_id = coalesce(excluded.hubspot_id, crm_sync_state.hubspot_id), synced_at = now()`,
     [p.runId, a.map((x) => x.contact.lead_id), a.map((x) => x.contact.email), a.map((x) => x.contact.score),
-      a.map((x) => x.contact.bucket), a.map((x) => x.contact.model_version), a.map((x) => x.hubspotId ?? null)],
+      a.map((x) => x.contact.bucket), a.map((x) => x.contact.model_version), a.map((x) => x.hubspotId ?? null), p.target],
   );
   if (p.failed.length) {
     await client.query(

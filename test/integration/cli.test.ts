@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
+import { freePort } from '../support/free-port.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
@@ -31,7 +32,12 @@ let h: Harness;
 let env: Record<string, string>;
 beforeAll(async () => {
   h = await makeHarness();
-  env = { DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli` };
+  // Tests choose the local sandbox, as the demo does (on a port of this file's own: another checkout's
+  // tests may hold the default one); a real deployment sets a token or SCOREFLOW_CRM.
+  env = {
+    DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli`,
+    SCOREFLOW_CRM: 'sandbox', SCOREFLOW_SANDBOX_PORT: String(await freePort()), SCOREFLOW_CRM_SYNC_MODE: 'upsert',
+  };
 });
 afterAll(async () => {
   await h?.close();
@@ -54,6 +60,18 @@ describe('the scoreflow command', () => {
     expect(res.stderr).not.toContain('s3cret');
   });
 
+  it.each([[['worker']], [['run', '--no-worker', '--as-of', '2026-07-01']]])(
+    '%j against a DATABASE_URL with no token and no SCOREFLOW_CRM refuses to start, in one line naming both',
+    async (args) => {
+      const res = await scoreflow(args, { ...env, SCOREFLOW_CRM: '' });
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim().split('\n')).toEqual([
+        'scoreflow: ConfigInvalid: Invalid configuration: no CRM chosen for the database at DATABASE_URL: set HUBSPOT_ACCESS_TOKEN (or HUBSPOT_ACCESS_TOKEN_FILE) for HubSpot, or SCOREFLOW_CRM=sandbox or SCOREFLOW_CRM=off',
+      ]);
+      expect(await h.query('select count(*)::int as n from scoring.pipeline_runs')).toEqual([{ n: 0 }]);
+    },
+  );
+
   it('seeds, runs a date with --json and lists it in runs and status', async () => {
     expect((await scoreflow(['seed', '--leads', '700', '--seed', '3'], env)).stdout).toContain('added 700 leads to public.leads');
     const ran = await scoreflow(['run', '--as-of', '2026-07-01', '--json'], env);
@@ -75,7 +93,7 @@ describe('the scoreflow command', () => {
     const preview = await scoreflow(['crm', 'sync', '--dry-run', '--json'], env);
     const [{ published }] = (await h.query('select count(*)::int as published from scoring.lead_scores')) as [{ published: number }];
     expect(JSON.parse(preview.stdout)).toMatchObject({ contacts: 0, unchanged: published });
-    const bad = await scoreflow(['crm', 'check'], { ...env, HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: 'pat-wrong' });
+    const bad = await scoreflow(['crm', 'check'], { ...env, SCOREFLOW_CRM: 'hubspot', HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: 'pat-wrong' });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('MISSING contacts read (crm.objects.contacts.read): HubSpot rejected the access token from HUBSPOT_ACCESS_TOKEN');
     expect(bad.stdout + bad.stderr).not.toContain('pat-wrong');

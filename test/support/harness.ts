@@ -17,6 +17,7 @@ import { openRuntime, type Runtime } from '../../workers/runtime.js';
 import { createScoringWorker } from '../../workers/worker.js';
 import { installTemporalLogging } from '../../workers/temporal-logging.js';
 import { startSandbox, SANDBOX_TOKEN, type Sandbox, type SandboxOptions } from '../../sandbox/server.js';
+import type { CrmEndpoint } from '../../activities/crm/target.js';
 
 installTemporalLogging(process.env['LOG_LEVEL']);
 const BUNDLED_MODEL = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
@@ -32,8 +33,8 @@ export interface Harness {
    * optionally with its own model directory; `stop()` shuts that worker down, as a rolling deploy does.
    */
   addWorker(opts?: { modelDir?: string }): Promise<{ stop(): Promise<void> }>;
-  /** Stops every worker and starts one with another CRM token: what an operator's fix and redeploy does. */
-  replaceWorkers(crmToken: string): Promise<void>;
+  /** Stops every worker and starts one with another CRM token, or another CRM: what an operator's fix and redeploy does. */
+  replaceWorkers(crm: string | CrmEndpoint): Promise<void>;
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
   /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
@@ -104,9 +105,9 @@ export async function makeHarness(
     config,
     sandbox,
     addWorker: (o = {}) => addWorker(undefined, o.modelDir),
-    async replaceWorkers(crmToken) {
+    async replaceWorkers(crm) {
       await stopWorkers();
-      await addWorker({ ...rt.crm, token: crmToken });
+      await addWorker(typeof crm === 'string' ? { ...rt.crm!, token: crm } : crm);
     },
     query,
     async seed(count, opts = {}) {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig } from '../../lib/config.js';
@@ -34,6 +37,43 @@ describe('configuration', () => {
     expect(err).toBeInstanceOf(ConfigInvalid);
     expect(err.type).toBe('ConfigInvalid');
     expect(err.nonRetryable).toBe(true);
+    expect(err.message).toContain(text);
+  });
+});
+
+describe('the CRM target', () => {
+  const outside = { DATABASE_URL: 'postgres://scoring@db.example:5432/crm' };
+
+  it('is the sandbox with nothing set: scoreflow started the database itself', () => {
+    expect(loadConfig({}).crm.target).toBe('sandbox');
+  });
+
+  it('is HubSpot when a token is set, from the variable or its file', () => {
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' }).crm).toMatchObject({ target: 'hubspot', baseUrl: 'https://api.hubapi.com', token: 'pat-na1-x' });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-token-')), 'token');
+    fs.writeFileSync(file, 'pat-na1-y\n');
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN_FILE: file }).crm).toMatchObject({ target: 'hubspot', token: 'pat-na1-y' });
+  });
+
+  it('follows SCOREFLOW_CRM over a token: sandbox or off', () => {
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x', SCOREFLOW_CRM: 'sandbox' }).crm.target).toBe('sandbox');
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x', SCOREFLOW_CRM: 'off' }).crm.target).toBe('off');
+    expect(loadConfig({ ...outside, SCOREFLOW_CRM: 'off' }).crm.target).toBe('off');
+    expect(loadConfig({ ...outside, SCOREFLOW_CRM: 'sandbox' }).crm.target).toBe('sandbox');
+  });
+
+  it('is the sandbox for a command that defaults to it (demo, dev), even against DATABASE_URL', () => {
+    expect(loadConfig(outside, { crm: 'sandbox' }).crm.target).toBe('sandbox');
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' }, { crm: 'sandbox' }).crm.target).toBe('hubspot');
+  });
+
+  it.each([
+    [outside, 'no CRM chosen for the database at DATABASE_URL: set HUBSPOT_ACCESS_TOKEN (or HUBSPOT_ACCESS_TOKEN_FILE) for HubSpot, or SCOREFLOW_CRM=sandbox or SCOREFLOW_CRM=off'],
+    [{ SCOREFLOW_CRM: 'hubspot' }, 'SCOREFLOW_CRM=hubspot needs a token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE'],
+    [{ SCOREFLOW_CRM: 'salesforce' }, 'SCOREFLOW_CRM must be hubspot, sandbox or off'],
+  ])('refuses %j with one ConfigInvalid saying what to set', (env, text) => {
+    const err = failure(env);
+    expect(err).toBeInstanceOf(ConfigInvalid);
     expect(err.message).toContain(text);
   });
 });

@@ -21,6 +21,8 @@ export interface RunReport {
   finished_at: Date | null;
   temporal_run_id: string | null;
   crm_status: string | null;
+  /** The CRM the run sent to, e.g. `hubspot:<portalId>`. */
+  crm_target: string | null;
   crm_sent: number | null;
   crm_unchanged: number | null;
   crm_failed: number | null;
@@ -36,7 +38,7 @@ export interface RunReport {
 
 const RUN_COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') as as_of, status, model_version, model_sha256, leads_extracted,
   leads_scored, leads_rejected, leads_published, extract_ms, score_ms, store_ms, error_type, error_message, started_at,
-  finished_at, temporal_run_id, crm_status, crm_sent, crm_unchanged, crm_failed, crm_skipped, crm_deferred, crm_calls,
+  finished_at, temporal_run_id, crm_status, crm_target, crm_sent, crm_unchanged, crm_failed, crm_skipped, crm_deferred, crm_calls,
   crm_rate_limited, crm_ms, cancelled_by, cancel_reason, cancelled_at`;
 
 /** The newest runs first. */

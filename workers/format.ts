@@ -20,7 +20,7 @@ export function stageTable(r: RunReport): string {
       ['extract', n(r.leads_extracted), secs(r.extract_ms), rate(r.leads_extracted, r.extract_ms)],
       ['batch-score', n(r.leads_scored), secs(r.score_ms), rate(r.leads_extracted, r.score_ms)],
       ['store', n(r.leads_published), secs(r.store_ms), rate(r.leads_published, r.store_ms)],
-      ['crm-sync', n(r.crm_sent), secs(r.crm_ms), rate(r.crm_sent, r.crm_ms)],
+      [r.crm_target ? `crm-sync to ${r.crm_target}` : r.crm_status === 'off' ? 'crm-sync (off)' : 'crm-sync', n(r.crm_sent), secs(r.crm_ms), rate(r.crm_sent, r.crm_ms)],
       ['rejected', n(r.leads_rejected), '', ''],
     ],
   );

@@ -3,7 +3,7 @@ import type { Client } from '@hubspot/api-client';
 import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { cancellableSleep, throwIfCancelled } from './cancellation.js';
-import { ConfigInvalid, RunStateInvalid } from '../lib/errors.js';
+import { ConfigInvalid, CrmTargetMismatch, RunStateInvalid } from '../lib/errors.js';
 import { provisionProperties } from './crm/contact-properties.js';
 import { makeHubspotClient } from './crm/hubspot.js';
 import { readCrmTarget, type CrmEndpoint } from './crm/target.js';
@@ -51,6 +51,8 @@ export interface CrmSummary {
 /** Stage 4 of the pipeline: put each published score and bucket on its HubSpot contact. */
 export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   let client: Client | undefined;
+  /** The CRM target this process sends to: read by each prepare, and once per process by a partition that needs it. */
+  let ownTarget: string | undefined;
   const endpoint = (): CrmEndpoint => {
     if (!deps.crm.connection) {
       throw new ConfigInvalid('this worker runs with SCOREFLOW_CRM=off but was given a run planned with a CRM: set the same SCOREFLOW_CRM on every worker, then rerun the date');
@@ -68,7 +70,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   async function runTarget(runId: string, ctx: SendContext): Promise<string> {
     const { rows } = await deps.pool.query<{ crm_target: string | null }>('select crm_target from scoring.pipeline_runs where run_id = $1', [runId]);
     if (rows[0]?.crm_target) return rows[0].crm_target;
-    const target = await readCrmTarget(ctx, endpoint().kind);
+    const target = (ownTarget ??= await readCrmTarget(ctx, endpoint().kind));
     const { rows: set } = await deps.pool.query<{ crm_target: string }>(
       'update scoring.pipeline_runs set crm_target = coalesce(crm_target, $2) where run_id = $1 returning crm_target',
       [runId, target],
@@ -87,7 +89,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     const partitions = deps.crm.partitions;
     const ctx = deps.crm.connection ? context() : undefined;
     const { rows: before } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
-    const target = ctx && !before[0]?.crm_status ? await readCrmTarget(ctx, endpoint().kind) : undefined;
+    const target = ctx && !before[0]?.crm_status ? (ownTarget = await readCrmTarget(ctx, endpoint().kind)) : undefined;
     const planned = await withTransaction(deps.pool, async (db) => {
       await db.query('select pg_advisory_xact_lock(hashtext($1), -1)', [runId]);
       const { rows } = await db.query<{ status: string; crm_status: string | null }>(
@@ -137,7 +139,14 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     let target: string | undefined;
     for await (const next of outboxBatches(deps.pool, runId, partition)) {
       throwIfCancelled();
-      target ??= await runTarget(runId, ctx);
+      if (!target) {
+        const read = { ...ctx.counters };
+        target = await runTarget(runId, ctx);
+        ownTarget ??= await readCrmTarget(ctx, endpoint().kind);
+        await addCalls(runId, ctx.counters.calls - read.calls, ctx.counters.rateLimited - read.rateLimited);
+        // Contacts are recorded as accepted by the run's target: only a worker sending there may send them.
+        if (ownTarget !== target) throw new CrmTargetMismatch(runId, target, ownTarget);
+      }
       let result;
       const before = { ...ctx.counters };
       try {

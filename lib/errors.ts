@@ -148,6 +148,17 @@ export class CrmEndpointNotFound extends ScoreflowError {
   }
 }
 
+/** A worker's CRM is not the one the run was planned for (workers pointed at another portal mid-run); retried, so a worker with the run's CRM can take it. */
+export class CrmTargetMismatch extends ScoreflowError {
+  constructor(runId: string, planned: string, worker: string) {
+    super(
+      'CrmTargetMismatch',
+      `Run ${runId} was planned for the CRM ${planned}, but this worker sends to ${worker}: give every worker the same HUBSPOT_ACCESS_TOKEN and SCOREFLOW_CRM. The stage retries for a worker with ${planned}; if none is left, the next run sends everything ${worker} has not accepted.`,
+      false,
+    );
+  }
+}
+
 /** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
 export class DatabaseSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {

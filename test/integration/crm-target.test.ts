@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@hubspot/api-client';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createScoringActivities } from '../../activities/index.js';
+import { activityDeps } from '../../workers/worker.js';
 import { makeLogger } from '../../lib/logger.js';
 import { startSandbox, SANDBOX_TOKEN, type Sandbox } from '../../sandbox/server.js';
 import { leadScoringWorkflow } from '../../workflows/lead-scoring.js';
@@ -70,6 +74,31 @@ describe('the CRM target a run sends to', () => {
     expect(run.crm).toBeUndefined();
     expect(h.sandbox.stats().requests).toBe(0);
     expect(await h.query('select count(*)::int as n from scoring.crm_outbox')).toEqual([{ n: 0 }]);
+  });
+
+  it('is never sent to by a worker pointed at another portal: that worker’s partition fails with CrmTargetMismatch and sends nothing', async () => {
+    h = await makeHarness({ SCOREFLOW_CRM_SYNC_MODE: 'upsert' }, { sandbox: { portalId: 1 } });
+    await h.seed(250);
+    await h.run('2024-05-31', { crm: false });
+    other = await startSandbox({ port: 0, databaseUrl: h.config.database.url!, schema: 'hubspot_sandbox_b', portalId: 2, log: makeLogger('warn') });
+    const log = makeLogger('warn');
+    const planner = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log, crm: h.rt.crm }));
+    const elsewhere = createScoringActivities(activityDeps({
+      config: h.config, pool: h.rt.pool, log, crm: { kind: 'hubspot', baseUrl: other.url, token: SANDBOX_TOKEN, tokenSource: 'HUBSPOT_ACCESS_TOKEN' },
+    }));
+    const env = new MockActivityEnvironment();
+    const run = { runId: 'lead-scoring-2024-05-31', pipeline: 'lead-scoring', asOf: '2024-05-31' };
+
+    expect(await env.run(planner.prepareCrmSync, run)).toMatchObject({ contacts: 250 });
+    const err = (await env.run(elsewhere.syncCrmPartition, { runId: run.runId, partition: 0 }).catch((e: unknown) => e)) as ApplicationFailure;
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err.type).toBe('CrmTargetMismatch');
+    expect(err.nonRetryable).toBe(false);
+    expect(err.message).toContain('planned for the CRM hubspot:1, but this worker sends to hubspot:2');
+    expect(other.stats().upsertCalls).toBe(0);
+    expect(await h.query('select count(*)::int as n from scoring.crm_sync_state')).toEqual([{ n: 0 }]);
+
+    expect(await env.run(planner.syncCrmPartition, { runId: run.runId, partition: 0 })).toMatchObject({ sent: 100 });
   });
 
   it('is read once per run from the account-info endpoint, which the sandbox answers like HubSpot', async () => {

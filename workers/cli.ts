@@ -29,8 +29,8 @@ import { cancelRun } from './cancel.js';
 import { runIdFor } from '../workflows/lead-scoring.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
-import { installTemporalLogging } from './temporal-logging.js';
 import { registerModelCommands } from './model-commands.js';
+import { installTemporalLogging } from './temporal-logging.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -331,8 +331,8 @@ export function buildCli(): Command {
     process.stdout.write(`${path}\n`);
   });
 
-  registerModelCommands(program, withRuntime);
   registerDataCommands(program, withRuntime, print);
+  registerModelCommands(program, withRuntime);
   return program;
 }
 

@@ -58,6 +58,8 @@ function benchEnv(): NodeJS.ProcessEnv {
     SCOREFLOW_TEMPORAL_UI_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_UI_PORT'] ?? '8243',
     SCOREFLOW_SANDBOX_PORT: process.env['SCOREFLOW_BENCH_SANDBOX_PORT'] ?? '8098',
     SCOREFLOW_TASK_QUEUE: 'bench-full',
+    // The bench's sandbox starts with no contacts: upsert creates them, so every contact is measured sending.
+    SCOREFLOW_CRM_SYNC_MODE: 'upsert',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
   };
   for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SCOREFLOW_CRM', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];

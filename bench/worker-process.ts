@@ -29,6 +29,7 @@ export async function startWorkerProcess(rt: Runtime): Promise<WorkerProcess> {
       SCOREFLOW_TASK_QUEUE: taskQueue,
       HUBSPOT_BASE_URL: rt.crm!.baseUrl,
       HUBSPOT_ACCESS_TOKEN: rt.crm!.token,
+      SCOREFLOW_CRM_SYNC_MODE: rt.config.crm.syncMode,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

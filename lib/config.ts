@@ -98,8 +98,11 @@ export interface Config {
 
 /** What a command assumes where the environment leaves a choice open. */
 export interface ConfigDefaults {
-  /** The CRM when neither SCOREFLOW_CRM nor a token chooses one: the demo, `dev` and tests use the sandbox. */
-  crm?: 'sandbox';
+  /**
+   * The CRM when neither SCOREFLOW_CRM nor a token chooses one: the demo, `dev` and tests use the sandbox;
+   * commands that never talk to a CRM (status, runs, seed, schedule, prune, …) need no choice: off.
+   */
+  crm?: 'sandbox' | 'off';
 }
 
 /** Parses and validates the environment once; a bad value throws ConfigInvalid naming the variable. */
@@ -163,6 +166,7 @@ function crmConnection(e: z.infer<typeof envSchema>, defaults: ConfigDefaults): 
   if (token) return { target: 'hubspot', baseUrl: e.HUBSPOT_BASE_URL ?? 'https://api.hubapi.com', token, tokenSource };
   if (e.SCOREFLOW_CRM === 'hubspot') throw new ConfigInvalid('SCOREFLOW_CRM=hubspot needs a token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
   if (e.HUBSPOT_BASE_URL) throw new ConfigInvalid('HUBSPOT_BASE_URL is set but no token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE');
+  if (defaults.crm === 'off') return { target: 'off', tokenSource: 'none (this command uses no CRM)' };
   if (e.DATABASE_URL && defaults.crm !== 'sandbox') {
     throw new ConfigInvalid('no CRM chosen for the database at DATABASE_URL: set HUBSPOT_ACCESS_TOKEN (or HUBSPOT_ACCESS_TOKEN_FILE) for HubSpot, or SCOREFLOW_CRM=sandbox or SCOREFLOW_CRM=off');
   }

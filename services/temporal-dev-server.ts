@@ -18,6 +18,8 @@ export interface DevServerOptions {
   port: number;
   uiPort: number;
   namespace: string;
+  /** More namespaces to register at start (the tests give each test file its own). */
+  extraNamespaces?: string[];
   /** SQLite file that keeps workflow history across restarts; omit for an in-memory server (tests). */
   dbFile?: string;
   logFile?: string;
@@ -51,7 +53,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     return { address, uiUrl, stop: async () => {} };
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort),
-    '--namespace', opts.namespace, '--log-level', 'warn'];
+    '--namespace', opts.namespace, ...(opts.extraNamespaces ?? []).flatMap((n) => ['--namespace', n]), '--log-level', 'warn'];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

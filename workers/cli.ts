@@ -19,7 +19,7 @@ import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-li
 import { withLocalWorker } from './local-worker.js';
 import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
-import { openRuntime, requireCrm, type Runtime } from './runtime.js';
+import { openRuntime, requireCrm, type Runtime, type RuntimeNeeds } from './runtime.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
@@ -44,7 +44,7 @@ const share = (v: string) => {
 };
 
 /** Parses configuration once, opens what the command needs, and always closes it. */
-async function withRuntime<T>(needs: { temporal: boolean; model?: boolean; longRunning?: boolean; crm?: 'sandbox' }, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+async function withRuntime<T>(needs: RuntimeNeeds, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env, { crm: needs.crm });
   const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
   installTemporalLogging(config.logLevel, needs.longRunning);
@@ -85,7 +85,7 @@ export function buildCli(): Command {
     .showHelpAfterError();
 
   program.command('migrate').description('apply the scoring schema migrations').action(async () => {
-    const config = loadConfig();
+    const config = loadConfig(process.env, { crm: 'off' });
     const log = makeLogger(config.logLevel ?? 'warn');
     const rt = await openRuntime(config, log, { temporal: false });
     try {
@@ -105,7 +105,7 @@ export function buildCli(): Command {
     .option('--replace', 'empty the table first', false)
     .option('--json', 'machine-readable output')
     .action((o: { leads: number; seed: number; messyRate: number; replace: boolean; json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const card = readCard(rt.config.model.dir);
         const table = parseLeadsTable(rt.config.source.leadsTable);
         const res = await seedLeads(rt.pool, table, card, readDistribution(rt.config.model.dir), {
@@ -218,13 +218,13 @@ export function buildCli(): Command {
 
   const schedule = program.command('schedule').description(`manage the daily Temporal Schedule (SCOREFLOW_SCHEDULE_CRON in SCOREFLOW_SCHEDULE_TIMEZONE)`);
   schedule.command('create').description('create the schedule, or update it to the configured cron and time zone').action(() =>
-    withRuntime({ temporal: true }, async (rt) => {
+    withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
       const what = await createOrUpdateSchedule(rt);
       process.stdout.write(`${what} schedule: "${rt.config.schedule.cron}" in ${rt.config.schedule.timezone}\n`);
     }),
   );
   schedule.command('describe').description('show the schedule, its next and recent runs').option('--json', 'JSON output').action((o: { json?: boolean }) =>
-    withRuntime({ temporal: true }, async (rt) => {
+    withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
       const d = await describeSchedule(rt);
       print(o.json, d, () =>
         [`schedule ${d.scheduleId}: ${d.paused ? 'PAUSED' : 'active'} (configured "${d.cron.join(' ')}" in ${d.timezone ?? 'UTC'})`,
@@ -234,7 +234,7 @@ export function buildCli(): Command {
   );
   for (const [name, description] of [['pause', 'stop starting runs until unpaused'], ['unpause', 'start runs again'], ['trigger', 'start a run now'], ['delete', 'remove the schedule (runs and scores stay)']] as const) {
     schedule.command(name).description(description).action(() =>
-      withRuntime({ temporal: true }, async (rt) => {
+      withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
         const handle = scheduleHandle(rt);
         if (name === 'pause') await handle.pause('paused with scoreflow schedule pause');
         if (name === 'unpause') await handle.unpause('unpaused with scoreflow schedule unpause');
@@ -247,7 +247,7 @@ export function buildCli(): Command {
 
   program.command('runs').description('recent runs from scoring.pipeline_runs').option('--limit <n>', 'how many', positiveInt, 10).option('--json', 'JSON output')
     .action((o: { limit: number; json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const runs = await recentRuns(rt.pool, o.limit);
         print(o.json, runs, () => (runs.length ? runsTable(runs) : 'no runs yet: try `scoreflow run`'));
       }),
@@ -255,7 +255,7 @@ export function buildCli(): Command {
 
   program.command('status').description('the latest run with its stages, and what to do if it failed').option('--json', 'JSON output')
     .action((o: { json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const [latest] = await recentRuns(rt.pool, 1);
         const future = await futureDatedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable));
         const warning = future ? `\n${futureDatedWarning(rt.config.source.leadsTable, future)}` : '';
@@ -316,7 +316,7 @@ export function buildCli(): Command {
     .requiredOption('--workflow-id <id>', 'e.g. lead-scoring-2026-11-25')
     .option('--out <file>', 'file to write (default: stdout)')
     .action((o: { workflowId: string; out?: string }) =>
-      withRuntime({ temporal: true }, async (rt) => {
+      withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
         const json = await exportHistory(rt, o.workflowId);
         if (o.out) {
           fs.writeFileSync(o.out, json);

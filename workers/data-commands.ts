@@ -6,9 +6,8 @@ import { forgetPerson, normalizeEmail, PERSON_TABLES, type Forgotten } from '../
 import { pruneRetention, type PruneCounts } from '../activities/sql/prune-retention.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { PIPELINE } from '../workflows/lead-scoring.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime, WithRuntime } from './runtime.js';
 
-type WithRuntime = <T>(needs: { temporal: boolean }, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
 type Print = (json: boolean | undefined, value: unknown, text: () => string) => void;
 
 /** What HubSpot holds for an email: whether a contact exists and scoreflow's properties on it. */
@@ -81,7 +80,7 @@ function forgetReport(f: Awaited<ReturnType<typeof forgetEmail>>): string {
 export function registerDataCommands(program: Command, withRuntime: WithRuntime, print: Print): void {
   program.command('prune').description('remove snapshots, staged scores and CRM outbox rows of runs older than SCOREFLOW_RETENTION_DAYS').option('--json', 'JSON output')
     .action((o: { json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const p = await pruneNow(rt);
         print(o.json, p, () =>
           `pruned runs older than ${p.retentionDays} days: run_leads ${p.runLeads}, staged_scores ${p.stagedScores}, run_chunks ${p.runChunks}, `
@@ -91,7 +90,7 @@ export function registerDataCommands(program: Command, withRuntime: WithRuntime,
   program.command('forget').description('remove a person from every scoreflow table, and say what remains in the source table and HubSpot')
     .requiredOption('--email <address>', 'the person\'s email').option('--json', 'JSON output')
     .action((o: { email: string; json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const f = await forgetEmail(rt, o.email);
         print(o.json, f, () => forgetReport(f));
       }),

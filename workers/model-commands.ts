@@ -3,9 +3,8 @@ import type { Command } from 'commander';
 import { listStoredModels, type StoredModelRow } from '../activities/sql/model-store.js';
 import { loadConfig } from '../lib/config.js';
 import { deployModel, listModelVersions, type ModelVersion } from '../models/model-deploy.js';
-import type { Runtime } from './runtime.js';
+import type { WithRuntime } from './runtime.js';
 
-type WithRuntime = <T>(needs: { temporal: boolean }, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
 
 /** `scoreflow models deploy|list`: versioned model directories with an atomic `current` pointer, and the shared store. */
 export function registerModelCommands(program: Command, withRuntime: WithRuntime): void {
@@ -32,7 +31,7 @@ export function registerModelCommands(program: Command, withRuntime: WithRuntime
     .description('the versions in SCOREFLOW_MODEL_DIR (which is current) and the models in scoring.model_store')
     .option('--json', 'JSON output')
     .action((o: { json?: boolean }) =>
-      withRuntime({ temporal: false }, async (rt) => {
+      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const versions = listModelVersions(rt.config.model.dir);
         const stored = await listStoredModels(rt.pool);
         process.stdout.write(o.json ? `${JSON.stringify({ modelDir: rt.config.model.dir, versions, stored }, null, 2)}\n` : `${modelsTable(rt.config.model.dir, versions, stored)}\n`);

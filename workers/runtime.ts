@@ -77,6 +77,17 @@ async function openCrm(config: Config, databaseUrl: string, log: Logger, closers
   return { kind: 'sandbox', baseUrl: url, token: SANDBOX_TOKEN, tokenSource: config.crm.tokenSource };
 }
 
+/** What a command opens: Temporal, the model check at start, log level, and its CRM default (see ConfigDefaults). */
+export interface RuntimeNeeds {
+  temporal: boolean;
+  model?: boolean;
+  longRunning?: boolean;
+  crm?: 'sandbox' | 'off';
+}
+
+/** Opens a runtime for a command, runs it and always closes it (the CLI's withRuntime). */
+export type WithRuntime = <T>(needs: RuntimeNeeds, fn: (rt: Runtime) => Promise<T>) => Promise<T>;
+
 /** The runtime's CRM, for commands that cannot do without one. */
 export function requireCrm(rt: Runtime): CrmEndpoint {
   if (!rt.crm) throw new ConfigInvalid('SCOREFLOW_CRM is off, and this command needs a CRM: set SCOREFLOW_CRM=hubspot (with HUBSPOT_ACCESS_TOKEN) or SCOREFLOW_CRM=sandbox');

@@ -110,7 +110,7 @@ describe('cancelling a run', () => {
 
     const env = {
       PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', LOG_LEVEL: 'warn',
-      DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue,
+      DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, TEMPORAL_NAMESPACE: h.config.temporal.namespace, SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue,
       HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN,
     };
     const { stdout } = await promisify(execFile)('node', [CLI, 'cancel', '--as-of', '2027-03-02', '--reason', 'wrong leads table', '--no-worker'], { env, timeout: 120_000 });

@@ -43,6 +43,7 @@ describe('scoreflow dev', () => {
     const banner = await devBanner({
       DATABASE_URL: url,
       TEMPORAL_ADDRESS: h.rt.temporal!.address,
+      TEMPORAL_NAMESPACE: h.config.temporal.namespace,
       SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-dev`,
       SCOREFLOW_SANDBOX_PORT: String(await freePort()),
     });

@@ -1,31 +1,16 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { freePort } from '../support/free-port.js';
 import { makeHarness, type Harness } from '../support/harness.js';
-
-const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
-const run = promisify(execFile);
+import { scoreflow } from '../support/scoreflow-cli.js';
 
 /** A model directory holding the ONNX file but not its card. */
 const MODEL_WITHOUT_CARD = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-no-card-'));
 for (const f of fs.readdirSync(path.join(PROJECT_ROOT, 'models', 'lead-scoring')).filter((f) => f.endsWith('.onnx'))) {
   fs.copyFileSync(path.join(PROJECT_ROOT, 'models', 'lead-scoring', f), path.join(MODEL_WITHOUT_CARD, f));
-}
-
-/** Runs the built CLI (`npm test` builds first) and returns its exit code and output. */
-async function scoreflow(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
 }
 
 let h: Harness;
@@ -35,7 +20,7 @@ beforeAll(async () => {
   // Tests choose the local sandbox, as the demo does (on a port of this file's own: another checkout's
   // tests may hold the default one); a real deployment sets a token or SCOREFLOW_CRM.
   env = {
-    DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli`,
+    DATABASE_URL: h.config.database.url!, TEMPORAL_ADDRESS: h.rt.temporal!.address, TEMPORAL_NAMESPACE: h.config.temporal.namespace, SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli`,
     SCOREFLOW_CRM: 'sandbox', SCOREFLOW_SANDBOX_PORT: String(await freePort()), SCOREFLOW_CRM_SYNC_MODE: 'upsert',
   };
 });

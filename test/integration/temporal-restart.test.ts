@@ -35,7 +35,7 @@ describe('the Temporal dev server stopped and started again mid-run', () => {
       ports = p;
       return start();
     });
-    const h = await makeHarness({ ...env, TEMPORAL_ADDRESS: server.address });
+    const h = await makeHarness({ ...env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' });
     harnesses.push(h);
     await h.seed(8000, { seed: 6 });
 

@@ -19,7 +19,7 @@ function startWorkerProcess(h: Harness): ChildProcess {
   const child = spawn('node', [CLI, 'worker'], {
     env: {
       PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'warn',
-      DATABASE_URL: h.config.database.url, TEMPORAL_ADDRESS: h.rt.temporal!.address,
+      DATABASE_URL: h.config.database.url, TEMPORAL_ADDRESS: h.rt.temporal!.address, TEMPORAL_NAMESPACE: h.config.temporal.namespace,
       SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue, SCOREFLOW_CHUNK_SIZE: String(h.config.scoring.chunkSize),
       HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN, SCOREFLOW_CRM_SYNC_MODE: h.config.crm.syncMode,
     },

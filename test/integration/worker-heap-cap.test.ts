@@ -35,7 +35,7 @@ describe('scoreflow worker', () => {
     launcher = spawn('node', [CLI, 'worker'], {
       env: {
         PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'warn', DATABASE_URL: h.config.database.url,
-        TEMPORAL_ADDRESS: h.rt.temporal!.address, SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue,
+        TEMPORAL_ADDRESS: h.rt.temporal!.address, TEMPORAL_NAMESPACE: h.config.temporal.namespace, SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue,
         HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN, SCOREFLOW_WORKER_HEAP_MB: '200',
       },
       stdio: 'ignore',

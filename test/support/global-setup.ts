@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from '../../services/embedded-postgres.js';
 import { resolveTemporalCli } from '../../services/temporal-cli.js';
 import { startDevServer } from '../../services/temporal-dev-server.js';
 import { freePort, withFreePorts } from './free-port.js';
+import { INTEGRATION_DIR, namespaceOfTestFile } from './test-namespace.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,8 +29,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-test-'));
   fs.chmodSync(dir, 0o755); // PostgreSQL runs as its own user and must reach its data directory
   const temporalCliPath = await resolveTemporalCli(process.env['TEMPORAL_CLI_PATH'], log);
+  // Workflow and schedule ids (lead-scoring-<date>, lead-scoring-daily) are unique per namespace: one per
+  // test file, so files running side by side never attach to each other's runs.
+  const extraNamespaces = fs.readdirSync(INTEGRATION_DIR).filter((f) => f.endsWith('.test.ts')).map(namespaceOfTestFile);
   const temporal = await withFreePorts(2, ([port, uiPort]) =>
-    startDevServer({ cliPath: temporalCliPath, port: port!, uiPort: uiPort!, namespace: 'default', logFile: path.join(dir, 'temporal.log'), log }),
+    startDevServer({ cliPath: temporalCliPath, port: port!, uiPort: uiPort!, namespace: 'default', extraNamespaces, logFile: path.join(dir, 'temporal.log'), log }),
   );
   const pgPort = await freePort();
   let postgres: Awaited<ReturnType<typeof startEmbeddedPostgres>>;

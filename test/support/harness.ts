@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/paths.js';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
+import { namespaceOfTestFile } from './test-namespace.js';
 import type { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config.js';
@@ -58,6 +59,7 @@ export async function makeHarness(
     HUBSPOT_BASE_URL: sandbox.url,
     HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: namespaceOfTestFile(expect.getState().testPath ?? 'default'),
     SCOREFLOW_TASK_QUEUE: `test-${database}`,
     SCOREFLOW_CHUNK_SIZE: '400',
     SCOREFLOW_HOME: `/tmp/scoreflow-test-home-${database}`,

@@ -24,6 +24,7 @@ export function cliEnv(h: Harness): Record<string, string> {
   return {
     DATABASE_URL: h.config.database.url!,
     TEMPORAL_ADDRESS: h.rt.temporal!.address,
+    TEMPORAL_NAMESPACE: h.config.temporal.namespace,
     SCOREFLOW_TASK_QUEUE: `${h.config.temporal.taskQueue}-cli`,
     HUBSPOT_BASE_URL: h.sandbox.url,
     HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN,

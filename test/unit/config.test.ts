@@ -67,6 +67,11 @@ describe('the CRM target', () => {
     expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' }, { crm: 'sandbox' }).crm.target).toBe('hubspot');
   });
 
+  it('needs no choice for a command that never talks to a CRM (status, runs, seed, prune): off, unless one is chosen', () => {
+    expect(loadConfig(outside, { crm: 'off' }).crm.target).toBe('off');
+    expect(loadConfig({ ...outside, HUBSPOT_ACCESS_TOKEN: 'pat-na1-x' }, { crm: 'off' }).crm.target).toBe('hubspot');
+  });
+
   it.each([
     [outside, 'no CRM chosen for the database at DATABASE_URL: set HUBSPOT_ACCESS_TOKEN (or HUBSPOT_ACCESS_TOKEN_FILE) for HubSpot, or SCOREFLOW_CRM=sandbox or SCOREFLOW_CRM=off'],
     [{ SCOREFLOW_CRM: 'hubspot' }, 'SCOREFLOW_CRM=hubspot needs a token: set HUBSPOT_ACCESS_TOKEN or HUBSPOT_ACCESS_TOKEN_FILE'],

@@ -42,7 +42,7 @@ export async function waitWithProgress(
           bar.setTotal(Math.max(p.chunksTotal, 1));
           bar.update(p.chunksDone, { stage: p.stage.padEnd(11) });
         } else if (opts.show && p.stage !== lastStage) {
-          process.stderr.write(`  ${p.stage}${p.chunksTotal ? ` (${p.chunksTotal} chunks)` : ''}\n`);
+          process.stderr.write(`  ${p.stage}${p.stage === 'batch-score' && p.chunksTotal ? ` (${p.chunksTotal} chunks)` : ''}\n`);
         }
         lastStage = p.stage;
       })

@@ -16,8 +16,10 @@ const program = new Command('export-shop-csv')
   .requiredOption('--out <dir>', 'directory for products.csv, customers.csv and interactions.csv')
   .option('--seed <n>', 'seed', positiveInt, SHOP_DEFAULTS.seed)
   .option('--weeks <n>', 'weeks of purchase history', positiveInt, SHOP_DEFAULTS.weeks)
-  .action(async (o: { customers: number; products: number; out: string; seed: number; weeks: number }) => {
-    const counts = await writeShopCsv(shopParams({ customers: o.customers, products: o.products, seed: o.seed, weeks: o.weeks }), o.out);
+  .option('--orders-per-year <n>', 'mean orders per customer-year', positiveInt, SHOP_DEFAULTS.ordersPerYear)
+  .action(async (o: { customers: number; products: number; out: string; seed: number; weeks: number; ordersPerYear: number }) => {
+    const { customers, products, seed, weeks, ordersPerYear } = o;
+    const counts = await writeShopCsv(shopParams({ customers, products, seed, weeks, ordersPerYear }), o.out);
     process.stdout.write(`wrote ${counts.products} products, ${counts.customers} customers, ${counts.interactions} purchases to ${o.out}\n`);
   });
 

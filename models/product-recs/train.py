@@ -56,6 +56,7 @@ def parse_args() -> argparse.Namespace:
     a.add_argument("--products", help="products CSV with product_id and active (optional)")
     a.add_argument("--out", default=HERE)
     a.add_argument("--version", default="1.0.0")
+    a.add_argument("--data-name", help="what the interactions are, for the card (default: the file name)")
     a.add_argument("--k", type=int, default=5)
     a.add_argument("--holdout-weeks", type=int, default=4)
     a.add_argument("--popularity-weeks", type=int, default=4)
@@ -88,7 +89,8 @@ def load(args: argparse.Namespace):
     active: dict[str, bool] = {}
     if args.products:
         pr = pd.read_csv(args.products, dtype={"product_id": str, "active": str})
-        active = dict(zip(pr["product_id"], pr["active"].str.lower().isin(["true", "t", "1", "yes"])))
+        flags = pr["active"].str.lower().isin(["true", "t", "1", "yes"]) if "active" in pr else pd.Series(True, index=pr.index)
+        active = dict(zip(pr["product_id"], flags))
     ids = sorted(set(df["product_id"]) | set(active), key=lambda s: (len(s), s) if s.isdigit() else (1 << 30, s))
     item_of = {pid: i for i, pid in enumerate(ids)}
     items = df["product_id"].map(item_of).to_numpy(np.int64)
@@ -331,7 +333,7 @@ def export(args, model, ids, active, train, eval_users, evaluation, session, pop
         "history": {"half_life_days": args.half_life_days, "weight": "0.5 ** (age_days / half_life_days) per purchase",
                     "empty_history": "the graph returns 5 eligible items with score 0; use the popularity list"},
         "evaluation": evaluation,
-        "training_data": os.path.basename(args.interactions),
+        "training_data": args.data_name or os.path.basename(args.interactions),
     }
     golden = golden_rows(train, eval_users, active, session, popularity_order, n)
     card["golden"] = "golden.json"

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import { ConfigInvalid } from '../../lib/errors.js';
 import { makePipelineRegistry, type PipelineDefinitionInput } from '../../pipelines/index.js';
+import { cronAsCalendars, nextRunTimes } from '../../pipelines/next-runs.js';
 
 const config = loadConfig({});
 const partner: PipelineDefinitionInput = {
@@ -70,5 +71,28 @@ describe('pipeline registry', () => {
     const crm = { properties: { score: 'partner_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } };
     expect(refusal([{ ...partner, source: { ...partner.source, email: 'email' }, crm }]).message)
       .toContain('pipeline "partner-leads": crm is also set on "lead-scoring"');
+  });
+});
+
+describe('next run times of a definition', () => {
+  it('follows calendar specs in the time zone, weekdays included', () => {
+    const recs = { schedule: { timezone: 'Europe/Berlin', cron: [], calendars: [{ hour: 13, minute: 0, dayOfWeek: 1 }, { hour: 8, minute: 0, dayOfWeek: 5 }] } };
+    // Wednesday 2026-11-25 12:00 UTC: next Friday 08:00 CET (07:00 UTC), then Monday 13:00 CET.
+    expect(nextRunTimes(recs, new Date('2026-11-25T12:00:00Z'))?.map((d) => d.toISOString()))
+      .toEqual(['2026-11-27T07:00:00.000Z', '2026-11-30T12:00:00.000Z', '2026-12-04T07:00:00.000Z']);
+  });
+
+  it('reads simple cron expressions such as lead scoring\'s, and gives up on others', () => {
+    const daily = { schedule: { timezone: 'UTC', calendars: [], cron: ['0 6 * * *'] } };
+    expect(nextRunTimes(daily, new Date('2026-11-25T06:00:00Z'), 2)?.map((d) => d.toISOString()))
+      .toEqual(['2026-11-26T06:00:00.000Z', '2026-11-27T06:00:00.000Z']);
+    expect(cronAsCalendars('30 5 * * 1-5')).toHaveLength(5);
+    expect(nextRunTimes({ schedule: { timezone: 'UTC', calendars: [], cron: ['*/15 * 1 * *'] } }, new Date())).toBeUndefined();
+  });
+
+  it('handles a summer-time change in the zone', () => {
+    const def = { schedule: { timezone: 'Europe/Berlin', cron: [], calendars: [{ hour: 6, minute: 0 }] } };
+    expect(nextRunTimes(def, new Date('2026-03-28T12:00:00Z'), 2)?.map((d) => d.toISOString()))
+      .toEqual(['2026-03-29T04:00:00.000Z', '2026-03-30T04:00:00.000Z']);
   });
 });

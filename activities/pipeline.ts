@@ -1,0 +1,25 @@
+import type { ModelSource } from '../models/model-source.js';
+import type { PipelineDefinition } from '../pipelines/index.js';
+import { parseLeadsTable, type LeadsTable } from '../source/leads-table.js';
+import type { ActivityDeps } from './deps.js';
+import type { SinkTables } from './sql/publish-run.js';
+
+/** What a stage needs of its run's pipeline: the definition, its source and sink tables ready for SQL, its models. */
+export interface StagePipeline {
+  definition: PipelineDefinition;
+  source: LeadsTable;
+  sinks: SinkTables;
+  model: ModelSource;
+}
+
+/** Looks a run's pipeline up in the worker's registry; an unknown id is ConfigInvalid naming the known ones. */
+export function stagePipeline(deps: Pick<ActivityDeps, 'pipelines' | 'modelSource'>, pipelineId: string): StagePipeline {
+  const definition = deps.pipelines.get(pipelineId);
+  const { table, key, change, email } = definition.source;
+  return {
+    definition,
+    source: parseLeadsTable(table, { key, change, email }),
+    sinks: { current: parseLeadsTable(definition.sinks.current).sql, history: parseLeadsTable(definition.sinks.history).sql },
+    model: deps.modelSource(definition.modelDir),
+  };
+}

@@ -22,7 +22,7 @@ export interface PipelineRegistry {
  */
 export function makePipelineRegistry(config: Config, extra: readonly PipelineDefinitionInput[] = []): PipelineRegistry {
   const byId = new Map<string, PipelineDefinition>();
-  for (const input of [leadScoringDefinition(config), ...extra]) {
+  for (const input of [...builtInDefinitions(config), ...extra]) {
     const def = validateDefinition(input);
     if (byId.has(def.id)) throw new ConfigInvalid(`pipeline "${def.id}" is defined twice; give each definition its own id`);
     byId.set(def.id, def);
@@ -38,6 +38,11 @@ export function makePipelineRegistry(config: Config, extra: readonly PipelineDef
       return def;
     },
   };
+}
+
+/** The pipelines scoreflow ships: add a new pipeline's definition here. */
+function builtInDefinitions(config: Config): PipelineDefinitionInput[] {
+  return [leadScoringDefinition(config)];
 }
 
 /** Parses one definition, or throws ConfigInvalid `pipeline "<id>": <field> <problem>`. */

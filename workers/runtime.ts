@@ -13,7 +13,7 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { startDevServer } from '../services/temporal-dev-server.js';
 import { startSandbox, SANDBOX_TOKEN } from '../sandbox/server.js';
 import type { CrmEndpoint } from '../activities/crm/target.js';
-import { makePipelineRegistry, type PipelineDefinitionInput, type PipelineRegistry } from '../pipelines/index.js';
+import { LEAD_SCORING, makePipelineRegistry, type PipelineDefinitionInput, type PipelineRegistry } from '../pipelines/index.js';
 
 /** The connections a command works with, and how to let go of them (and of services it started). */
 export interface Runtime {
@@ -40,9 +40,9 @@ export async function openRuntime(
 ): Promise<Runtime> {
   // A bad pipeline definition, or an unknown --pipeline, stops the command here, before anything starts.
   const pipelines = makePipelineRegistry(config, opts.pipelines);
-  if (opts.pipeline) pipelines.get(opts.pipeline);
-  // A missing or mismatched model stops the command here, before anything starts.
-  if (opts.model) await (await loadModel(config.model.dir)).session.release();
+  const pipeline = pipelines.get(opts.pipeline ?? LEAD_SCORING);
+  // A missing or mismatched model of the pipeline stops the command here, before anything starts.
+  if (opts.model) await (await loadModel(pipeline.modelDir)).session.release();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'while shutting down'));

@@ -1,3 +1,4 @@
+import { PipelineNotDefined } from '../lib/errors.js';
 import type { ModelSource } from '../models/model-source.js';
 import type { PipelineDefinition } from '../pipelines/index.js';
 import { parseLeadsTable, type LeadsTable } from '../source/leads-table.js';
@@ -12,8 +13,9 @@ export interface StagePipeline {
   model: ModelSource;
 }
 
-/** Looks a run's pipeline up in the worker's registry; an unknown id is ConfigInvalid naming the known ones. */
+/** Looks a run's pipeline up in the worker's registry; one it does not define is PipelineNotDefined (retried). */
 export function stagePipeline(deps: Pick<ActivityDeps, 'pipelines' | 'modelSource'>, pipelineId: string): StagePipeline {
+  if (!deps.pipelines.ids().includes(pipelineId)) throw new PipelineNotDefined(pipelineId, deps.pipelines.ids());
   const definition = deps.pipelines.get(pipelineId);
   const { table, key, change, email } = definition.source;
   return {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
-import { ConfigInvalid } from '../../lib/errors.js';
+import { ConfigInvalid, PipelineNotDefined } from '../../lib/errors.js';
+import { stagePipeline } from '../../activities/pipeline.js';
+import type { ModelSource } from '../../models/model-source.js';
 import { makePipelineRegistry, type PipelineDefinitionInput } from '../../pipelines/index.js';
 import { cronAsCalendars, nextRunTimes } from '../../pipelines/next-runs.js';
 
@@ -94,5 +96,27 @@ describe('next run times of a definition', () => {
     const def = { schedule: { timezone: 'Europe/Berlin', cron: [], calendars: [{ hour: 6, minute: 0 }] } };
     expect(nextRunTimes(def, new Date('2026-03-28T12:00:00Z'), 2)?.map((d) => d.toISOString()))
       .toEqual(['2026-03-29T04:00:00.000Z', '2026-03-30T04:00:00.000Z']);
+  });
+});
+
+describe('a stage resolving its run\'s pipeline', () => {
+  it('fails with PipelineNotDefined, retried for another worker, when this worker has no such definition', () => {
+    const deps = { pipelines: makePipelineRegistry(config), modelSource: (): never => { throw new Error('no model is loaded for an unknown pipeline'); } };
+    let err: unknown;
+    try {
+      stagePipeline(deps, 'partner-leads');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PipelineNotDefined);
+    expect(err).toMatchObject({ type: 'PipelineNotDefined', nonRetryable: false });
+  });
+
+  it('gives the source with its key, change and email columns and the sink tables quoted for SQL', () => {
+    const deps = { pipelines: makePipelineRegistry(config, [partner]), modelSource: () => ({}) as ModelSource };
+    expect(stagePipeline(deps, 'partner-leads')).toMatchObject({
+      source: { schema: 'public', table: 'partner_leads', sql: '"public"."partner_leads"', columns: { key: 'lead_id', change: 'updated_at', email: undefined } },
+      sinks: { current: '"partner"."scores"', history: '"partner"."score_history"' },
+    });
   });
 });

@@ -7,6 +7,7 @@ import type { PipelineDefinitionInput } from '../../pipelines/index.js';
 import { runIdFor } from '../../workflows/pipeline.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from '../../workers/schedule.js';
 import { today } from '../../workers/dates.js';
+import { listPipelines } from '../../workers/pipeline-commands.js';
 
 const MODEL_DIR = `${PROJECT_ROOT}/models/lead-scoring`;
 const card = readCard(MODEL_DIR);
@@ -87,12 +88,16 @@ describe('a third pipeline from a definition, a model and its tables', () => {
         const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(at));
         expect(berlin).toBe('Mon 07:30');
       }
+      const listed = await listPipelines(h.rt);
+      expect(listed.map((p) => [p.id, p.schedule.exists, p.nextRunFrom])).toEqual([['lead-scoring', false, 'definition'], ['partner-leads', true, 'temporal-schedule']]);
+      expect(listed[1]!.nextRun).toBe(described.nextRuns[0]);
       await scheduleHandle(h.rt, 'partner-leads').trigger();
       const workflowId = `partner-leads-${today('Europe/Berlin')}`;
       expect(await waitForResult(h, workflowId)).toMatchObject({ runId: workflowId, extracted: 300, published: 300 });
       const counted = await h.query<{ n: number }>('select count(*)::int as n from partner.lead_scores where run_id = $1', [workflowId]);
       expect(counted[0]!.n).toBe(300);
       expect((await h.query<{ n: number }>('select count(*)::int as n from scoring.lead_scores'))[0]!.n).toBe(0);
+      expect((await listPipelines(h.rt))[1]!.lastRun).toMatchObject({ runId: workflowId, status: 'published' });
     } finally {
       await scheduleHandle(h.rt, 'partner-leads').delete();
     }

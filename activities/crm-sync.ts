@@ -10,6 +10,7 @@ import { readCrmTarget, type CrmEndpoint } from './crm/target.js';
 import { NOT_IN_CRM_REASON, sendContacts, type SendContext, type SyncMode } from './crm/send-contacts.js';
 import { verifySample } from './crm/verify-contacts.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { stagePipeline } from './pipeline.js';
 import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
 import { outboxBatches, planOutbox, recordBatch } from './sql/crm-outbox.js';
 import { reopenFailedCrmStage } from './sql/runs.js';
@@ -83,11 +84,13 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
    * properties. The target (HubSpot's portal) is read first, outside the transaction; with SCOREFLOW_CRM=off
    * the run records crm_status 'off' and has no partitions.
    */
-  async function prepareCrmSync({ runId }: RunRef): Promise<CrmPlan> {
+  async function prepareCrmSync({ runId, pipeline: pipelineId }: RunRef): Promise<CrmPlan> {
     assertRunId(runId);
     await reopenFailedCrmStage(deps.pool, runId);
+    const pipeline = stagePipeline(deps, pipelineId);
     const partitions = deps.crm.partitions;
-    const ctx = deps.crm.connection ? context() : undefined;
+    // A pipeline without a CRM sink is planned as with SCOREFLOW_CRM=off: crm_status 'off', no partitions.
+    const ctx = deps.crm.connection && pipeline.definition.crm ? context() : undefined;
     const { rows: before } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
     const target = ctx && !before[0]?.crm_status ? (ownTarget = await readCrmTarget(ctx, endpoint().kind)) : undefined;
     const planned = await withTransaction(deps.pool, async (db) => {
@@ -110,7 +113,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       }
       if (!target) throw new Error(`run ${runId} was planned and reset while this attempt read the CRM target; the stage retries`);
       const capacity = Math.max(0, (await callsLeftToday(deps.pool, deps.crm.budget)) - 10 - Math.ceil(deps.crm.verifySample / 100)) * 100;
-      const plan = await planOutbox(db, { runId, table: deps.leadsTable, target, epsilon: deps.crm.epsilon, partitions, capacity });
+      const plan = await planOutbox(db, { runId, table: pipeline.source, current: pipeline.sinks.current, target, epsilon: deps.crm.epsilon, partitions, capacity });
       await db.query(
         `update scoring.pipeline_runs set crm_status = 'sending', crm_target = $5, crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
            crm_deferred = $4, crm_calls = 0, crm_rate_limited = 0, updated_at = now() where run_id = $1`,

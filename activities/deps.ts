@@ -1,17 +1,17 @@
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { ModelSource } from '../models/model-source.js';
-import type { LeadsTable } from '../source/leads-table.js';
+import type { PipelineRegistry } from '../pipelines/index.js';
 import type { CrmSettings } from './crm-sync.js';
 
 /** What the stage activities need from the process that hosts them. */
 export interface ActivityDeps {
   pool: Pool;
   log: Logger;
-  /** Extract pins `current()`; chunks load the pinned model with `bySha()`. */
-  model: ModelSource;
-  leadsTable: LeadsTable;
-  chunkSize: number;
+  /** The pipelines this worker runs: each stage looks its run's definition up by the pipeline id in its input. */
+  pipelines: PipelineRegistry;
+  /** The models of a model directory, one source per directory: extract pins `current()`; chunks load the pinned model with `bySha()`. */
+  modelSource(modelDir: string): ModelSource;
   lookbackHours: number;
   /** Days a run's working rows are kept after it last moved; the store stage prunes older ones. */
   retentionDays: number;

@@ -1,9 +1,13 @@
 import { activityInfo } from '@temporalio/activity';
 import { withHeartbeats } from './with-heartbeats.js';
 import { withTransaction, type PoolClient } from '../db/pool.js';
+import { ConfigInvalid } from '../lib/errors.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
+import type { ModelCard } from '../models/card.js';
+import type { PipelineDefinition } from '../pipelines/index.js';
 import { checkLeadsTable } from '../source/leads-table.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { stagePipeline } from './pipeline.js';
 import { beginRun, resetRun } from './sql/runs.js';
 import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
 
@@ -21,7 +25,7 @@ export interface ExtractResult {
 }
 
 /**
- * Stage 1: checks the model and the source, then snapshots the leads to score into scoring.run_leads.
+ * Stage 1: checks the run's pipeline's model and source, then snapshots the rows to score into scoring.run_leads.
  * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set.
  */
 export function makeExtract(deps: ActivityDeps) {
@@ -30,8 +34,10 @@ export function makeExtract(deps: ActivityDeps) {
   async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
     assertRunId(input.runId);
     const started = Date.now();
-    const model = await deps.model.current();
-    await checkLeadsTable(deps.pool, deps.leadsTable, model.card.inputs.map((i) => i.name));
+    const pipeline = stagePipeline(deps, input.pipeline);
+    const chunkSize = pipeline.definition.sizing.chunkSize;
+    const model = await pipeline.model.current();
+    await checkLeadsTable(deps.pool, pipeline.source, featureColumns(pipeline.definition, model.card));
     const modelRef = { name: model.card.name, version: model.card.version, sha256: model.sha256 };
     return withTransaction(deps.pool, async (client) => {
       const before = await beginRun(client, {
@@ -58,12 +64,13 @@ export function makeExtract(deps: ActivityDeps) {
       const mode = await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
       const { snapshotted, duplicates } = await snapshotRunLeads(client, {
         runId: input.runId,
-        table: deps.leadsTable,
-        chunkSize: deps.chunkSize,
+        table: pipeline.source,
+        current: pipeline.sinks.current,
+        chunkSize,
         modelSha256: modelRef.sha256,
         mode,
       });
-      const chunks = Math.ceil(snapshotted / deps.chunkSize);
+      const chunks = Math.ceil(snapshotted / chunkSize);
       await client.query(
         `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()
          where run_id = $1`,
@@ -73,6 +80,16 @@ export function makeExtract(deps: ActivityDeps) {
       return result(snapshotted, chunks, duplicates);
     });
   }
+}
+
+/** The card's inputs, which a definition that lists its feature columns must cover. */
+function featureColumns(def: PipelineDefinition, card: ModelCard): string[] {
+  const inputs = card.inputs.map((i) => i.name);
+  const missing = def.source.features ? inputs.filter((c) => !def.source.features!.includes(c)) : [];
+  if (missing.length) {
+    throw new ConfigInvalid(`pipeline "${def.id}": source.features lacks ${missing.join(', ')}, which model ${card.name} ${card.version} needs; add them to its definition`);
+  }
+  return inputs;
 }
 
 /**

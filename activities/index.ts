@@ -13,7 +13,7 @@ export type { ChunkCounts } from './sql/stage-chunk.js';
 export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
 
-/** The lead-scoring pipeline's activities, bound to one process's pool, model and settings. */
+/** The stage activities of every pipeline, bound to one process's pool, pipeline registry, models and settings. */
 export function createScoringActivities(deps: ActivityDeps) {
   return {
     extractLeads: makeExtract(deps),

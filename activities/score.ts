@@ -5,6 +5,7 @@ import { bucketFor } from '../models/card.js';
 import { prepareFeatures } from '../models/features.js';
 import { predict } from '../models/predict.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
+import { stagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
@@ -12,6 +13,8 @@ import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stag
 
 export interface ScoreChunkInput {
   runId: string;
+  /** The run's pipeline; absent in runs started before pipelines were definitions, which read it from the run's row. */
+  pipeline?: string;
   chunk: number;
   /** The model the run pinned at extract; absent in runs started before pinning, which read it from the run's row. */
   modelSha256?: string;
@@ -25,12 +28,15 @@ export interface ScoreChunkInput {
 export function makeScoreChunk(deps: ActivityDeps) {
   return (input: ScoreChunkInput): Promise<ChunkCounts> => withHeartbeats(() => scoreChunk(input), 1000);
 
-  async function scoreChunk({ runId, chunk, modelSha256 }: ScoreChunkInput): Promise<ChunkCounts> {
+  async function scoreChunk({ runId, chunk, modelSha256, pipeline: pipelineId }: ScoreChunkInput): Promise<ChunkCounts> {
     assertRunId(runId);
     const started = Date.now();
-    const pinned = modelSha256 ?? (await getRun(deps.pool, runId))?.model_sha256;
-    if (!pinned) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
-    const model = await deps.model.bySha(pinned);
+    const before = modelSha256 && pipelineId ? undefined : await getRun(deps.pool, runId);
+    const pinned = modelSha256 ?? before?.model_sha256;
+    const id = pipelineId ?? before?.pipeline;
+    if (!pinned || !id) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
+    const pipeline = stagePipeline(deps, id);
+    const model = await pipeline.model.bySha(pinned);
     return withCancellableTransaction(deps.pool, async (client) => {
       await lockChunk(client, runId, chunk);
       const done = await stagedChunk(client, runId, chunk);
@@ -43,7 +49,7 @@ export function makeScoreChunk(deps: ActivityDeps) {
       const rows = await readChunkLeads(client, {
         runId,
         chunk,
-        table: deps.leadsTable,
+        table: pipeline.source,
         featureColumns: model.card.inputs.map((i) => i.name),
       });
       heartbeat({ chunk, read: rows.length });

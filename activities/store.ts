@@ -2,6 +2,7 @@ import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
+import { stagePipeline } from './pipeline.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
 import { pruneRetention } from './sql/prune-retention.js';
 
@@ -30,6 +31,7 @@ export function makePublishRun(deps: ActivityDeps) {
   async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
     assertRunId(runId);
     const started = Date.now();
+    const { sinks } = stagePipeline(deps, pipeline);
     return withTransaction(deps.pool, async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
       const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
@@ -44,7 +46,7 @@ export function makePublishRun(deps: ActivityDeps) {
         throw new RunStateInvalid(`Run ${runId} has ${run.staged_chunks} of ${run.chunks} chunks scored`);
       }
       await client.query("update scoring.pipeline_runs set status = 'storing' where run_id = $1", [runId]);
-      const counts = await publishStagedRun(client, runId, pipeline, started);
+      const counts = await publishStagedRun(client, { runId, pipeline, sinks, storeStartedAt: started });
       deps.log.info({ runId, ...counts }, 'published');
       return counts;
     });

@@ -1,5 +1,5 @@
 import type { Pool } from './pool.js';
-import type { LeadsTable } from '../source/leads-table.js';
+import { quoteColumn, type LeadsTable } from '../source/leads-table.js';
 
 /** One audit row as `scoreflow runs` and `status` show it. */
 export interface RunReport {
@@ -41,11 +41,11 @@ const RUN_COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') as as_of, status, mode
   finished_at, temporal_run_id, crm_status, crm_target, crm_sent, crm_unchanged, crm_failed, crm_skipped, crm_deferred, crm_calls,
   crm_rate_limited, crm_ms, cancelled_by, cancel_reason, cancelled_at`;
 
-/** The newest runs first. */
-export async function recentRuns(pool: Pool, limit: number): Promise<RunReport[]> {
+/** The newest runs first, of one pipeline or (without `pipeline`) of all. */
+export async function recentRuns(pool: Pool, limit: number, pipeline?: string): Promise<RunReport[]> {
   const { rows } = await pool.query<RunReport>(
-    `select ${RUN_COLUMNS} from scoring.pipeline_runs order by started_at desc limit $1`,
-    [limit],
+    `select ${RUN_COLUMNS} from scoring.pipeline_runs where $2::text is null or pipeline = $2 order by started_at desc limit $1`,
+    [limit, pipeline ?? null],
   );
   return rows;
 }
@@ -70,15 +70,16 @@ export interface FutureDatedLeads {
   latest: string;
 }
 
-/** Leads whose updated_at lies in the future, or null when there are none (or no leads table yet). */
+/** Source rows whose change column (updated_at for leads) lies in the future, or null when there are none (or no table yet). */
 export async function futureDatedLeads(pool: Pool, table: LeadsTable): Promise<FutureDatedLeads | null> {
   const { rows: exists } = await pool.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [table.sql]);
   if (!exists[0]?.ok) return null;
+  const changed = quoteColumn(table.columns.change);
   const { rows } = await pool.query<FutureDatedLeads>(
     `select count(*)::int as count,
-            case when isfinite(max(updated_at)) then to_char(max(updated_at) at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                 else max(updated_at)::text end as latest
-     from ${table.sql} where updated_at > now()`,
+            case when isfinite(max(${changed})) then to_char(max(${changed}) at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                 else max(${changed})::text end as latest
+     from ${table.sql} where ${changed} > now()`,
   );
   return rows[0]!.count > 0 ? rows[0]! : null;
 }

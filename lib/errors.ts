@@ -159,6 +159,20 @@ export class CrmTargetMismatch extends ScoreflowError {
   }
 }
 
+/**
+ * A worker was given an activity of a pipeline its registry does not define (workers deployed with different
+ * definitions). Retried, so that a worker that knows the pipeline takes it.
+ */
+export class PipelineNotDefined extends ScoreflowError {
+  constructor(pipeline: string, known: readonly string[]) {
+    super(
+      'PipelineNotDefined',
+      `This worker has no definition of pipeline "${pipeline}" (it knows ${known.join(', ')}): deploy the same pipelines/ to every worker on the task queue. The activity retries for a worker that knows it.`,
+      false,
+    );
+  }
+}
+
 /** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
 export class DatabaseSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {

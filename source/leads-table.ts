@@ -4,22 +4,34 @@ import type { Pool } from '../db/pool.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** A validated, quoted reference to the leads table (`schema.table`). */
+/** A source table's row key, change timestamp and (for a CRM sink) email column, by name. */
+export interface SourceColumns {
+  key: string;
+  change: string;
+  email?: string;
+}
+
+/** The leads table's columns, as lead scoring has always read them. */
+export const LEAD_COLUMNS: SourceColumns = { key: 'lead_id', change: 'updated_at', email: 'email' };
+
+/** A validated, quoted reference to a source table (`schema.table`) and its key columns. */
 export interface LeadsTable {
   schema: string;
   table: string;
   /** Safe to splice into SQL: each part validated and quoted. */
   sql: string;
+  columns: SourceColumns;
 }
 
 /** Parses `schema.table` (schema defaults to public); anything but plain identifiers is refused. */
-export function parseLeadsTable(name: string): LeadsTable {
+export function parseLeadsTable(name: string, columns: SourceColumns = LEAD_COLUMNS): LeadsTable {
   const parts = name.split('.');
   const [schema, table] = parts.length === 1 ? ['public', parts[0]!] : [parts[0]!, parts[1]!];
   if (parts.length > 2 || !IDENTIFIER.test(schema) || !IDENTIFIER.test(table)) {
     throw new SourceSchemaInvalid(`"${name}" is not a table name of the form schema.table`);
   }
-  return { schema, table, sql: `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}` };
+  for (const c of [columns.key, columns.change, columns.email]) if (c !== undefined) quoteColumn(c);
+  return { schema, table, sql: `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`, columns };
 }
 
 /** Quotes a column name from the model card after checking it is a plain identifier. */
@@ -27,9 +39,6 @@ export function quoteColumn(name: string): string {
   if (!IDENTIFIER.test(name)) throw new SourceSchemaInvalid(`column name "${name}" is not a plain identifier`);
   return pg.escapeIdentifier(name);
 }
-
-/** The columns every leads table needs besides the model's features. */
-export const KEY_COLUMNS = ['lead_id', 'email', 'updated_at'] as const;
 
 /** Fails with SourceSchemaInvalid naming the missing table or columns. */
 export async function checkLeadsTable(pool: Pool, table: LeadsTable, featureColumns: readonly string[]): Promise<void> {
@@ -39,7 +48,8 @@ export async function checkLeadsTable(pool: Pool, table: LeadsTable, featureColu
   );
   if (rows.length === 0) throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} does not exist`);
   const present = new Set(rows.map((r) => r.column_name));
-  const missing = [...KEY_COLUMNS, ...featureColumns].filter((c) => !present.has(c));
+  const { key, change, email } = table.columns;
+  const missing = [key, ...(email ? [email] : []), change, ...featureColumns].filter((c) => !present.has(c));
   if (missing.length) {
     throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} has no column ${missing.join(', ')}`);
   }

@@ -20,13 +20,15 @@ import { withLocalWorker } from './local-worker.js';
 import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, requireCrm, type Runtime, type RuntimeNeeds } from './runtime.js';
-import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
+import { calendarText, createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
 import { createScoringWorker } from './worker.js';
 import { runDemo } from './demo.js';
 import { exportHistory } from './history.js';
 import { resetAfterLastCompletedStep } from './reset.js';
 import { cancelRun } from './cancel.js';
-import { runIdFor } from '../workflows/lead-scoring.js';
+import { runIdFor } from '../workflows/pipeline.js';
+import { LEAD_SCORING } from '../pipelines/index.js';
+import { registerPipelineCommands } from './pipeline-commands.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerModelCommands } from './model-commands.js';
@@ -60,8 +62,13 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
+/** `--pipeline <id>`: which pipeline a command acts on (lead scoring unless given). */
+function pipelineOption(c: Command): Command {
+  return c.option('--pipeline <id>', 'the pipeline to act on (`scoreflow pipelines` lists them)', LEAD_SCORING);
+}
+
 /** Runs one date to completion on a worker (this process's if none polls) and prints its stage table. */
-async function runDate(rt: Runtime, p: { asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
+async function runDate(rt: Runtime, p: { pipeline: string; asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }): Promise<void> {
   await withLocalWorker(rt, p.worker, async () => {
     const handle = await startRun(rt, p);
     if (!p.json) process.stderr.write(`Run ${handle.workflowId}: ${workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, handle.workflowId) ?? ''}\n`);
@@ -120,7 +127,7 @@ export function buildCli(): Command {
     if (heapMiB > 0 && !hasHeapLimit()) process.exit(await relaunchWithHeapLimit(heapMiB));
     exitWithLauncher();
     return withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
-      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm, pipelines: rt.pipelines });
       process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
       const running = worker.run();
       await Promise.race([waitForSignal(), running]);
@@ -132,7 +139,7 @@ export function buildCli(): Command {
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
     withRuntime({ temporal: true, model: true, longRunning: true, crm: 'sandbox' }, async (rt) => {
-      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
+      const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm, pipelines: rt.pipelines });
       const running = worker.run();
       process.stderr.write(
         `scoreflow dev is up:\n  Temporal     ${rt.temporal!.address}\n  Web UI       ${rt.temporal!.uiUrl ?? '(external cluster)'}\n  PostgreSQL   ${redactUrl(rt.databaseUrl)}\n  task queue   ${rt.config.temporal.taskQueue}\nCtrl-C to stop.\n`,
@@ -145,7 +152,7 @@ export function buildCli(): Command {
   );
 
   const runOptions = (c: Command) =>
-    c
+    pipelineOption(c)
       .option('--full', 'rescore every lead, not only new and changed ones', false)
       .option('--no-crm', 'score and store only; the next run with the CRM stage sends what this one published')
       .option('--json', 'print the result as JSON')
@@ -154,24 +161,26 @@ export function buildCli(): Command {
 
   runOptions(program.command('run').description('run the pipeline for one business date now and wait for it'))
     .option('--as-of <date>', 'business date YYYY-MM-DD (default: today in the schedule time zone)', parseDate)
-    .action((o: { asOf?: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
-      withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, { ...o, asOf: o.asOf ?? today(rt.config.schedule.timezone) })),
+    .action((o: { pipeline: string; asOf?: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: true, pipeline: o.pipeline }, (rt) =>
+        runDate(rt, { ...o, asOf: o.asOf ?? today(rt.pipelines.get(o.pipeline).schedule.timezone) })),
     );
 
   runOptions(program.command('rerun').description('run a date again after fixing what made it fail; finished stages are not redone'))
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
-    .action((o: { asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) => withRuntime({ temporal: true, model: true }, (rt) => runDate(rt, o)));
+    .action((o: { pipeline: string; asOf: string; full: boolean; crm: boolean; json?: boolean; progress: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: true, pipeline: o.pipeline }, (rt) => runDate(rt, o)));
 
-  program
-    .command('cancel')
+  pipelineOption(program
+    .command('cancel'))
     .description('cancel the running run of a date (as the Web UI does) with your name and a reason, and wait until it has stopped')
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
     .option('--full', 'the --full run of that date', false)
     .option('--reason <text>', 'why, recorded on the run with who cancelled it')
     .option('--json', 'print the result as JSON')
     .option('--no-worker', 'do not run a worker in this process (your `scoreflow worker` fleet stops the run)')
-    .action((o: { asOf: string; full: boolean; reason?: string; json?: boolean; worker: boolean }) =>
-      withRuntime({ temporal: true, model: o.worker }, (rt) =>
+    .action((o: { pipeline: string; asOf: string; full: boolean; reason?: string; json?: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: o.worker, pipeline: o.pipeline }, (rt) =>
         withLocalWorker(rt, o.worker, async () => {
           const workflowId = runIdFor(o);
           if (!o.json) process.stderr.write(`cancelling ${workflowId}; waiting for its activities to stop\n`);
@@ -182,15 +191,15 @@ export function buildCli(): Command {
       ),
     );
 
-  program
-    .command('reset')
+  pipelineOption(program
+    .command('reset'))
     .description('resume a failed run where it stopped: reset its workflow to just after its last completed step, and wait')
     .requiredOption('--as-of <date>', 'business date YYYY-MM-DD', parseDate)
     .option('--full', 'the --full run of that date', false)
     .option('--json', 'print the result as JSON')
     .option('--no-worker', 'do not run a worker in this process')
-    .action((o: { asOf: string; full: boolean; json?: boolean; worker: boolean }) =>
-      withRuntime({ temporal: true, model: true }, (rt) =>
+    .action((o: { pipeline: string; asOf: string; full: boolean; json?: boolean; worker: boolean }) =>
+      withRuntime({ temporal: true, model: true, pipeline: o.pipeline }, (rt) =>
         withLocalWorker(rt, o.worker, async () => {
           const workflowId = runIdFor(o);
           const reset = await resetAfterLastCompletedStep(rt, workflowId);
@@ -201,41 +210,42 @@ export function buildCli(): Command {
       ),
     );
 
-  program
-    .command('backfill')
+  pipelineOption(program
+    .command('backfill'))
     .description('run every date from --from to --to, oldest first, one after the other')
     .requiredOption('--from <date>', 'first date YYYY-MM-DD', parseDate)
     .requiredOption('--to <date>', 'last date YYYY-MM-DD', parseDate)
     .option('--json', 'print results as JSON')
     .option('--no-worker', 'do not run a worker in this process')
-    .action((o: { from: string; to: string; json?: boolean; worker: boolean }) => {
+    .action((o: { pipeline: string; from: string; to: string; json?: boolean; worker: boolean }) => {
       const dates = dateRange(o.from, o.to);
       if (!dates.length) throw new InvalidArgumentError(`--from ${o.from} is after --to ${o.to}`);
-      return withRuntime({ temporal: true, model: true }, async (rt) => {
-        for (const asOf of dates) await runDate(rt, { asOf, full: false, crm: true, json: o.json, progress: true, worker: o.worker });
+      return withRuntime({ temporal: true, model: true, pipeline: o.pipeline }, async (rt) => {
+        for (const asOf of dates) await runDate(rt, { pipeline: o.pipeline, asOf, full: false, crm: true, json: o.json, progress: true, worker: o.worker });
       });
     });
 
-  const schedule = program.command('schedule').description(`manage the daily Temporal Schedule (SCOREFLOW_SCHEDULE_CRON in SCOREFLOW_SCHEDULE_TIMEZONE)`);
-  schedule.command('create').description('create the schedule, or update it to the configured cron and time zone').action(() =>
-    withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
-      const what = await createOrUpdateSchedule(rt);
-      process.stdout.write(`${what} schedule: "${rt.config.schedule.cron}" in ${rt.config.schedule.timezone}\n`);
+  const schedule = program.command('schedule').description(`manage a pipeline's Temporal Schedule (lead scoring's: lead-scoring-daily, SCOREFLOW_SCHEDULE_CRON in SCOREFLOW_SCHEDULE_TIMEZONE)`);
+  pipelineOption(schedule.command('create')).description('create the schedule, or update it to the definition\'s times and time zone').action((o: { pipeline: string }) =>
+    withRuntime({ temporal: true, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+      const what = await createOrUpdateSchedule(rt, o.pipeline);
+      const s = rt.pipelines.get(o.pipeline).schedule;
+      process.stdout.write(`${what} schedule: ${[...s.cron.map((c) => `"${c}"`), ...s.calendars.map(calendarText)].join(', ')} in ${s.timezone}\n`);
     }),
   );
-  schedule.command('describe').description('show the schedule, its next and recent runs').option('--json', 'JSON output').action((o: { json?: boolean }) =>
-    withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
-      const d = await describeSchedule(rt);
+  pipelineOption(schedule.command('describe')).description('show the schedule, its next and recent runs').option('--json', 'JSON output').action((o: { pipeline: string; json?: boolean }) =>
+    withRuntime({ temporal: true, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+      const d = await describeSchedule(rt, o.pipeline);
       print(o.json, d, () =>
-        [`schedule ${d.scheduleId}: ${d.paused ? 'PAUSED' : 'active'} (configured "${d.cron.join(' ')}" in ${d.timezone ?? 'UTC'})`,
+        [`schedule ${d.scheduleId}: ${d.paused ? 'PAUSED' : 'active'} (configured ${[...d.cron.map((c) => `"${c}"`), ...d.calendars].join(', ')} in ${d.timezone ?? 'UTC'})`,
           `next: ${d.nextRuns.join(', ') || '-'}`,
           `recent: ${d.recentRuns.map((r) => `${r.scheduledAt} ${r.workflowId}`).join('; ') || '-'}`].join('\n'));
     }),
   );
   for (const [name, description] of [['pause', 'stop starting runs until unpaused'], ['unpause', 'start runs again'], ['trigger', 'start a run now'], ['delete', 'remove the schedule (runs and scores stay)']] as const) {
-    schedule.command(name).description(description).action(() =>
-      withRuntime({ temporal: true, crm: 'off' }, async (rt) => {
-        const handle = scheduleHandle(rt);
+    pipelineOption(schedule.command(name)).description(description).action((o: { pipeline: string }) =>
+      withRuntime({ temporal: true, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+        const handle = scheduleHandle(rt, o.pipeline);
         if (name === 'pause') await handle.pause('paused with scoreflow schedule pause');
         if (name === 'unpause') await handle.unpause('unpaused with scoreflow schedule unpause');
         if (name === 'trigger') await handle.trigger();
@@ -245,25 +255,27 @@ export function buildCli(): Command {
     );
   }
 
-  program.command('runs').description('recent runs from scoring.pipeline_runs').option('--limit <n>', 'how many', positiveInt, 10).option('--json', 'JSON output')
-    .action((o: { limit: number; json?: boolean }) =>
-      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
-        const runs = await recentRuns(rt.pool, o.limit);
+  pipelineOption(program.command('runs')).description('recent runs of a pipeline from scoring.pipeline_runs').option('--limit <n>', 'how many', positiveInt, 10).option('--json', 'JSON output')
+    .action((o: { pipeline: string; limit: number; json?: boolean }) =>
+      withRuntime({ temporal: false, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+        const runs = await recentRuns(rt.pool, o.limit, o.pipeline);
         print(o.json, runs, () => (runs.length ? runsTable(runs) : 'no runs yet: try `scoreflow run`'));
       }),
     );
 
-  program.command('status').description('the latest run with its stages, and what to do if it failed').option('--json', 'JSON output')
-    .action((o: { json?: boolean }) =>
-      withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
-        const [latest] = await recentRuns(rt.pool, 1);
-        const future = await futureDatedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable));
-        const warning = future ? `\n${futureDatedWarning(rt.config.source.leadsTable, future)}` : '';
+  pipelineOption(program.command('status')).description('a pipeline\'s latest run with its stages, and what to do if it failed').option('--json', 'JSON output')
+    .action((o: { pipeline: string; json?: boolean }) =>
+      withRuntime({ temporal: false, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+        const [latest] = await recentRuns(rt.pool, 1, o.pipeline);
+        const { source } = rt.pipelines.get(o.pipeline);
+        const future = await futureDatedLeads(rt.pool, parseLeadsTable(source.table, { key: source.key, change: source.change, email: source.email }));
+        const warning = future ? `\n${futureDatedWarning(o.pipeline === LEAD_SCORING ? rt.config.source.leadsTable : source.table, future)}` : '';
         print(o.json, latest || future ? { ...latest, future_dated_leads: future } : null, () => {
           if (!latest) return `no runs yet: try \`scoreflow run\`${warning}`;
           const head = `${latest.run_id}: ${runOutcome(latest)} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
-          const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: scoreflow rerun --as-of ${latest.as_of}` : '';
-          const again = latest.cancelled_at && !latest.error_type ? `\nTo run it again: scoreflow rerun --as-of ${latest.as_of}` : '';
+          const rerun = `scoreflow rerun${o.pipeline === LEAD_SCORING ? '' : ` --pipeline ${o.pipeline}`} --as-of ${latest.as_of}`;
+          const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: ${rerun}` : '';
+          const again = latest.cancelled_at && !latest.error_type ? `\nTo run it again: ${rerun}` : '';
           return `${head}\n${stageTable(latest)}${error}${again}${warning}`;
         });
       }),
@@ -331,6 +343,7 @@ export function buildCli(): Command {
     process.stdout.write(`${path}\n`);
   });
 
+  registerPipelineCommands(program, withRuntime, print);
   registerDataCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
   return program;

@@ -49,7 +49,7 @@ export async function dryRunCrm(rt: Runtime): Promise<{ target: string; contacts
     try {
       await db.query('begin');
       const plan = await planOutbox(db, {
-        runId: 'dry-run', table: parseLeadsTable(rt.config.source.leadsTable), target, epsilon: rt.config.crm.epsilon,
+        runId: 'dry-run', table: parseLeadsTable(rt.config.source.leadsTable), current: 'scoring.lead_scores', target, epsilon: rt.config.crm.epsilon,
         partitions: rt.config.crm.concurrency, capacity: Number.MAX_SAFE_INTEGER,
       });
       const { rows } = await db.query<OutboxContact>(

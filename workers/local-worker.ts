@@ -8,7 +8,7 @@ import type { Runtime } from './runtime.js';
  * Returns the function that drains and stops it.
  */
 async function startLocalWorker(rt: Runtime): Promise<() => Promise<void>> {
-  const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm });
+  const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm, pipelines: rt.pipelines });
   const running = worker.run();
   return async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

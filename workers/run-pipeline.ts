@@ -1,28 +1,42 @@
 import cliProgress from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
-import { leadScoringWorkflow, progressQuery, runIdFor, type LeadScoringResult } from '../workflows/lead-scoring.js';
+import { LEAD_SCORING } from '../pipelines/index.js';
+import { leadScoringWorkflow } from '../workflows/lead-scoring.js';
+import { pipelineWorkflow, progressQuery, runIdFor, type PipelineResult } from '../workflows/pipeline.js';
 import type { Runtime } from './runtime.js';
 
+/** A run's workflow, whichever type: leadScoringWorkflow or pipelineWorkflow. */
+export type RunHandle = WorkflowHandle<typeof pipelineWorkflow>;
+
 /**
- * Starts (or attaches to) the run of one business date; rerunning a finished date starts a new, idempotent
- * execution. With SCOREFLOW_CRM=off the run has no CRM stage, as with --no-crm.
+ * Starts (or attaches to) the run of one pipeline's business date (lead scoring unless `pipeline` says);
+ * rerunning a finished date starts a new, idempotent execution. With SCOREFLOW_CRM=off, or for a pipeline
+ * without a CRM sink, the run has no CRM stage, as with --no-crm. Lead scoring keeps its own workflow type.
  */
-export async function startRun(rt: Runtime, p: { asOf: string; full: boolean; crm?: boolean }): Promise<WorkflowHandle<typeof leadScoringWorkflow>> {
+export async function startRun(rt: Runtime, p: { pipeline?: string; asOf: string; full: boolean; crm?: boolean }): Promise<RunHandle> {
   const t = rt.temporal!;
-  return t.client.workflow.start(leadScoringWorkflow, {
+  const def = rt.pipelines.get(p.pipeline ?? LEAD_SCORING);
+  const args = {
+    asOf: p.asOf,
+    full: p.full,
+    scoringConcurrency: def.sizing.concurrency,
+    crmSync: (p.crm ?? true) && rt.config.crm.target !== 'off' && def.crm !== undefined,
+  };
+  const options = {
     taskQueue: rt.config.temporal.taskQueue,
-    workflowId: runIdFor(p),
-    args: [{ asOf: p.asOf, full: p.full, scoringConcurrency: rt.config.scoring.concurrency, crmSync: (p.crm ?? true) && rt.config.crm.target !== 'off' }],
+    workflowId: runIdFor({ pipeline: def.id, asOf: p.asOf, full: p.full }),
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-  });
+  } as const;
+  if (def.id === LEAD_SCORING) return t.client.workflow.start(leadScoringWorkflow, { ...options, args: [args] }) as Promise<RunHandle>;
+  return t.client.workflow.start(pipelineWorkflow, { ...options, args: [{ ...args, pipeline: def.id }] });
 }
 
 /** Waits for a run, drawing a progress bar of scored chunks on a terminal (stage lines otherwise). */
 export async function waitWithProgress(
-  handle: WorkflowHandle<typeof leadScoringWorkflow>,
+  handle: RunHandle,
   opts: { show: boolean },
-): Promise<LeadScoringResult> {
+): Promise<PipelineResult> {
   const interactive = opts.show && process.stderr.isTTY;
   const bar = interactive
     ? new cliProgress.SingleBar(

@@ -13,11 +13,14 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { startDevServer } from '../services/temporal-dev-server.js';
 import { startSandbox, SANDBOX_TOKEN } from '../sandbox/server.js';
 import type { CrmEndpoint } from '../activities/crm/target.js';
+import { LEAD_SCORING, makePipelineRegistry, type PipelineDefinitionInput, type PipelineRegistry } from '../pipelines/index.js';
 
 /** The connections a command works with, and how to let go of them (and of services it started). */
 export interface Runtime {
   config: Config;
   log: Logger;
+  /** The pipelines this process knows, validated before anything started. */
+  pipelines: PipelineRegistry;
   databaseUrl: string;
   pool: Pool;
   temporal?: { address: string; namespace: string; uiUrl?: string; connection: Connection; client: Client };
@@ -30,9 +33,16 @@ export interface Runtime {
  * Connects to PostgreSQL (DATABASE_URL, else the embedded server under SCOREFLOW_HOME, started if
  * needed), applies migrations, and with `temporal` connects to TEMPORAL_ADDRESS or the local dev server.
  */
-export async function openRuntime(config: Config, log: Logger, opts: { temporal: boolean; model?: boolean }): Promise<Runtime> {
-  // A missing or mismatched model stops the command here, before anything starts.
-  if (opts.model) await (await loadModel(config.model.dir)).session.release();
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  opts: { temporal: boolean; model?: boolean; pipeline?: string; pipelines?: readonly PipelineDefinitionInput[] },
+): Promise<Runtime> {
+  // A bad pipeline definition, or an unknown --pipeline, stops the command here, before anything starts.
+  const pipelines = makePipelineRegistry(config, opts.pipelines);
+  const pipeline = pipelines.get(opts.pipeline ?? LEAD_SCORING);
+  // A missing or mismatched model of the pipeline stops the command here, before anything starts.
+  if (opts.model) await (await loadModel(pipeline.modelDir)).session.release();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'while shutting down'));
@@ -54,7 +64,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { temporal:
     }
     await migrate(databaseUrl, log);
     const crm = await openCrm(config, databaseUrl, log, closers);
-    const runtime: Runtime = { config, log, databaseUrl, pool, crm, close };
+    const runtime: Runtime = { config, log, pipelines, databaseUrl, pool, crm, close };
     if (opts.temporal) runtime.temporal = await openTemporal(config, log, closers);
     return runtime;
   } catch (err) {
@@ -81,6 +91,8 @@ async function openCrm(config: Config, databaseUrl: string, log: Logger, closers
 export interface RuntimeNeeds {
   temporal: boolean;
   model?: boolean;
+  /** The pipeline the command acts on (`--pipeline`): an unknown id stops it with the list of known ones. */
+  pipeline?: string;
   longRunning?: boolean;
   crm?: 'sandbox' | 'off';
 }

@@ -1,41 +1,56 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
-import { scheduledLeadScoringWorkflow } from '../workflows/scheduled.js';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
+import { LEAD_SCORING, type PipelineDefinition } from '../pipelines/index.js';
+import { scheduledLeadScoringWorkflow, scheduledPipelineWorkflow } from '../workflows/scheduled.js';
 import type { Runtime } from './runtime.js';
 
-/** One schedule per pipeline; its id is what operators see under Schedules in the Web UI. */
-export const SCHEDULE_ID = 'lead-scoring-daily';
+const DAYS: DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
-function scheduleOptions(rt: Runtime): ScheduleOptions {
-  const { cron, timezone } = rt.config.schedule;
+/**
+ * One schedule per pipeline; its id is what operators see under Schedules in the Web UI. Lead scoring's
+ * keeps the id it always had, `lead-scoring-daily`: an existing deployment's schedule is then updated in
+ * place by `schedule create`, not left running beside a second one that would start every run twice.
+ */
+export function scheduleIdFor(pipeline: string): string {
+  return pipeline === LEAD_SCORING ? 'lead-scoring-daily' : `${pipeline}-schedule`;
+}
+
+/** Lead scoring's schedule id, as before pipelines were definitions. */
+export const SCHEDULE_ID = scheduleIdFor(LEAD_SCORING);
+
+function scheduleOptions(rt: Runtime, def: PipelineDefinition): ScheduleOptions {
+  const { timezone, cron, calendars } = def.schedule;
+  const common = { taskQueue: rt.config.temporal.taskQueue, workflowId: `${def.id}-scheduled` };
   return {
-    scheduleId: SCHEDULE_ID,
-    spec: { cronExpressions: [cron], timezone },
-    action: {
-      type: 'startWorkflow',
-      workflowType: scheduledLeadScoringWorkflow,
-      workflowId: 'lead-scoring-scheduled',
-      taskQueue: rt.config.temporal.taskQueue,
-      args: [{ timezone, scoringConcurrency: rt.config.scoring.concurrency }],
+    scheduleId: scheduleIdFor(def.id),
+    spec: {
+      ...(cron.length ? { cronExpressions: cron } : {}),
+      ...(calendars.length ? { calendars: calendars.map((c) => ({ hour: c.hour, minute: c.minute, ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: DAYS[c.dayOfWeek]! }) })) } : {}),
+      timezone,
     },
-    // A run still going at the next tick is left alone; a morning missed while Temporal was down is
+    // Lead scoring keeps its launcher's workflow type: schedules created before pipelines existed start it.
+    action: def.id === LEAD_SCORING
+      ? { type: 'startWorkflow', workflowType: scheduledLeadScoringWorkflow, ...common, args: [{ timezone, scoringConcurrency: def.sizing.concurrency }] }
+      : { type: 'startWorkflow', workflowType: scheduledPipelineWorkflow, ...common, args: [{ pipeline: def.id, timezone, scoringConcurrency: def.sizing.concurrency }] },
+    // A run still going at the next tick is left alone; a time missed while Temporal was down is
     // caught up when it is back, within a day.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
   };
 }
 
-/** Creates the daily schedule, or brings an existing one in line with the configured cron and time zone. */
-export async function createOrUpdateSchedule(rt: Runtime): Promise<'created' | 'updated'> {
+/** Creates a pipeline's schedule, or brings an existing one in line with its definition. */
+export async function createOrUpdateSchedule(rt: Runtime, pipeline = LEAD_SCORING): Promise<'created' | 'updated'> {
   const client = rt.temporal!.client;
-  const options = scheduleOptions(rt);
+  const def = rt.pipelines.get(pipeline);
+  const options = scheduleOptions(rt, def);
   try {
     await client.schedule.create(options);
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(SCHEDULE_ID).update((previous) => ({
+    await client.schedule.getHandle(options.scheduleId).update((previous) => ({
       ...previous,
       spec: options.spec,
-      action: { ...options.action, workflowType: 'scheduledLeadScoringWorkflow' },
+      action: { ...options.action, workflowType: def.id === LEAD_SCORING ? 'scheduledLeadScoringWorkflow' : 'scheduledPipelineWorkflow' },
       policies: { ...previous.policies, ...options.policies },
     }));
     return 'updated';
@@ -44,7 +59,10 @@ export async function createOrUpdateSchedule(rt: Runtime): Promise<'created' | '
 
 export interface ScheduleSummary {
   scheduleId: string;
+  pipeline: string;
   cron: string[];
+  /** The definition's calendar specs, e.g. "Mon 13:00". */
+  calendars: string[];
   timezone: string | undefined;
   paused: boolean;
   note: string | undefined;
@@ -52,11 +70,20 @@ export interface ScheduleSummary {
   recentRuns: Array<{ scheduledAt: string; workflowId: string }>;
 }
 
-export async function describeSchedule(rt: Runtime): Promise<ScheduleSummary> {
-  const d = await rt.temporal!.client.schedule.getHandle(SCHEDULE_ID).describe();
+/** A calendar spec as operators read it: "Mon 13:00", or "daily 06:00". */
+export function calendarText(c: PipelineDefinition['schedule']['calendars'][number]): string {
+  const time = `${String(c.hour).padStart(2, '0')}:${String(c.minute).padStart(2, '0')}`;
+  return `${c.dayOfWeek === undefined ? 'daily' : DAYS[c.dayOfWeek]!.slice(0, 1) + DAYS[c.dayOfWeek]!.slice(1, 3).toLowerCase()} ${time}`;
+}
+
+export async function describeSchedule(rt: Runtime, pipeline = LEAD_SCORING): Promise<ScheduleSummary> {
+  const def = rt.pipelines.get(pipeline);
+  const d = await scheduleHandle(rt, pipeline).describe();
   return {
-    scheduleId: SCHEDULE_ID,
-    cron: rt.config.schedule.cron ? [rt.config.schedule.cron] : [],
+    scheduleId: scheduleIdFor(pipeline),
+    pipeline,
+    cron: def.schedule.cron,
+    calendars: def.schedule.calendars.map(calendarText),
     timezone: d.spec.timezone,
     paused: d.state.paused,
     note: d.state.note,
@@ -68,6 +95,17 @@ export async function describeSchedule(rt: Runtime): Promise<ScheduleSummary> {
   };
 }
 
-export function scheduleHandle(rt: Runtime) {
-  return rt.temporal!.client.schedule.getHandle(SCHEDULE_ID);
+/** The next times the pipeline's Temporal Schedule fires, or undefined when it has none. */
+export async function scheduledNextRuns(rt: Runtime, pipeline: string): Promise<{ paused: boolean; nextRuns: Date[] } | undefined> {
+  try {
+    const d = await scheduleHandle(rt, pipeline).describe();
+    return { paused: d.state.paused, nextRuns: d.info.nextActionTimes };
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export function scheduleHandle(rt: Runtime, pipeline = LEAD_SCORING) {
+  return rt.temporal!.client.schedule.getHandle(scheduleIdFor(rt.pipelines.get(pipeline).id));
 }

@@ -6,9 +6,9 @@ import type { CrmEndpoint } from '../activities/crm/target.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { sourceOrBuilt } from '../lib/paths.js';
-import { makeModelSource } from '../models/model-source.js';
+import { makeModelSource, type ModelSource } from '../models/model-source.js';
 import { makeModelStore } from '../activities/sql/model-store.js';
-import { parseLeadsTable } from '../source/leads-table.js';
+import { makePipelineRegistry, type PipelineRegistry } from '../pipelines/index.js';
 
 /** Builds a worker for the scoring task queue: the workflows bundle plus activities bound to `pool`. */
 export async function createScoringWorker(p: {
@@ -17,17 +17,21 @@ export async function createScoringWorker(p: {
   log: Logger;
   address: string;
   crm: CrmEndpoint | undefined;
+  /** The pipelines it runs; default: the configured ones (lead scoring). */
+  pipelines?: PipelineRegistry;
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: p.address });
-  const activities = createScoringActivities(activityDeps(p));
+  const deps = activityDeps(p);
+  const activities = createScoringActivities(deps);
+  const scoringConcurrency = Math.max(...deps.pipelines.all().map((d) => d.sizing.concurrency));
   const worker = await Worker.create({
     connection,
     namespace: p.config.temporal.namespace,
     taskQueue: p.config.temporal.taskQueue,
     ...(p.workflowBundle ? { workflowBundle: p.workflowBundle } : { workflowsPath: sourceOrBuilt('workflows/index.ts') }),
     activities,
-    maxConcurrentActivityTaskExecutions: Math.max(p.config.scoring.concurrency, p.config.crm.concurrency) + 2,
+    maxConcurrentActivityTaskExecutions: Math.max(scoringConcurrency, p.config.crm.concurrency) + 2,
     // Heartbeats carry cancellation back to activities: sent every second, a cancel stops them within seconds.
     maxHeartbeatThrottleInterval: '1 second',
     interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
@@ -36,13 +40,19 @@ export async function createScoringWorker(p: {
 }
 
 /** The activities' dependencies from configuration: one place, shared by workers and tests. */
-export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: CrmEndpoint | undefined }): ActivityDeps {
+export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: CrmEndpoint | undefined; pipelines?: PipelineRegistry }): ActivityDeps {
+  const store = makeModelStore(p.pool);
+  // One model source per directory, so pipelines sharing a model share its onnxruntime sessions.
+  const sources = new Map<string, ModelSource>();
   return {
     pool: p.pool,
     log: p.log,
-    model: makeModelSource({ modelDir: p.config.model.dir, store: makeModelStore(p.pool) }),
-    leadsTable: parseLeadsTable(p.config.source.leadsTable),
-    chunkSize: p.config.scoring.chunkSize,
+    pipelines: p.pipelines ?? makePipelineRegistry(p.config),
+    modelSource(modelDir) {
+      let source = sources.get(modelDir);
+      if (!source) sources.set(modelDir, (source = makeModelSource({ modelDir, store })));
+      return source;
+    },
     lookbackHours: p.config.scoring.lookbackHours,
     retentionDays: p.config.retention.days,
     crm: {

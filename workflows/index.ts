@@ -1,3 +1,4 @@
 /** Every workflow the scoreflow worker hosts. */
 export { leadScoringWorkflow } from './lead-scoring.js';
-export { scheduledLeadScoringWorkflow } from './scheduled.js';
+export { pipelineWorkflow } from './pipeline.js';
+export { scheduledLeadScoringWorkflow, scheduledPipelineWorkflow } from './scheduled.js';

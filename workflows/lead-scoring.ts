@@ -1,144 +1,17 @@
-import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler,
-} from '@temporalio/workflow';
-import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
-import { boundedMap } from './bounded-map.js';
+import { pipelineWorkflow, type PipelineInput, type PipelineResult } from './pipeline.js';
 
-/** Input of one business day's run. Only a date and settings: never lead data. */
-export interface LeadScoringInput {
-  asOf: string;
-  full?: boolean;
-  /** How many chunks are scored at once (config SCOREFLOW_SCORING_CONCURRENCY, read by the starter). */
-  scoringConcurrency?: number;
-  /** false: score and store only; the next run with the CRM stage sends what this one published. */
-  crmSync?: boolean;
-}
+export { progressQuery, runIdFor, type RunProgress } from './pipeline.js';
 
-export interface LeadScoringResult {
-  runId: string;
-  asOf: string;
-  modelVersion: string;
-  modelSha256: string;
-  extracted: number;
-  chunks: number;
-  scored: number;
-  rejected: number;
-  published: number;
-  /** Absent for runs started before the CRM stage existed. */
-  crm?: CrmSummary;
-}
-
-export interface RunProgress {
-  stage: 'extract' | 'batch-score' | 'store' | 'crm-sync' | 'done' | 'failed' | 'cancelled';
-  chunksDone: number;
-  chunksTotal: number;
-}
-
-export const progressQuery = defineQuery<RunProgress>('progress');
+/** Lead scoring's id; its definition is in pipelines/lead-scoring.ts. */
 export const PIPELINE = 'lead-scoring';
 
+export type LeadScoringInput = Omit<PipelineInput, 'pipeline'>;
+export type LeadScoringResult = PipelineResult;
+
 /**
- * Database stages: retried with backoff through restarts; typed non-retryable errors stop at once.
- * They heartbeat while their statements run, so a killed worker's stage moves on within 30 s.
- * A cancelled run waits for the activity it cancelled to stop (here and below): nothing it started goes
- * on writing after the run is recorded cancelled.
+ * Lead scoring's business day: the generic pipeline workflow with pipeline 'lead-scoring'. It keeps its own
+ * workflow type so that its schedule, the Web UI and the recorded histories in test/histories/ stay as they were.
  */
-const { extractLeads, publishRun } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-/** Inference on one chunk heartbeats every slice, so a killed worker's chunk is retried elsewhere within 20 s. */
-const { scoreChunk } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-/** CRM batches heartbeat; 429s and 5xx are handled inside, so attempts here are for crashes and outages. */
-const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
-});
-const { recordRunFailure, recordRunCancelled } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10 },
-});
-
-/** One business day: extract → batch-score (chunks in parallel, bounded) → store → crm-sync. */
 export async function leadScoringWorkflow(input: LeadScoringInput): Promise<LeadScoringResult> {
-  const run = { runId: runIdFor(input), pipeline: PIPELINE, asOf: input.asOf };
-  const progress: RunProgress = { stage: 'extract', chunksDone: 0, chunksTotal: 0 };
-  setHandler(progressQuery, () => progress);
-  try {
-    const extracted = await extractLeads({ ...run, full: input.full ?? false });
-
-    progress.stage = 'batch-score';
-    progress.chunksTotal = extracted.chunks;
-    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
-    await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
-      await scoreChunk({ runId: run.runId, chunk, modelSha256: extracted.modelSha256 });
-      progress.chunksDone++;
-    }, stopOnFirstFailure());
-
-    progress.stage = 'store';
-    // A cancel waits for the store stage: a run is published entirely or not at all.
-    const stored = await CancellationScope.nonCancellable(() => publishRun(run));
-
-    let crm: CrmSummary | undefined;
-    // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.
-    if (patched('crm-sync-stage') && input.crmSync !== false) {
-      progress.stage = 'crm-sync';
-      const plan = await prepareCrmSync(run);
-      const partitions = Array.from({ length: plan.partitions }, (_, partition) => partition);
-      await boundedMap(partitions, plan.partitions, async (partition) => {
-        await syncCrmPartition({ runId: run.runId, partition });
-      }, stopOnFirstFailure());
-      crm = await finishCrmSync(run);
-    }
-
-    progress.stage = 'done';
-    return {
-      ...run,
-      modelVersion: extracted.modelVersion,
-      modelSha256: extracted.modelSha256,
-      extracted: extracted.total,
-      chunks: extracted.chunks,
-      scored: stored.scored,
-      rejected: stored.rejected,
-      published: stored.published,
-      crm,
-    };
-  } catch (err) {
-    progress.stage = isCancellation(err) ? 'cancelled' : 'failed';
-    // Recorded even when the run itself was cancelled; runs recorded before this lost that record.
-    if (patched('record-outcome-non-cancellable')) await CancellationScope.nonCancellable(() => recordOutcome(run, err));
-    else await recordRunFailure(failureOf(run, err));
-    throw err;
-  }
-}
-
-/** A scope that stops a stage's fan-out at its first failure; runs recorded before it went on (see boundedMap). */
-function stopOnFirstFailure(): CancellationScope | undefined {
-  return patched('stop-on-first-failure') ? new CancellationScope() : undefined;
-}
-
-/** Records a cancelled run with who/why, or a failed one with its error type. */
-async function recordOutcome(run: RunRef, err: unknown): Promise<void> {
-  if (isCancellation(err)) await recordRunCancelled(run);
-  else await recordRunFailure(failureOf(run, err));
-}
-
-function failureOf(run: RunRef, err: unknown) {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
-  return { ...run, errorType, message: (cause as Error).message };
-}
-
-/** The run id keys every row a run writes: one per business date (and one more for a --full rescore). */
-export function runIdFor(input: Pick<LeadScoringInput, 'asOf' | 'full'>): string {
-  return `${PIPELINE}-${input.asOf}${input.full ? '-full' : ''}`;
+  return pipelineWorkflow({ ...input, pipeline: PIPELINE });
 }

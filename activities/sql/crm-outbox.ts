@@ -1,5 +1,5 @@
 import type { PoolClient, Pool } from '../../db/pool.js';
-import type { LeadsTable } from '../../source/leads-table.js';
+import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
 const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;
@@ -13,7 +13,7 @@ export interface OutboxPlan {
 }
 
 /**
- * Builds the run's outbox once, in the caller's transaction: every published lead whose bucket changed,
+ * Builds the run's outbox once, in the caller's transaction: every published lead (of the `current` table) whose bucket changed,
  * or whose score moved by more than `epsilon`, since the run's CRM `target` last accepted it (what other
  * targets accepted does not count); one input per email;
  * leads without a usable email are recorded as skipped. Highest priority first (bucket changes, then
@@ -21,14 +21,17 @@ export interface OutboxPlan {
  */
 export async function planOutbox(
   client: PoolClient,
-  p: { runId: string; table: LeadsTable; target: string; epsilon: number; partitions: number; capacity: number },
+  p: { runId: string; table: LeadsTable; current: string; target: string; epsilon: number; partitions: number; capacity: number },
 ): Promise<OutboxPlan> {
+  const key = quoteColumn(p.table.columns.key);
+  const email = quoteColumn(p.table.columns.email ?? 'email');
+  const change = quoteColumn(p.table.columns.change);
   const { rows } = await client.query<OutboxPlan>(
     `with changed as materialized (
        select ls.lead_id, lower(btrim(l.email)) as email, ls.score, ls.bucket, ls.model_version, ls.scored_at,
               (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
-       from scoring.lead_scores ls
-       join (select distinct on (lead_id) lead_id, email from ${p.table.sql} order by lead_id, updated_at desc) l using (lead_id)
+       from ${p.current} ls
+       join (select distinct on (${key}) ${key} as lead_id, ${email} as email from ${p.table.sql} order by ${key}, ${change} desc) l using (lead_id)
        left join scoring.crm_sync_state s on s.target = $5 and s.lead_id = ls.lead_id
        where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $2
      ), ranked as materialized (
@@ -60,7 +63,7 @@ export async function planOutbox(
      select (select count(*)::int from outbox) as contacts,
             (select count(*)::int from skipped where kind = 'skipped') as skipped,
             (select count(*)::int from skipped where kind = 'deferred') as deferred,
-            (select count(*)::int from scoring.lead_scores) - (select count(*)::int from changed) as unchanged,
+            (select count(*)::int from ${p.current}) - (select count(*)::int from changed) as unchanged,
             0 as batches`,
     [p.runId, p.epsilon, p.partitions, p.capacity, p.target],
   );

@@ -1,5 +1,11 @@
 import type { PoolClient } from '../../db/pool.js';
 
+/** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
+export interface SinkTables {
+  current: string;
+  history: string;
+}
+
 export interface PublishCounts {
   published: number;
   scored: number;
@@ -7,14 +13,18 @@ export interface PublishCounts {
 }
 
 /**
- * Publishes a fully staged run, inside the caller's transaction: history rows, the current score per
- * lead (never replacing a score made from a newer version of the lead), the watermark (never past the
+ * Publishes a fully staged run, inside the caller's transaction, into the pipeline's sink tables: history
+ * rows, the current score per key (never replacing a score made from a newer version of the lead), the watermark (never past the
  * run's snapshot time), the audit row, and the staging rows removed. Analysts see all of it at commit or
  * none of it.
  */
-export async function publishStagedRun(client: PoolClient, runId: string, pipeline: string, storeStartedAt: number): Promise<PublishCounts> {
+export async function publishStagedRun(
+  client: PoolClient,
+  p: { runId: string; pipeline: string; sinks: SinkTables; storeStartedAt: number },
+): Promise<PublishCounts> {
+  const { runId, pipeline, sinks, storeStartedAt } = p;
   await client.query(
-    `insert into scoring.lead_score_history (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
+    `insert into ${sinks.history} (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
      select s.run_id, s.lead_id, s.score, s.bucket, r.model_version, r.model_sha256, s.source_updated_at, s.scored_at
      from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
      where s.run_id = $1
@@ -22,7 +32,7 @@ export async function publishStagedRun(client: PoolClient, runId: string, pipeli
     [runId],
   );
   const current = await client.query(
-    `insert into scoring.lead_scores as ls
+    `insert into ${sinks.current} as ls
        (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
      select s.lead_id, s.score, s.bucket, r.model_name, r.model_version, r.model_sha256, s.run_id, s.source_updated_at, s.scored_at
      from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)

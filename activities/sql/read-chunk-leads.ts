@@ -16,9 +16,10 @@ export async function readChunkLeads(
 ): Promise<RawLead[]> {
   // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
   const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}`).join(', ');
+  const key = quoteColumn(p.table.columns.key);
   const sql = `copy (
-      select r.lead_id, l.lead_id is not null, l.updated_at, ${features}
-      from scoring.run_leads r left join ${p.table.sql} l on l.lead_id = r.lead_id
+      select r.lead_id, l.${key} is not null, l.${quoteColumn(p.table.columns.change)}, ${features}
+      from scoring.run_leads r left join ${p.table.sql} l on l.${key} = r.lead_id
       where r.run_id = ${pg.escapeLiteral(p.runId)} and r.chunk = ${Math.trunc(p.chunk)}
       order by r.lead_id
     ) to stdout`;

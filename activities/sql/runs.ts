@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 /** The audit row of a run, as the stages read it. */
 export interface RunRow {
   run_id: string;
+  pipeline: string;
   status: 'extracting' | 'scoring' | 'storing' | 'published' | 'failed' | 'cancelled';
   chunks: number | null;
   leads_extracted: number | null;
@@ -28,7 +29,7 @@ export interface RunStart {
  */
 export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow | null> {
   const before = await client.query<RunRow>(
-    'select run_id, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1 for update',
+    'select run_id, pipeline, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1 for update',
     [r.runId],
   );
   await client.query(
@@ -61,7 +62,7 @@ export async function resetRun(client: PoolClient, runId: string, model: { name:
 
 export async function getRun(db: Pool | PoolClient, runId: string): Promise<RunRow | null> {
   const { rows } = await db.query<RunRow>(
-    'select run_id, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1',
+    'select run_id, pipeline, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1',
     [runId],
   );
   return rows[0] ?? null;

@@ -1,38 +1,45 @@
 import type { PoolClient } from '../../db/pool.js';
-import type { LeadsTable } from '../../source/leads-table.js';
+import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
 /** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
 export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
 
-/** Leads already scored, or already rejected, at exactly their current updated_at by this model. */
-const ALREADY_HANDLED = `
-  not exists (select 1 from scoring.lead_scores s
-              where s.lead_id = l.lead_id and s.model_sha256 = $3 and s.source_updated_at = l.updated_at)
+/**
+ * Rows already scored (in the pipeline's current-result table), or already rejected by a published run of
+ * the same pipeline, at exactly their current change time by this model.
+ */
+const alreadyHandled = (current: string, key: string, change: string) => `
+  not exists (select 1 from ${current} s
+              where s.lead_id = l.${key} and s.model_sha256 = $3 and s.source_updated_at = l.${change})
   and not exists (select 1 from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
-                  where rj.lead_id = l.lead_id and rj.source_updated_at = l.updated_at
-                    and pr.status = 'published' and pr.model_sha256 = $3)`;
+                  where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
+                    and pr.status = 'published' and pr.model_sha256 = $3
+                    and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = $1))`;
 
 /**
- * Takes the run's snapshot in one statement: candidate leads numbered into chunks go to run_leads,
+ * Takes the run's snapshot in one statement: candidate rows of the source table (its key and change
+ * columns read as lead_id and updated_at) numbered into chunks go to run_leads,
  * lead ids found more than once in the source go to rejected_leads, and the statement's start time is
  * recorded as the run's snapshot_at (the watermark never passes it). Returns both counts.
  */
 export async function snapshotRunLeads(
   client: PoolClient,
-  p: { runId: string; table: LeadsTable; chunkSize: number; modelSha256: string; mode: ExtractMode },
+  p: { runId: string; table: LeadsTable; current: string; chunkSize: number; modelSha256: string; mode: ExtractMode },
 ): Promise<{ snapshotted: number; duplicates: number }> {
-  const filters = ['l.lead_id is not null'];
+  const key = quoteColumn(p.table.columns.key);
+  const change = quoteColumn(p.table.columns.change);
+  const filters = [`l.${key} is not null`];
   const params: unknown[] = [p.runId, p.chunkSize, p.modelSha256];
   if (p.mode.kind === 'unscored') {
-    filters.push(ALREADY_HANDLED);
+    filters.push(alreadyHandled(p.current, key, change));
     if (p.mode.since) {
       params.push(p.mode.since);
-      filters.push(`l.updated_at > $${params.length}`);
+      filters.push(`l.${change} > $${params.length}`);
     }
   }
   const { rows } = await client.query<{ snapshotted: string; duplicates: string }>(
     `with candidates as materialized (
-       select l.lead_id, l.updated_at, count(*) over (partition by l.lead_id) as copies
+       select l.${key} as lead_id, l.${change} as updated_at, count(*) over (partition by l.${key}) as copies
        from ${p.table.sql} l
        where ${filters.join(' and ')}
      ), duplicates as (

@@ -36,6 +36,8 @@ describe('the scoreflow command', () => {
     [['status'], { DATABASE_URL: 'postgres://scoring:s3cret@127.0.0.1:9/nowhere' }, 'scoreflow: DatabaseUnavailable: Cannot reach PostgreSQL: postgres://scoring:***@127.0.0.1:9/nowhere'],
     [['run'], { SCOREFLOW_MODEL_DIR: '/nonexistent/model' }, 'scoreflow: ModelNotFound: No model card at /nonexistent/model/model-card.json'],
     [['run'], { SCOREFLOW_MODEL_DIR: MODEL_WITHOUT_CARD }, `scoreflow: ModelNotFound: No model card at ${MODEL_WITHOUT_CARD}/model-card.json: export the model with its model-card.json`],
+    [['status', '--pipeline', 'recs'], {}, 'scoreflow: ConfigInvalid: Invalid configuration: unknown pipeline "recs": the pipelines are lead-scoring'],
+    [['schedule', 'describe', '--pipeline', 'recs'], {}, 'scoreflow: ConfigInvalid: Invalid configuration: unknown pipeline "recs": the pipelines are lead-scoring'],
   ])('%j with bad configuration stops at once with one line saying what to fix', async (args, bad, line) => {
     const res = await scoreflow(args, { ...env, ...bad });
     expect(res.code).toBe(1);
@@ -68,6 +70,17 @@ describe('the scoreflow command', () => {
     const status = await scoreflow(['status'], env);
     expect(status.stdout).toMatch(/lead-scoring-2026-07-01: published/);
     expect(status.stdout).toMatch(/extract\s+700/);
+
+    const pipelines = JSON.parse((await scoreflow(['pipelines', '--json'], env)).stdout) as unknown[];
+    expect(pipelines).toEqual([expect.objectContaining({
+      id: 'lead-scoring',
+      schedule: { id: 'lead-scoring-daily', times: ['cron "0 6 * * *"'], timezone: 'UTC', exists: false, paused: false },
+      nextRun: expect.stringMatching(/T06:00:00.000Z$/) as unknown,
+      nextRunFrom: 'definition',
+      lastRun: expect.objectContaining({ runId: 'lead-scoring-2026-07-01', asOf: '2026-07-01', status: 'published' }) as unknown,
+      sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history' },
+      crm: true,
+    })]);
   });
 
   it('checks the CRM and previews a sync against the sandbox it starts by default', async () => {

@@ -19,6 +19,7 @@ import { createScoringWorker } from '../../workers/worker.js';
 import { installTemporalLogging } from '../../workers/temporal-logging.js';
 import { startSandbox, SANDBOX_TOKEN, type Sandbox, type SandboxOptions } from '../../sandbox/server.js';
 import type { CrmEndpoint } from '../../activities/crm/target.js';
+import { makePipelineRegistry, type PipelineDefinitionInput } from '../../pipelines/index.js';
 
 installTemporalLogging(process.env['LOG_LEVEL']);
 const BUNDLED_MODEL = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
@@ -39,7 +40,7 @@ export interface Harness {
   query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   seed(count: number, opts?: { seed?: number; messyRate?: number }): Promise<void>;
   /** Runs a date through Temporal and waits for the result (throws WorkflowFailedError on failure). */
-  run(asOf: string, opts?: { full?: boolean; crm?: boolean }): Promise<LeadScoringResult>;
+  run(asOf: string, opts?: { full?: boolean; crm?: boolean; pipeline?: string }): Promise<LeadScoringResult>;
   /** The tables analysts read, in a stable order, for comparisons between runs. */
   publishedTables(): Promise<{ scores: unknown[]; history: unknown[] }>;
   close(): Promise<void>;
@@ -47,7 +48,14 @@ export interface Harness {
 
 export async function makeHarness(
   env: Record<string, string> = {},
-  opts: { sandbox?: Partial<SandboxOptions>; logSink?: { write(line: string): void }; worker?: boolean; adminDatabaseUrl?: string } = {},
+  opts: {
+    sandbox?: Partial<SandboxOptions>;
+    logSink?: { write(line: string): void };
+    worker?: boolean;
+    adminDatabaseUrl?: string;
+    /** Pipeline definitions besides lead scoring, registered in this test's runtime and workers only. */
+    pipelines?: PipelineDefinitionInput[];
+  } = {},
 ): Promise<Harness> {
   const database = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const adminUrl = opts.adminDatabaseUrl ?? inject('adminDatabaseUrl');
@@ -69,11 +77,13 @@ export async function makeHarness(
     ...env,
   });
   const log = opts.logSink ? makeLogger('debug', 'test', opts.logSink) : makeLogger(config.logLevel ?? 'warn', 'test');
-  const rt = await openRuntime(config, log, { temporal: true });
+  const rt = await openRuntime(config, log, { temporal: true, pipelines: opts.pipelines });
   const workers: Array<{ worker: Worker; connection: NativeConnection; running: Promise<void> }> = [];
   const addWorker = async (crm = rt.crm, modelDir?: string) => {
+    const workerConfig = modelDir ? { ...config, model: { dir: modelDir } } : config;
     const { worker, connection } = await createScoringWorker({
-      config: modelDir ? { ...config, model: { dir: modelDir } } : config,
+      config: workerConfig,
+      pipelines: makePipelineRegistry(workerConfig, opts.pipelines),
       pool: rt.pool, log, address: rt.temporal!.address, crm, workflowBundle: { codePath: inject('workflowBundlePath') },
     });
     const entry = { worker, connection, running: worker.run() };
@@ -119,7 +129,7 @@ export async function makeHarness(
       });
     },
     async run(asOf, opts = {}) {
-      const handle = await startRun(rt, { asOf, full: opts.full ?? false, crm: opts.crm ?? true });
+      const handle = await startRun(rt, { pipeline: opts.pipeline, asOf, full: opts.full ?? false, crm: opts.crm ?? true });
       return handle.result();
     },
     async publishedTables() {

@@ -77,8 +77,9 @@ describe('boundedMap', () => {
 
 describe('dates and run ids', () => {
   it('names a run by pipeline and business date, with -full for a full rescore', () => {
-    expect(runIdFor({ asOf: '2026-11-25' })).toBe('lead-scoring-2026-11-25');
-    expect(runIdFor({ asOf: '2026-11-25', full: true })).toBe('lead-scoring-2026-11-25-full');
+    expect(runIdFor({ pipeline: 'lead-scoring', asOf: '2026-11-25' })).toBe('lead-scoring-2026-11-25');
+    expect(runIdFor({ pipeline: 'partner-leads', asOf: '2026-11-25' })).toBe('partner-leads-2026-11-25');
+    expect(runIdFor({ pipeline: 'lead-scoring', asOf: '2026-11-25', full: true })).toBe('lead-scoring-2026-11-25-full');
   });
 
   it('takes the business date in the schedule time zone', () => {

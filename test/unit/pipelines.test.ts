@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.js';
+import { ConfigInvalid, PipelineNotDefined } from '../../lib/errors.js';
+import { stagePipeline } from '../../activities/pipeline.js';
+import type { ModelSource } from '../../models/model-source.js';
+import { makePipelineRegistry, type PipelineDefinitionInput } from '../../pipelines/index.js';
+import { cronAsCalendars, nextRunTimes } from '../../pipelines/next-runs.js';
+
+const config = loadConfig({});
+const partner: PipelineDefinitionInput = {
+  id: 'partner-leads',
+  source: { table: 'public.partner_leads', key: 'lead_id', change: 'updated_at' },
+  modelDir: config.model.dir,
+  output: { kind: 'probability-buckets' },
+  sinks: { current: 'partner.scores', history: 'partner.score_history' },
+  schedule: { timezone: 'Europe/Berlin', calendars: [{ hour: 7, minute: 30, dayOfWeek: 1 }] },
+  sizing: { chunkSize: 500, concurrency: 2 },
+};
+
+const refusal = (extra: PipelineDefinitionInput[], cfg = config): ConfigInvalid => {
+  try {
+    makePipelineRegistry(cfg, extra);
+  } catch (err) {
+    return err as ConfigInvalid;
+  }
+  throw new Error('expected ConfigInvalid');
+};
+
+describe('pipeline registry', () => {
+  it('declares lead scoring from the settings it always had', () => {
+    const env = { SCOREFLOW_LEADS_TABLE: 'crm.leads', SCOREFLOW_CHUNK_SIZE: '1000', SCOREFLOW_SCORING_CONCURRENCY: '3',
+      SCOREFLOW_SCHEDULE_CRON: '15 5 * * 1-5', SCOREFLOW_SCHEDULE_TIMEZONE: 'Europe/Paris' };
+    const lead = makePipelineRegistry(loadConfig(env)).get('lead-scoring');
+    expect(lead).toMatchObject({
+      source: { table: 'crm.leads', key: 'lead_id', change: 'updated_at', email: 'email' },
+      output: { kind: 'probability-buckets' },
+      sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history' },
+      schedule: { timezone: 'Europe/Paris', cron: ['15 5 * * 1-5'], calendars: [] },
+      sizing: { chunkSize: 1000, concurrency: 3 },
+    });
+    expect(makePipelineRegistry(loadConfig({ SCOREFLOW_LEADS_TABLE: 'leads' })).get('lead-scoring').source.table).toBe('public.leads');
+  });
+
+  it('accepts extra definitions and lists lead scoring first', () => {
+    const registry = makePipelineRegistry(config, [partner]);
+    expect(registry.ids()).toEqual(['lead-scoring', 'partner-leads']);
+    expect(registry.get('partner-leads').crm).toBeUndefined();
+  });
+
+  it('names the known pipelines when asked for an unknown one', () => {
+    expect(() => makePipelineRegistry(config, [partner]).get('recs')).toThrow('unknown pipeline "recs": the pipelines are lead-scoring, partner-leads');
+  });
+
+  it.each([
+    [{ ...partner, id: 'Partner_Leads' }, 'pipeline "Partner_Leads": id must be lower-case'],
+    [{ ...partner, source: { ...partner.source, table: 'partner_leads; drop' } }, 'pipeline "partner-leads": source.table must be a table name'],
+    [{ ...partner, schedule: { timezone: 'Mars/Olympus', calendars: [{ hour: 7, minute: 0 }] } }, 'pipeline "partner-leads": schedule.timezone must be an IANA time zone'],
+    [{ ...partner, schedule: { timezone: 'UTC' } }, 'pipeline "partner-leads": schedule needs at least one calendar spec'],
+    [{ ...partner, schedule: { timezone: 'UTC', calendars: [{ hour: 25, minute: 0 }] } }, 'pipeline "partner-leads": schedule.calendars.0.hour'],
+    [{ ...partner, sizing: { chunkSize: 10, concurrency: 2 } }, 'pipeline "partner-leads": sizing.chunkSize'],
+    [{ ...partner, output: { kind: 'top-k', k: 5 } }, 'pipeline "partner-leads": output.kind is "top-k", which the generic stages do not run yet'],
+    [{ ...partner, crm: { properties: { score: 'lead_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } } },
+      'pipeline "partner-leads": source.email is required with a CRM sink'],
+    [{ ...partner, id: 'lead-scoring' }, 'pipeline "lead-scoring" is defined twice'],
+  ] as Array<[PipelineDefinitionInput, string]>)('refuses a bad definition with a ConfigInvalid naming the pipeline and field (%#)', (def, text) => {
+    const err = refusal([def]);
+    expect(err).toBeInstanceOf(ConfigInvalid);
+    expect(err.type).toBe('ConfigInvalid');
+    expect(err.message).toContain(text);
+  });
+
+  it('allows one CRM sink, mapped to the properties the CRM stage writes', () => {
+    const crm = { properties: { score: 'partner_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } };
+    expect(refusal([{ ...partner, source: { ...partner.source, email: 'email' }, crm }]).message)
+      .toContain('pipeline "partner-leads": crm is also set on "lead-scoring"');
+  });
+});
+
+describe('next run times of a definition', () => {
+  it('follows calendar specs in the time zone, weekdays included', () => {
+    const recs = { schedule: { timezone: 'Europe/Berlin', cron: [], calendars: [{ hour: 13, minute: 0, dayOfWeek: 1 }, { hour: 8, minute: 0, dayOfWeek: 5 }] } };
+    // Wednesday 2026-11-25 12:00 UTC: next Friday 08:00 CET (07:00 UTC), then Monday 13:00 CET.
+    expect(nextRunTimes(recs, new Date('2026-11-25T12:00:00Z'))?.map((d) => d.toISOString()))
+      .toEqual(['2026-11-27T07:00:00.000Z', '2026-11-30T12:00:00.000Z', '2026-12-04T07:00:00.000Z']);
+  });
+
+  it('reads simple cron expressions such as lead scoring\'s, and gives up on others', () => {
+    const daily = { schedule: { timezone: 'UTC', calendars: [], cron: ['0 6 * * *'] } };
+    expect(nextRunTimes(daily, new Date('2026-11-25T06:00:00Z'), 2)?.map((d) => d.toISOString()))
+      .toEqual(['2026-11-26T06:00:00.000Z', '2026-11-27T06:00:00.000Z']);
+    expect(cronAsCalendars('30 5 * * 1-5')).toHaveLength(5);
+    expect(nextRunTimes({ schedule: { timezone: 'UTC', calendars: [], cron: ['*/15 * 1 * *'] } }, new Date())).toBeUndefined();
+  });
+
+  it('handles a summer-time change in the zone', () => {
+    const def = { schedule: { timezone: 'Europe/Berlin', cron: [], calendars: [{ hour: 6, minute: 0 }] } };
+    expect(nextRunTimes(def, new Date('2026-03-28T12:00:00Z'), 2)?.map((d) => d.toISOString()))
+      .toEqual(['2026-03-29T04:00:00.000Z', '2026-03-30T04:00:00.000Z']);
+  });
+});
+
+describe('a stage resolving its run\'s pipeline', () => {
+  it('fails with PipelineNotDefined, retried for another worker, when this worker has no such definition', () => {
+    const deps = { pipelines: makePipelineRegistry(config), modelSource: (): never => { throw new Error('no model is loaded for an unknown pipeline'); } };
+    let err: unknown;
+    try {
+      stagePipeline(deps, 'partner-leads');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PipelineNotDefined);
+    expect(err).toMatchObject({ type: 'PipelineNotDefined', nonRetryable: false });
+  });
+
+  it('gives the source with its key, change and email columns and the sink tables quoted for SQL', () => {
+    const deps = { pipelines: makePipelineRegistry(config, [partner]), modelSource: () => ({}) as ModelSource };
+    expect(stagePipeline(deps, 'partner-leads')).toMatchObject({
+      source: { schema: 'public', table: 'partner_leads', sql: '"public"."partner_leads"', columns: { key: 'lead_id', change: 'updated_at', email: undefined } },
+      sinks: { current: '"partner"."scores"', history: '"partner"."score_history"' },
+    });
+  });
+});

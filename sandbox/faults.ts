@@ -8,6 +8,8 @@ export interface SandboxFaults {
   latencyMs: number;
   /** The next N HubSpot requests get a 429 TEN_SECONDLY_ROLLING. */
   force429: number;
+  /** The next N HubSpot requests (after any forced 429s) get a 5xx: a deterministic outage for tests. */
+  force5xx: number;
   /** Batch upsert: these emails fail individually (207 with errors[]), the others are written. */
   failEmails: string[];
   /** Batch upsert: a batch containing any of these is refused whole (400 VALIDATION_ERROR). */
@@ -18,7 +20,7 @@ export interface SandboxFaults {
 
 /** No faults. */
 export function noFaults(): SandboxFaults {
-  return { serverErrorRate: 0, latencyMs: 0, force429: 0, failEmails: [], rejectBatchEmails: [], dropWriteEmails: [] };
+  return { serverErrorRate: 0, latencyMs: 0, force429: 0, force5xx: 0, failEmails: [], rejectBatchEmails: [], dropWriteEmails: [] };
 }
 
 const emails = z.array(z.string().min(1)).transform((list) => list.map((e) => e.toLowerCase()));
@@ -29,6 +31,7 @@ export const partialFaultsSchema = z
     serverErrorRate: z.number().min(0).max(1),
     latencyMs: z.number().int().min(0),
     force429: z.number().int().min(0),
+    force5xx: z.number().int().min(0),
     failEmails: emails,
     rejectBatchEmails: emails,
     dropWriteEmails: emails,

@@ -70,7 +70,9 @@ export async function handleHubSpot(deps: PipelineDeps, req: IncomingRequest): P
       const policy = budget.limitedBy ?? 'TEN_SECONDLY_ROLLING';
       return withLimits({ status: 429, body: rateLimitBody(policy, randomUUID()), headers: { 'Retry-After': String(budget.retryAfterSeconds ?? 1) } });
     }
-    if (state.faults.serverErrorRate > 0 && Math.random() < state.faults.serverErrorRate) {
+    const forced5xx = state.faults.force5xx > 0;
+    if (forced5xx) state.faults.force5xx -= 1;
+    if (forced5xx || (state.faults.serverErrorRate > 0 && Math.random() < state.faults.serverErrorRate)) {
       const status = pickServerError();
       return withLimits(errorReply(status, SERVER_ERROR_CATEGORY[status] ?? 'INTERNAL_ERROR', 'internal error'));
     }

@@ -69,12 +69,12 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
   it('takes a slot of the shared budget for every HTTP attempt: requests HubSpot received = calls recorded = rows in crm_rate_log', async () => {
     h = await makeHarness({ SCOREFLOW_CRM_VERIFY_SAMPLE: '200' });
     await h.seed(1000);
-    h.sandbox.setFaults({ serverErrorRate: 0.2, force429: 3 });
+    h.sandbox.setFaults({ force5xx: 4, force429: 3 });
     const result = await h.run('2026-12-01');
     const received = h.sandbox.stats();
     h.sandbox.resetFaults();
     expect(result.crm).toMatchObject({ sent: 1000, failed: 0 });
-    expect(received.serverErrors).toBeGreaterThan(0);
+    expect(received.serverErrors).toBe(4);
     expect(received.rateLimited).toBe(3);
     const [counts] = await h.query<{ calls: number; logged: number; daily: number; rate_limited: number }>(
       `select (select sum(crm_calls)::int from scoring.pipeline_runs) as calls, (select sum(crm_rate_limited)::int from scoring.pipeline_runs) as rate_limited,

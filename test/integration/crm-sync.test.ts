@@ -95,7 +95,8 @@ describe('the CRM-sync stage against the HubSpot sandbox', () => {
     h = await makeHarness();
     // 50 upsert calls at a 10% error rate: the chance that none fails is 0.5%.
     await h.seed(5000);
-    h.sandbox.setFaults({ serverErrorRate: 0.1, force429: 4 });
+    // Forced 5xx first, so the outage is certain, then a 10% error rate for the rest of the run.
+    h.sandbox.setFaults({ force5xx: 3, serverErrorRate: 0.1, force429: 4 });
     const result = await h.run('2026-08-01');
     expect(result.crm).toMatchObject({ sent: 5000, failed: 0 });
     expect(result.crm!.rateLimited).toBeGreaterThanOrEqual(4);

@@ -1,6 +1,7 @@
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../lib/logger.js';
 import type { ModelSource } from '../models/model-source.js';
+import type { RecsModelSource } from '../models/recs-model.js';
 import type { PipelineRegistry } from '../pipelines/index.js';
 import type { CrmSettings } from './crm-sync.js';
 
@@ -12,6 +13,10 @@ export interface ActivityDeps {
   pipelines: PipelineRegistry;
   /** The models of a model directory, one source per directory: extract pins `current()`; chunks load the pinned model with `bySha()`. */
   modelSource(modelDir: string): ModelSource;
+  /** The top-k models of a model directory (pipelines whose output kind is top-k), as modelSource. */
+  recsModelSource(modelDir: string): RecsModelSource;
+  /** Published runs of a top-k pipeline kept in its versioned table; older ones are deleted at publish. */
+  recsKeepRuns: number;
   lookbackHours: number;
   /** Days a run's working rows are kept after it last moved; the store stage prunes older ones. */
   retentionDays: number;

@@ -6,8 +6,10 @@ import { SCOREFLOW_VERSION } from '../lib/version.js';
 import type { ModelCard } from '../models/card.js';
 import type { PipelineDefinition } from '../pipelines/index.js';
 import { checkLeadsTable } from '../source/leads-table.js';
+import { checkShopTables, shopTablesOf } from '../source/shop-tables.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
-import { stagePipeline } from './pipeline.js';
+import { stagePipeline, type StagePipeline } from './pipeline.js';
+import { snapshotPopularProducts } from './sql/popular-products.js';
 import { beginRun, resetRun } from './sql/runs.js';
 import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
 
@@ -36,9 +38,8 @@ export function makeExtract(deps: ActivityDeps) {
     const started = Date.now();
     const pipeline = stagePipeline(deps, input.pipeline);
     const chunkSize = pipeline.definition.sizing.chunkSize;
-    const model = await pipeline.model.current();
-    await checkLeadsTable(deps.pool, pipeline.source, featureColumns(pipeline.definition, model.card));
-    const modelRef = { name: model.card.name, version: model.card.version, sha256: model.sha256 };
+    const topK = pipeline.definition.output.kind === 'top-k';
+    const modelRef = topK ? await pinTopKModel(pipeline) : await pinModel(pipeline);
     return withTransaction(deps.pool, async (client) => {
       const before = await beginRun(client, {
         ...input,
@@ -61,7 +62,8 @@ export function makeExtract(deps: ActivityDeps) {
         deps.log.info({ runId: input.runId }, 'the model changed since this run was extracted; extracting again');
         await resetRun(client, input.runId, modelRef);
       }
-      const mode = await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
+      // A top-k run publishes a complete set for every customer (readers see one whole run): it takes them all.
+      const mode: ExtractMode = topK ? { kind: 'full' } : await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
       const { snapshotted, duplicates } = await snapshotRunLeads(client, {
         runId: input.runId,
         table: pipeline.source,
@@ -70,6 +72,7 @@ export function makeExtract(deps: ActivityDeps) {
         modelSha256: modelRef.sha256,
         mode,
       });
+      if (topK) await snapshotPopularProducts(client, { runId: input.runId, ...shopTablesOf(pipeline.definition) });
       const chunks = Math.ceil(snapshotted / chunkSize);
       await client.query(
         `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()
@@ -79,6 +82,20 @@ export function makeExtract(deps: ActivityDeps) {
       deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, duplicates }, 'extracted');
       return result(snapshotted, chunks, duplicates);
     });
+  }
+
+/** The probability model in the pipeline's directory, checked against the source table's columns. */
+  async function pinModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string }> {
+    const model = await pipeline.model.current();
+    await checkLeadsTable(deps.pool, pipeline.source, featureColumns(pipeline.definition, model.card));
+    return { name: model.card.name, version: model.card.version, sha256: model.sha256 };
+  }
+
+  /** The top-k model in the pipeline's directory (both hashes checked), and the shop's tables. */
+  async function pinTopKModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string }> {
+    const model = await deps.recsModelSource(pipeline.definition.modelDir).current();
+    await checkShopTables(deps.pool, pipeline.definition, pipeline.source);
+    return { name: model.card.name, version: model.card.version, sha256: model.sha256 };
   }
 }
 

@@ -7,6 +7,7 @@ import { predict } from '../models/predict.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
 import { stagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
+import { scoreTopKChunk } from './score-top-k.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
 import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stage-chunk.js';
@@ -22,7 +23,7 @@ export interface ScoreChunkInput {
 
 /**
  * Stage 2, one chunk: reads its leads' features, quarantines unusable rows with a reason, runs the
- * model and stages the scores. A chunk already staged returns its counts without doing it again.
+ * model and stages the scores (a top-k pipeline's chunk: see scoreTopKChunk). A chunk already staged returns its counts without doing it again.
  * It heartbeats every second, so a cancel reaches it within seconds and rolls its transaction back.
  */
 export function makeScoreChunk(deps: ActivityDeps) {
@@ -36,6 +37,7 @@ export function makeScoreChunk(deps: ActivityDeps) {
     const id = pipelineId ?? before?.pipeline;
     if (!pinned || !id) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
     const pipeline = stagePipeline(deps, id);
+    if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
     return withCancellableTransaction(deps.pool, async (client) => {
       await lockChunk(client, runId, chunk);

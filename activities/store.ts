@@ -3,11 +3,12 @@ import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
 import { stagePipeline } from './pipeline.js';
+import { publishRecsRun } from './sql/publish-recs.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
 import { pruneRetention } from './sql/prune-retention.js';
 
 /**
- * Stage 3: publishes the run in one transaction (see publishStagedRun). Publications of a pipeline are
+ * Stage 3: publishes the run in one transaction (see publishStagedRun, and publishRecsRun for top-k). Publications of a pipeline are
  * serialised by an advisory lock; publishing an already published run returns its counts. Afterwards,
  * in a transaction of its own, working rows of runs past the retention are pruned (see pruneRetention).
  */
@@ -31,7 +32,7 @@ export function makePublishRun(deps: ActivityDeps) {
   async function publishRun({ runId, pipeline }: RunRef): Promise<PublishCounts> {
     assertRunId(runId);
     const started = Date.now();
-    const { sinks } = stagePipeline(deps, pipeline);
+    const { sinks, definition } = stagePipeline(deps, pipeline);
     return withTransaction(deps.pool, async (client) => {
       await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
       const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
@@ -46,7 +47,9 @@ export function makePublishRun(deps: ActivityDeps) {
         throw new RunStateInvalid(`Run ${runId} has ${run.staged_chunks} of ${run.chunks} chunks scored`);
       }
       await client.query("update scoring.pipeline_runs set status = 'storing' where run_id = $1", [runId]);
-      const counts = await publishStagedRun(client, { runId, pipeline, sinks, storeStartedAt: started });
+      const counts = definition.output.kind === 'top-k'
+        ? await publishRecsRun(client, { runId, pipeline, sinks, keepRuns: deps.recsKeepRuns, storeStartedAt: started })
+        : await publishStagedRun(client, { runId, pipeline, sinks, storeStartedAt: started });
       deps.log.info({ runId, ...counts }, 'published');
       return counts;
     });

@@ -9,10 +9,13 @@ export interface StoredModel {
   onnx: Uint8Array;
 }
 
+/** Any model card the store keeps (lead scoring's, a top-k model's): named and versioned, stored as JSON. */
+export type StorableCard = Pick<ModelCard, 'name' | 'version'>;
+
 /** The content-addressed store every worker shares (scoring.model_store), keyed by the ONNX file's sha256. */
 export interface ModelStore {
   /** Adds the model unless the store holds it intact; refuses another card for the same file. */
-  register(model: { sha256: string; card: ModelCard; onnx: Uint8Array }): Promise<void>;
+  register(model: { sha256: string; card: StorableCard; onnx: Uint8Array }): Promise<void>;
   fetch(sha256: string): Promise<StoredModel | undefined>;
 }
 

@@ -15,7 +15,7 @@ const isTimeZone = (tz: string): boolean => {
   }
 };
 
-/** The output kinds the generic stages know; `top-k` is declared so definitions can name it, and refused until built. */
+/** The output kinds the generic stages know: a probability with buckets per key, or the top k items per key. */
 export const OUTPUT_KINDS = ['probability-buckets', 'top-k'] as const;
 
 /** One time of day (optionally on one weekday, 0 = Sunday) in the schedule's time zone. */
@@ -41,6 +41,11 @@ export const pipelineDefinitionSchema = z.object({
      * Absent: exactly the card's inputs, whichever model is current (what lead scoring does).
      */
     features: z.array(identifier).min(1, 'must list at least one feature column (the model card\'s inputs)').optional(),
+    /**
+     * top-k only: the tables the model's inputs are built from, besides the keyed table above (the customers).
+     * products: product_id, name, active; purchases: the key column, product_id, occurred_at.
+     */
+    tables: z.object({ products: tableName, purchases: tableName }).optional(),
   }),
   /** Directory holding the ONNX file and its model-card.json (flat, or versions/ with a `current` pointer). */
   modelDir: z.string().min(1),
@@ -49,7 +54,10 @@ export const pipelineDefinitionSchema = z.object({
     /** top-k only: items per key. */
     k: z.number().int().min(1).max(100).optional(),
   }),
-  /** Where published results go: the current result per key, and every result ever published. */
+  /**
+   * Where published results go: the current result per key, and every result ever published. For top-k:
+   * `current` is the readers' view of the published run, `history` the table holding every kept run's rows.
+   */
   sinks: z.object({ current: tableName, history: tableName }),
   /** Optional: which output goes to which HubSpot contact property. Absent: the run has no CRM stage (crm_status 'off'). */
   crm: z
@@ -79,7 +87,7 @@ export type CalendarSpec = z.infer<typeof calendarSpecSchema>;
 
 /**
  * Checks a definition and names the first problem as `<field> <what is wrong>`; null when it is valid.
- * Besides the schema: kinds declared but not built yet, and a CRM sink without an email column.
+ * Besides the schema: a top-k definition without k or its tables, and a CRM sink without an email column.
  */
 export function definitionProblem(def: PipelineDefinitionInput): { field: string; message: string } | null {
   const parsed = pipelineDefinitionSchema.safeParse(def);
@@ -89,7 +97,9 @@ export function definitionProblem(def: PipelineDefinitionInput): { field: string
   }
   const d = parsed.data;
   if (d.output.kind === 'top-k') {
-    return { field: 'output.kind', message: 'is "top-k", which the generic stages do not run yet (only "probability-buckets"): the recommender pipeline adds it' };
+    if (d.output.k === undefined) return { field: 'output.k', message: 'is required with output kind "top-k": how many items per key' };
+    if (!d.source.tables) return { field: 'source.tables', message: 'is required with output kind "top-k": the products and purchases tables the model\'s inputs are built from' };
+    if (d.crm) return { field: 'crm', message: 'is not supported with output kind "top-k" yet: the CRM stage writes lead-score properties only' };
   }
   if (d.crm && !d.source.email) return { field: 'source.email', message: 'is required with a CRM sink: it is how a row finds its HubSpot contact' };
   if (d.sinks.current === d.sinks.history) return { field: 'sinks.history', message: 'must be another table than sinks.current' };

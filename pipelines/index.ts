@@ -3,8 +3,10 @@ import { ConfigInvalid } from '../lib/errors.js';
 import { CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
 import { definitionProblem, pipelineDefinitionSchema, type PipelineDefinition, type PipelineDefinitionInput } from './definition.js';
 import { leadScoringDefinition } from './lead-scoring.js';
+import { productRecsDefinition } from './product-recs.js';
 
 export { LEAD_SCORING } from './lead-scoring.js';
+export { PRODUCT_RECS, SHOP_TABLES } from './product-recs.js';
 export type { CalendarSpec, PipelineDefinition, PipelineDefinitionInput } from './definition.js';
 
 /** The pipelines one process runs, validated once at start; activities and commands look definitions up by id. */
@@ -17,8 +19,8 @@ export interface PipelineRegistry {
 }
 
 /**
- * The registry of this process: lead scoring (from configuration) plus `extra` definitions (a test's, or
- * later the recommender's). A bad definition is ConfigInvalid naming the pipeline and the field.
+ * The registry of this process: lead scoring and the product recommender (from configuration) plus
+ * `extra` definitions (a test's). A bad definition is ConfigInvalid naming the pipeline and the field.
  */
 export function makePipelineRegistry(config: Config, extra: readonly PipelineDefinitionInput[] = []): PipelineRegistry {
   const byId = new Map<string, PipelineDefinition>();
@@ -42,7 +44,7 @@ export function makePipelineRegistry(config: Config, extra: readonly PipelineDef
 
 /** The pipelines scoreflow ships: add a new pipeline's definition here. */
 function builtInDefinitions(config: Config): PipelineDefinitionInput[] {
-  return [leadScoringDefinition(config)];
+  return [leadScoringDefinition(config), productRecsDefinition(config)];
 }
 
 /** Parses one definition, or throws ConfigInvalid `pipeline "<id>": <field> <problem>`. */

@@ -31,6 +31,7 @@ import { LEAD_SCORING } from '../pipelines/index.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
@@ -105,14 +106,24 @@ export function buildCli(): Command {
 
   program
     .command('seed')
-    .description('create the leads table if missing and add synthetic demo leads drawn from the training distribution')
-    .requiredOption('--leads <n>', 'how many leads to add', positiveInt)
+    .description('create the source tables if missing and fill them: synthetic demo leads drawn from the training distribution, or with --pipeline product-recs the synthetic shop')
+    .option('--leads <n>', 'how many leads to add (lead scoring)', positiveInt)
     .option('--seed <n>', 'random seed (same seed, same leads)', positiveInt, 42)
     .option('--messy-rate <share>', 'share of leads given one unusable value, to show quarantine', share, 0.002)
     .option('--replace', 'empty the table first', false)
+    .option('--pipeline <id>', 'the pipeline whose source to fill: lead-scoring, or product-recs (the shop, replaced)', LEAD_SCORING)
+    .option('--customers <n>', 'product-recs: customers in the shop', positiveInt, 100_000)
+    .option('--products <n>', 'product-recs: products in the shop', positiveInt, 5_000)
     .option('--json', 'machine-readable output')
-    .action((o: { leads: number; seed: number; messyRate: number; replace: boolean; json?: boolean }) =>
+    .action((o: { leads?: number; seed: number; messyRate: number; replace: boolean; pipeline: string; customers: number; products: number; json?: boolean }) =>
       withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
+        const def = rt.pipelines.get(o.pipeline);
+        if (def.output.kind === 'top-k') {
+          const res = await seedRecsShop(rt, o);
+          print(o.json, res, () => `filled ${res.tables.customers}, ${res.tables.products} and ${res.tables.purchases}: ${res.customers.toLocaleString('en-US')} customers, ${res.products.toLocaleString('en-US')} products, ${res.purchases.toLocaleString('en-US')} purchases`);
+          return;
+        }
+        if (o.leads === undefined) throw new InvalidArgumentError("required option '--leads <n>' not specified");
         const card = readCard(rt.config.model.dir);
         const table = parseLeadsTable(rt.config.source.leadsTable);
         const res = await seedLeads(rt.pool, table, card, readDistribution(rt.config.model.dir), {
@@ -345,6 +356,7 @@ export function buildCli(): Command {
 
   registerPipelineCommands(program, withRuntime, print);
   registerDataCommands(program, withRuntime, print);
+  registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
   return program;
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { migrate } from '../db/migrate.js';
 import { loadModel } from '../models/load-model.js';
+import { loadRecsModelDir } from '../models/recs-model.js';
 import { makePool, type Pool } from '../db/pool.js';
 import type { Config } from '../lib/config.js';
 import { ConfigInvalid, DatabaseUnavailable, TemporalUnavailable } from '../lib/errors.js';
@@ -42,7 +43,7 @@ export async function openRuntime(
   const pipelines = makePipelineRegistry(config, opts.pipelines);
   const pipeline = pipelines.get(opts.pipeline ?? LEAD_SCORING);
   // A missing or mismatched model of the pipeline stops the command here, before anything starts.
-  if (opts.model) await (await loadModel(pipeline.modelDir)).session.release();
+  if (opts.model) await (await (pipeline.output.kind === 'top-k' ? loadRecsModelDir(pipeline.modelDir) : loadModel(pipeline.modelDir))).session.release();
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err: Error) => log.warn({ err: err.message }, 'while shutting down'));

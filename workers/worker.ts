@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import { sourceOrBuilt } from '../lib/paths.js';
 import { makeModelSource, type ModelSource } from '../models/model-source.js';
 import { makeModelStore } from '../activities/sql/model-store.js';
+import { makeRecsModelSource, type RecsModelSource } from '../models/recs-model.js';
 import { makePipelineRegistry, type PipelineRegistry } from '../pipelines/index.js';
 
 /** Builds a worker for the scoring task queue: the workflows bundle plus activities bound to `pool`. */
@@ -44,6 +45,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
   const store = makeModelStore(p.pool);
   // One model source per directory, so pipelines sharing a model share its onnxruntime sessions.
   const sources = new Map<string, ModelSource>();
+  const recsSources = new Map<string, RecsModelSource>();
   return {
     pool: p.pool,
     log: p.log,
@@ -53,6 +55,12 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
       if (!source) sources.set(modelDir, (source = makeModelSource({ modelDir, store })));
       return source;
     },
+    recsModelSource(modelDir) {
+      let source = recsSources.get(modelDir);
+      if (!source) recsSources.set(modelDir, (source = makeRecsModelSource({ modelDir, store })));
+      return source;
+    },
+    recsKeepRuns: p.config.recs.keepRuns,
     lookbackHours: p.config.scoring.lookbackHours,
     retentionDays: p.config.retention.days,
     crm: {

@@ -53,6 +53,9 @@ export async function resetRun(client: PoolClient, runId: string, model: { name:
   for (const table of ['run_leads', 'run_chunks', 'staged_scores', 'rejected_leads']) {
     await client.query(`delete from scoring.${table} where run_id = $1`, [runId]);
   }
+  for (const table of ['staged_recommendations', 'short_recommendations', 'popular_products']) {
+    await client.query(`delete from recs.${table} where run_id = $1`, [runId]);
+  }
   await client.query(
     `update scoring.pipeline_runs set chunks = null, leads_extracted = null, leads_scored = null, leads_rejected = null,
        model_name = $2, model_version = $3, model_sha256 = $4 where run_id = $1`,

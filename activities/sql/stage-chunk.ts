@@ -67,9 +67,17 @@ export async function stageChunk(
       [p.runId, p.chunk, p.rejected.map((r) => r.leadId), p.rejected.map((r) => decodeCopyField(r.updatedAt)), p.rejected.map((r) => r.reason)],
     );
   }
+  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored: leadIds.length, rejected: p.rejected.length, scoreMs: p.scoreMs });
+}
+
+/** Marks a chunk done (run_chunks) and updates the run's counts, in the transaction that staged its rows. */
+export async function markChunkStaged(
+  client: PoolClient,
+  p: { runId: string; chunk: number; scored: number; rejected: number; scoreMs: number },
+): Promise<ChunkCounts> {
   await client.query(
     'insert into scoring.run_chunks (run_id, chunk, scored, rejected, score_ms) values ($1, $2, $3, $4, $5)',
-    [p.runId, p.chunk, leadIds.length, p.rejected.length, p.scoreMs],
+    [p.runId, p.chunk, p.scored, p.rejected, p.scoreMs],
   );
   await client.query(
     `update scoring.pipeline_runs set
@@ -79,5 +87,5 @@ export async function stageChunk(
      where run_id = $1`,
     [p.runId],
   );
-  return { scored: leadIds.length, rejected: p.rejected.length };
+  return { scored: p.scored, rejected: p.rejected };
 }

@@ -80,6 +80,13 @@ describe('the scoreflow command', () => {
       lastRun: expect.objectContaining({ runId: 'lead-scoring-2026-07-01', asOf: '2026-07-01', status: 'published' }) as unknown,
       sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history' },
       crm: true,
+    }), expect.objectContaining({
+      id: 'product-recs',
+      schedule: { id: 'product-recs-schedule', times: ['Mon 13:00', 'Fri 08:00'], timezone: 'UTC', exists: false, paused: false },
+      nextRun: expect.stringMatching(/T(13|08):00:00.000Z$/) as unknown,
+      lastRun: null,
+      sinks: { current: 'recs.current_recommendations', history: 'recs.customer_recommendations' },
+      crm: false,
     })]);
   });
 
@@ -119,5 +126,21 @@ describe('the scoreflow command', () => {
     const res = await scoreflow(['run', '--as-of', '2026-02-30'], env);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('"2026-02-30" is not a date; write it as YYYY-MM-DD');
+  });
+});
+
+// After the lead-scoring commands above, whose run lists it would otherwise join.
+describe('scoreflow for the product recommender', () => {
+  it('seeds the shop, runs the recommender and shows a customer\'s five products with their names', async () => {
+    const seeded = await scoreflow(['seed', '--pipeline', 'product-recs', '--customers', '300', '--products', '200'], env);
+    expect(seeded.stdout).toContain('filled shop.customers, shop.products and shop.purchases: 300 customers, 200 products');
+    const ran = await scoreflow(['run', '--pipeline', 'product-recs', '--as-of', '2026-11-23', '--json'], env);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ runId: 'product-recs-2026-11-23', extracted: 300, published: 300 });
+    const shown = JSON.parse((await scoreflow(['recs', 'show', '--customer', '2', '--json'], env)).stdout) as { recommendations: Array<{ rank: number; name: string; runId: string }> };
+    expect(shown.recommendations.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(shown.recommendations.every((r) => r.name && r.runId === 'product-recs-2026-11-23')).toBe(true);
+    const text = await scoreflow(['recs', 'show', '--customer', '2'], env);
+    expect(text.stdout).toMatch(/^customer 2: run product-recs-2026-11-23, model 1\.0\.0\n {2}1\. /);
   });
 });

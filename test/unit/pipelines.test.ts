@@ -41,14 +41,14 @@ describe('pipeline registry', () => {
     expect(makePipelineRegistry(loadConfig({ SCOREFLOW_LEADS_TABLE: 'leads' })).get('lead-scoring').source.table).toBe('public.leads');
   });
 
-  it('accepts extra definitions and lists lead scoring first', () => {
+  it('accepts extra definitions and lists lead scoring first, then the product recommender', () => {
     const registry = makePipelineRegistry(config, [partner]);
-    expect(registry.ids()).toEqual(['lead-scoring', 'partner-leads']);
+    expect(registry.ids()).toEqual(['lead-scoring', 'product-recs', 'partner-leads']);
     expect(registry.get('partner-leads').crm).toBeUndefined();
   });
 
   it('names the known pipelines when asked for an unknown one', () => {
-    expect(() => makePipelineRegistry(config, [partner]).get('recs')).toThrow('unknown pipeline "recs": the pipelines are lead-scoring, partner-leads');
+    expect(() => makePipelineRegistry(config, [partner]).get('recs')).toThrow('unknown pipeline "recs": the pipelines are lead-scoring, product-recs, partner-leads');
   });
 
   it.each([
@@ -58,7 +58,8 @@ describe('pipeline registry', () => {
     [{ ...partner, schedule: { timezone: 'UTC' } }, 'pipeline "partner-leads": schedule needs at least one calendar spec'],
     [{ ...partner, schedule: { timezone: 'UTC', calendars: [{ hour: 25, minute: 0 }] } }, 'pipeline "partner-leads": schedule.calendars.0.hour'],
     [{ ...partner, sizing: { chunkSize: 10, concurrency: 2 } }, 'pipeline "partner-leads": sizing.chunkSize'],
-    [{ ...partner, output: { kind: 'top-k', k: 5 } }, 'pipeline "partner-leads": output.kind is "top-k", which the generic stages do not run yet'],
+    [{ ...partner, output: { kind: 'top-k', k: 5 } }, 'pipeline "partner-leads": source.tables is required with output kind "top-k"'],
+    [{ ...partner, output: { kind: 'top-k' } }, 'pipeline "partner-leads": output.k is required with output kind "top-k"'],
     [{ ...partner, crm: { properties: { score: 'lead_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } } },
       'pipeline "partner-leads": source.email is required with a CRM sink'],
     [{ ...partner, id: 'lead-scoring' }, 'pipeline "lead-scoring" is defined twice'],
@@ -67,6 +68,20 @@ describe('pipeline registry', () => {
     expect(err).toBeInstanceOf(ConfigInvalid);
     expect(err.type).toBe('ConfigInvalid');
     expect(err.message).toContain(text);
+  });
+
+  it('declares the product recommender: top 5, the shop\'s tables, Monday 13:00 and Friday 08:00 in SCOREFLOW_RECS_TIMEZONE', () => {
+    const recs = makePipelineRegistry(loadConfig({ SCOREFLOW_RECS_TIMEZONE: 'America/New_York' })).get('product-recs');
+    expect(recs).toMatchObject({
+      source: { table: 'shop.customers', key: 'customer_id', change: 'updated_at', tables: { products: 'shop.products', purchases: 'shop.purchases' } },
+      output: { kind: 'top-k', k: 5 },
+      sinks: { current: 'recs.current_recommendations', history: 'recs.customer_recommendations' },
+      schedule: { timezone: 'America/New_York', calendars: [{ dayOfWeek: 1, hour: 13, minute: 0 }, { dayOfWeek: 5, hour: 8, minute: 0 }] },
+      sizing: { chunkSize: 2000 },
+    });
+    expect(recs.crm).toBeUndefined();
+    // Monday 30 November 13:00 in New York is 18:00 UTC; Friday 4 December 08:00 is 13:00 UTC.
+    expect(nextRunTimes(recs, new Date('2026-11-28T00:00:00Z'), 2)?.map((d) => d.toISOString())).toEqual(['2026-11-30T18:00:00.000Z', '2026-12-04T13:00:00.000Z']);
   });
 
   it('allows one CRM sink, mapped to the properties the CRM stage writes', () => {

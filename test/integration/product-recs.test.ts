@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeHarness, type Harness } from '../support/harness.js';
+import { SHOP_TABLES } from '../../pipelines/index.js';
+import { seedShop } from '../../source/seed-shop.js';
+import { listPipelines } from '../../workers/pipeline-commands.js';
+import { showRecommendations } from '../../workers/recs-commands.js';
+
+/** A tiny shop from the generator: 300 customers × 200 products, scored in three chunks of 100. */
+const CUSTOMERS = 300;
+const FIRST = '2026-11-23';
+const SECOND = '2026-11-27';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await makeHarness({ SCOREFLOW_RECS_CHUNK_SIZE: '100', SCOREFLOW_RECS_TIMEZONE: 'Europe/Berlin' });
+  await seedShop(h.rt.pool, SHOP_TABLES, { customers: CUSTOMERS, products: 200 });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+type Rec = { customer_id: string; rank: number; product_id: string; source: string; run_id: string };
+const view = () => h.query<Rec>('select customer_id::text, rank, product_id::text, source, run_id from recs.current_recommendations order by customer_id, rank');
+
+describe('the product recommender through the generic workflow', () => {
+  it('gives every customer five distinct active products they never bought, ranked 1-5, or fewer with a reason', async () => {
+    const result = await h.run(FIRST, { pipeline: 'product-recs' });
+    expect(result).toMatchObject({ runId: `product-recs-${FIRST}`, extracted: CUSTOMERS, chunks: 3, scored: CUSTOMERS, published: CUSTOMERS });
+
+    const perCustomer = await h.query<{ customer_id: string; n: number; distinct_products: number; ranks: number[]; returned: number | null }>(
+      `select c.customer_id::text, count(r.rank)::int as n, count(distinct r.product_id)::int as distinct_products,
+              array_agg(r.rank order by r.rank) filter (where r.rank is not null) as ranks, s.returned
+       from shop.customers c
+       left join recs.current_recommendations r using (customer_id)
+       left join recs.short_recommendations s on s.customer_id = c.customer_id and s.run_id = $1
+       group by c.customer_id, s.returned`,
+      [result.runId],
+    );
+    expect(perCustomer).toHaveLength(CUSTOMERS);
+    for (const c of perCustomer) {
+      const expected = c.returned ?? 5;
+      expect(c.n, `customer ${c.customer_id}`).toBe(expected);
+      expect(c.distinct_products).toBe(expected);
+      expect(c.ranks ?? []).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+    }
+    const bought = await h.query<{ n: number }>(
+      `select count(*)::int as n from recs.current_recommendations r
+       join shop.purchases p on p.customer_id = r.customer_id and p.product_id = r.product_id`,
+    );
+    expect(bought[0]!.n).toBe(0);
+    const inactive = await h.query<{ n: number }>(
+      `select count(*)::int as n from recs.current_recommendations r left join shop.products p using (product_id)
+       where p.active is not true`,
+    );
+    expect(inactive[0]!.n).toBe(0);
+    const rows = await h.query<{ run_id: string; model_version: string; model_sha256: string }>(
+      'select distinct run_id, model_version, model_sha256 from recs.customer_recommendations',
+    );
+    expect(rows).toEqual([{ run_id: result.runId, model_version: result.modelVersion, model_sha256: result.modelSha256 }]);
+  });
+
+  it('gives customers without purchases the popularity list, marked popular, and buyers the model\'s', async () => {
+    const sources = await h.query<{ buyer: boolean; source: string; n: number }>(
+      `select exists (select 1 from shop.purchases p where p.customer_id = r.customer_id) as buyer, r.source, count(*)::int as n
+       from recs.current_recommendations r group by 1, 2 order by 1, 2`,
+    );
+    expect(sources.map((s) => [s.buyer, s.source])).toEqual([[false, 'popular'], [true, 'model']]);
+    const popular = await h.query<{ product_id: string }>(
+      `select product_id::text from recs.popular_products where run_id = $1 order by rank limit 5`, [`product-recs-${FIRST}`],
+    );
+    const nonBuyer = await h.query<{ customer_id: string }>(
+      'select customer_id::text from shop.customers c where not exists (select 1 from shop.purchases p where p.customer_id = c.customer_id) limit 1',
+    );
+    const shown = await showRecommendations(h.rt, nonBuyer[0]!.customer_id);
+    expect(shown.map((r) => r.productId)).toEqual(popular.map((p) => p.product_id));
+    expect(shown.every((r) => r.source === 'popular' && r.name)).toBe(true);
+  });
+
+  it('shows the previous run\'s complete set until the next run publishes; a customer who bought since gets new recommendations without it', async () => {
+    const before = await view();
+    const buyer = before.find((r) => r.source === 'model' && r.rank === 1)!;
+    await h.query(
+      `insert into shop.purchases (customer_id, product_id, occurred_at, quantity) values ($1, $2, now() - interval '1 minute', 1)`,
+      [buyer.customer_id, buyer.product_id],
+    );
+    await h.query('update shop.customers set updated_at = now() where customer_id = $1', [buyer.customer_id]);
+    // The publish transaction pauses once after inserting the new run's rows, before it commits.
+    await h.query('create sequence public.pause_once');
+    await h.query(`create function public.pause_once() returns trigger language plpgsql as $$
+      begin
+        if nextval('public.pause_once') = 1 then perform pg_sleep(4); end if;
+        return null;
+      end $$`);
+    await h.query('create trigger pause_once after insert on recs.customer_recommendations for each statement execute function public.pause_once()');
+
+    const running = h.run(SECOND, { pipeline: 'product-recs' });
+    await expect.poll(async () => (await h.query<{ ok: boolean }>(
+      "select count(*) > 0 as ok from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()",
+    ))[0]!.ok, { timeout: 60_000, interval: 100 }).toBe(true);
+    const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.staged_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
+    expect(staged[0]!.n).toBe(CUSTOMERS);
+    expect(await view()).toEqual(before);
+    expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: `product-recs-${FIRST}` }]);
+    await running;
+
+    const after = await view();
+    expect(new Set(after.map((r) => r.run_id))).toEqual(new Set([`product-recs-${SECOND}`]));
+    expect(new Set(after.map((r) => r.customer_id)).size).toBe(CUSTOMERS);
+    const mine = (rows: Rec[]) => rows.filter((r) => r.customer_id === buyer.customer_id).map((r) => r.product_id);
+    expect(mine(after)).not.toEqual(mine(before));
+    expect(mine(after)).not.toContain(buyer.product_id);
+    // Both runs are kept (up to SCOREFLOW_RECS_KEEP_RUNS).
+    expect((await h.query('select distinct run_id from recs.customer_recommendations order by 1')).length).toBe(2);
+  });
+
+  it('leaves identical rows when the same date is run again', async () => {
+    const tables = async () => ({
+      versioned: await h.query('select * from recs.customer_recommendations order by run_id, customer_id, rank'),
+      pointer: await h.query('select pipeline, run_id from recs.published_run'),
+    });
+    const before = await tables();
+    await h.run(SECOND, { pipeline: 'product-recs' });
+    expect(await tables()).toEqual(before);
+  });
+
+  it('schedules Monday 13:00 and Friday 08:00 in the configured time zone', async () => {
+    const recs = (await listPipelines(h.rt, new Date('2026-11-26T12:00:00Z'))).find((p) => p.id === 'product-recs')!;
+    expect(recs.schedule.timezone).toBe('Europe/Berlin');
+    // Friday 27 November 08:00 in Berlin is 07:00 UTC.
+    expect(recs.nextRun).toBe('2026-11-27T07:00:00.000Z');
+    expect(recs.crm).toBe(false);
+  });
+});

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportHistory } from '../../workers/history.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
@@ -57,6 +60,12 @@ describe('the product recommender through the generic workflow', () => {
       'select distinct run_id, model_version, model_sha256 from recs.customer_recommendations',
     );
     expect(rows).toEqual([{ run_id: result.runId, model_version: result.modelVersion, model_sha256: result.modelSha256 }]);
+
+    // Its history is small and names no customer; SCOREFLOW_RECORD_HISTORIES=<dir> writes it for test/histories/.
+    const history = await exportHistory(h.rt, result.runId);
+    expect((JSON.parse(history) as { events: unknown[] }).events.length).toBeLessThan(300);
+    const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
+    if (record) fs.writeFileSync(path.join(record, 'product-recs-success-3-chunks.json'), history);
   });
 
   it('gives customers without purchases the popularity list, marked popular, and buyers the model\'s', async () => {

@@ -89,15 +89,15 @@ describe('a third pipeline from a definition, a model and its tables', () => {
         expect(berlin).toBe('Mon 07:30');
       }
       const listed = await listPipelines(h.rt);
-      expect(listed.map((p) => [p.id, p.schedule.exists, p.nextRunFrom])).toEqual([['lead-scoring', false, 'definition'], ['partner-leads', true, 'temporal-schedule']]);
-      expect(listed[1]!.nextRun).toBe(described.nextRuns[0]);
+      expect(listed.map((p) => [p.id, p.schedule.exists, p.nextRunFrom])).toEqual([['lead-scoring', false, 'definition'], ['product-recs', false, 'definition'], ['partner-leads', true, 'temporal-schedule']]);
+      expect(listed[2]!.nextRun).toBe(described.nextRuns[0]);
       await scheduleHandle(h.rt, 'partner-leads').trigger();
       const workflowId = `partner-leads-${today('Europe/Berlin')}`;
       expect(await waitForResult(h, workflowId)).toMatchObject({ runId: workflowId, extracted: 300, published: 300 });
       const counted = await h.query<{ n: number }>('select count(*)::int as n from partner.lead_scores where run_id = $1', [workflowId]);
       expect(counted[0]!.n).toBe(300);
       expect((await h.query<{ n: number }>('select count(*)::int as n from scoring.lead_scores'))[0]!.n).toBe(0);
-      expect((await listPipelines(h.rt))[1]!.lastRun).toMatchObject({ runId: workflowId, status: 'published' });
+      expect((await listPipelines(h.rt))[2]!.lastRun).toMatchObject({ runId: workflowId, status: 'published' });
     } finally {
       await scheduleHandle(h.rt, 'partner-leads').delete();
     }

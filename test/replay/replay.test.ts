@@ -27,7 +27,7 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run and the CRM stage', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage and a recommender run', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
@@ -36,6 +36,7 @@ describe('recorded workflow histories', () => {
       'lead-scoring-success-7-chunks.json',
       'lead-scoring-with-crm-sync.json',
       'lead-scoring-worker-killed-retried.json',
+      'product-recs-success-3-chunks.json',
       'scheduled-launcher.json',
     ]);
     const events = (file: string) => (histories.find((h) => h.file === file)!.history as { events: HistoryEvent[] }).events;

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createScoringActivities, type ExtractResult } from '../../activities/index.js';
+import { makeLogger } from '../../lib/logger.js';
 import { exportHistory } from '../../workers/history.js';
+import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
@@ -138,5 +142,22 @@ describe('the product recommender through the generic workflow', () => {
     // Friday 27 November 08:00 in Berlin is 07:00 UTC.
     expect(recs.nextRun).toBe('2026-11-27T07:00:00.000Z');
     expect(recs.crm).toBe(false);
+  });
+
+  it('stages a retried chunk once: a second attempt at a staged chunk changes nothing', async () => {
+    const acts = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: undefined }));
+    const env = new MockActivityEnvironment();
+    const run = { runId: 'product-recs-2026-12-04', pipeline: 'product-recs', asOf: '2026-12-04' };
+    const extracted = await env.run(acts.extractLeads, { ...run, full: false }) as ExtractResult;
+    expect(extracted).toMatchObject({ total: CUSTOMERS, chunks: 3 });
+    const staged = () => h.query('select * from recs.staged_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    const chunk = { runId: run.runId, pipeline: run.pipeline, chunk: 1, modelSha256: extracted.modelSha256 };
+    expect(await env.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
+    const first = await staged();
+    expect(new Set(first.map((r) => (r as { customer_id: string }).customer_id)).size).toBe(100);
+    expect(await env.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
+    expect(await staged()).toEqual(first);
+    expect(await h.query('select chunk from scoring.run_chunks where run_id = $1', [run.runId])).toEqual([{ chunk: 1 }]);
+    expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: `product-recs-${SECOND}` }]);
   });
 });

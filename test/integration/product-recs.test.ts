@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createScoringActivities, type ExtractResult } from '../../activities/index.js';
 import { makeLogger } from '../../lib/logger.js';
+import { pruneRetention } from '../../activities/sql/prune-retention.js';
 import { exportHistory } from '../../workers/history.js';
 import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -159,5 +160,18 @@ describe('the product recommender through the generic workflow', () => {
     expect(await staged()).toEqual(first);
     expect(await h.query('select chunk from scoring.run_chunks where run_id = $1', [run.runId])).toEqual([{ chunk: 1 }]);
     expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: `product-recs-${SECOND}` }]);
+
+    // Left unpublished past the retention, its staged rows are pruned with its chunk marks, and a rerun starts afresh.
+    await h.query("update scoring.pipeline_runs set updated_at = now() - interval '40 days' where run_id = $1", [run.runId]);
+    expect(await pruneRetention(h.rt.pool, 30)).toMatchObject({ stagedRecommendations: first.length, runChunks: 1 });
+    expect(await h.run(run.asOf, { pipeline: run.pipeline })).toMatchObject({ runId: run.runId, published: CUSTOMERS });
+    expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: run.runId }]);
+    // Three runs kept (SCOREFLOW_RECS_KEEP_RUNS), the view showing the last.
+    expect((await h.query('select distinct run_id from recs.customer_recommendations')).length).toBe(3);
+    // A fourth publication deletes the oldest run's rows.
+    await h.run('2026-12-07', { pipeline: run.pipeline });
+    expect(await h.query('select distinct run_id from recs.customer_recommendations order by 1')).toEqual(
+      [`product-recs-${SECOND}`, run.runId, 'product-recs-2026-12-07'].map((run_id) => ({ run_id })),
+    );
   });
 });

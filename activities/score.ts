@@ -1,5 +1,6 @@
 import { heartbeat } from '@temporalio/activity';
-import { throwIfCancelled, withCancellableTransaction } from './cancellation.js';
+import { throwIfCancelled } from './cancellation.js';
+import { withChunkTransaction } from './chunk-transaction.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { bucketFor } from '../models/card.js';
 import { prepareFeatures } from '../models/features.js';
@@ -10,7 +11,7 @@ import { withHeartbeats } from './with-heartbeats.js';
 import { scoreTopKChunk } from './score-top-k.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
-import { lockChunk, stageChunk, stagedChunk, type ChunkCounts } from './sql/stage-chunk.js';
+import { stageChunk, type ChunkCounts } from './sql/stage-chunk.js';
 
 export interface ScoreChunkInput {
   runId: string;
@@ -39,15 +40,7 @@ export function makeScoreChunk(deps: ActivityDeps) {
     const pipeline = stagePipeline(deps, id);
     if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
-    return withCancellableTransaction(deps.pool, async (client) => {
-      await lockChunk(client, runId, chunk);
-      const done = await stagedChunk(client, runId, chunk);
-      if (done) return done;
-      const run = await getRun(client, runId);
-      if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has no snapshot to score`);
-      if (run.model_sha256 !== pinned) {
-        throw new RunStateInvalid(`Run ${runId} was extracted again, with model ${run.model_sha256}, after this execution pinned ${pinned}`);
-      }
+    return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
       const rows = await readChunkLeads(client, {
         runId,
         chunk,

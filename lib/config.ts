@@ -3,20 +3,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigInvalid } from './errors.js';
 import { PROJECT_ROOT } from './paths.js';
+import { isTimeZone } from './time-zone.js';
 
 
 const sqlName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like public.leads (letters, digits, underscores)');
 
-const isTimeZone = (tz: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const CRON_FIELD = /^(\*|\?|[0-9A-Za-z,\-*/LW#]+)$/;
 

@@ -31,7 +31,7 @@ import { LEAD_SCORING } from '../pipelines/index.js';
 import { registerPipelineCommands } from './pipeline-commands.js';
 import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
-import { registerRecsCommands, seedRecsShop } from './recs-commands.js';
+import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
@@ -112,8 +112,8 @@ export function buildCli(): Command {
     .option('--messy-rate <share>', 'share of leads given one unusable value, to show quarantine', share, 0.002)
     .option('--replace', 'empty the table first', false)
     .option('--pipeline <id>', 'the pipeline whose source to fill: lead-scoring, or product-recs (the shop, replaced)', LEAD_SCORING)
-    .option('--customers <n>', 'product-recs: customers in the shop', positiveInt, 100_000)
-    .option('--products <n>', 'product-recs: products in the shop', positiveInt, 5_000)
+    .option('--customers <n>', 'product-recs: customers in the shop', positiveInt, RECS_DEMO_SHOP.customers)
+    .option('--products <n>', 'product-recs: products in the shop', positiveInt, RECS_DEMO_SHOP.products)
     .option('--json', 'machine-readable output')
     .action((o: { leads?: number; seed: number; messyRate: number; replace: boolean; pipeline: string; customers: number; products: number; json?: boolean }) =>
       withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
@@ -294,7 +294,7 @@ export function buildCli(): Command {
 
   program
     .command('demo')
-    .description('npm start: bring everything up, seed 100,000 leads if empty, schedule, run today and print a summary')
+    .description('npm start: bring everything up, seed 100,000 leads and the demo shop if empty, schedule and run both pipelines today, print a summary')
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
     .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox' }, (rt) => runDemo(rt, o, waitForSignal)));

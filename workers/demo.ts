@@ -9,8 +9,10 @@ import { stageTable, table, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import type { Runtime } from './runtime.js';
 import type { LeadScoringResult } from '../workflows/lead-scoring.js';
-import { createOrUpdateSchedule } from './schedule.js';
+import { calendarText, createOrUpdateSchedule, scheduleIdFor } from './schedule.js';
 import { addSandboxContacts } from '../sandbox/server.js';
+import { PRODUCT_RECS } from '../pipelines/index.js';
+import { RECS_DEMO_SHOP, recsRunSummary, seedRecsShop, showRecommendations } from './recs-commands.js';
 
 async function leadCount(rt: Runtime, tableSql: string): Promise<number> {
   try {
@@ -33,8 +35,14 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
       count: o.leads, seed: 42, messyRate: 0.002, replace: false,
     });
   }
+  const recs = rt.pipelines.get(PRODUCT_RECS);
+  if ((await leadCount(rt, parseLeadsTable(recs.source.table).sql)) === 0) {
+    say(`Seeding the demo shop (${RECS_DEMO_SHOP.customers.toLocaleString('en-US')} customers, ${RECS_DEMO_SHOP.products.toLocaleString('en-US')} products) into ${recs.source.table}…`);
+    await seedRecsShop(rt, RECS_DEMO_SHOP);
+  }
   if (rt.crm?.kind === 'sandbox') await addDemoContacts(rt, leadsTable.sql);
   await createOrUpdateSchedule(rt);
+  await createOrUpdateSchedule(rt, PRODUCT_RECS);
   await withLocalWorker(rt, true, async () => {
     const asOf = today(rt.config.schedule.timezone);
     const handle = await startRun(rt, { asOf, full: false });
@@ -43,11 +51,20 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
     const result = await waitWithProgress(handle, { show: true });
     const report = (await runReport(rt.pool, result.runId))!;
     const buckets = await bucketCounts(rt.pool);
+    const leadsSeconds = (Date.now() - began) / 1000;
+
+    const recsBegan = Date.now();
+    const recsHandle = await startRun(rt, { pipeline: PRODUCT_RECS, asOf: today(recs.schedule.timezone), full: false });
+    const recsUrl = workflowUrl(rt.temporal!.uiUrl, rt.temporal!.namespace, recsHandle.workflowId);
+    say(`Running ${recsHandle.workflowId}${recsUrl ? ` (watch it at ${recsUrl})` : ''}`);
+    const recsResult = await waitWithProgress(recsHandle, { show: true });
+    const recsReport = (await runReport(rt.pool, recsResult.runId))!;
+    const recsBlock = await recommenderBlock(rt, recsResult.runId, recsResult.modelVersion, `${recsReport.status} in ${((Date.now() - recsBegan) / 1000).toFixed(1)} s`);
     const psql = rt.config.database.url ? 'psql "$DATABASE_URL"' : `psql "${rt.databaseUrl}"`;
     process.stdout.write(
       [
         '',
-        `scoreflow: run ${result.runId} ${report.status} in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+        `scoreflow: run ${result.runId} ${report.status} in ${leadsSeconds.toFixed(1)} s`,
         `model ${result.modelVersion}, sha256 ${result.modelSha256}`,
         '',
         stageTable(report),
@@ -63,6 +80,12 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
         `Try:       ${psql} -c "select bucket, count(*), round(avg(score)::numeric, 3) from scoring.lead_scores group by 1 order by 3 desc"`,
         `Rejected:  ${psql} -c "select reason, count(*) from scoring.rejected_leads group by 1 order by 2 desc"`,
         '',
+        ...recsBlock.lines,
+        `Schedule:  ${scheduleIdFor(PRODUCT_RECS)}, ${recs.schedule.calendars.map(calendarText).join(' and ')} ${recs.schedule.timezone} (scoreflow schedule describe --pipeline ${PRODUCT_RECS})`,
+        `Try:       ${psql} -c "select rank, product_id, score, source from recs.current_recommendations where customer_id = ${recsBlock.sample ?? 1} order by rank"`,
+        `Customer:  scoreflow recs show --customer ${recsBlock.sample ?? 1}`,
+        `Total:     ${((Date.now() - began) / 1000).toFixed(1)} s`,
+        '',
       ].join('\n'),
     );
     if (!o.once) {
@@ -70,6 +93,22 @@ export async function runDemo(rt: Runtime, o: { once: boolean; leads: number }, 
       await waitForSignal();
     }
   });
+}
+
+/** The recommender's run in a few lines: counts by source and one customer's five products. */
+async function recommenderBlock(rt: Runtime, runId: string, modelVersion: string, status: string): Promise<{ lines: string[]; sample?: string }> {
+  const summary = await recsRunSummary(rt, runId);
+  const lines = [
+    `Recommender: run ${runId} ${status}, model ${modelVersion}; ${summary.model.toLocaleString('en-US')} customers scored by the model, ${summary.popular.toLocaleString('en-US')} given the popularity list`,
+  ];
+  if (summary.sampleCustomer === null) return { lines };
+  const shown = await showRecommendations(rt, summary.sampleCustomer);
+  lines.push(
+    `Customer ${summary.sampleCustomer}'s five products (recs.current_recommendations):`,
+    table(['rank', 'product', 'category', 'score', 'source'], shown.map((r) => [String(r.rank), r.name ?? `(product ${r.productId})`, r.category ?? '-', r.score.toFixed(3), r.source])),
+    '',
+  );
+  return { lines, sample: summary.sampleCustomer };
 }
 
 function crmLine(crm: LeadScoringResult['crm']): string {

@@ -46,10 +46,12 @@ export async function waitWithProgress(
     : undefined;
   let lastStage = '';
   let started = false;
+  let finished = false;
   const poll = setInterval(() => {
     handle
       .query(progressQuery)
       .then((p) => {
+        if (finished) return; // a query answered after the run ended: its stage line would land after the caller's next output
         if (bar) {
           if (!started) bar.start(Math.max(p.chunksTotal, 1), p.chunksDone, { stage: p.stage.padEnd(11) });
           started = true;
@@ -65,6 +67,7 @@ export async function waitWithProgress(
   try {
     return await handle.result();
   } finally {
+    finished = true;
     clearInterval(poll);
     bar?.stop();
   }

@@ -1,6 +1,7 @@
 import type { postgresBaselines } from './baselines.js';
 import { perSecond, type Measured } from './measure.js';
 import type { MeasuredRun } from './pipeline-run.js';
+import type { RecsMeasurements } from './recs.js';
 import { int, pct, rate, secs, type Figure } from './report.js';
 
 /** Everything one bench run measured, as the figures below need it. */
@@ -65,5 +66,36 @@ export function benchFigures(m: Measurements): Figure[] {
     { section: 'CRM sync', what: `HubSpot calls (budget ${m.crmRatePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / crmMs).toFixed(1)}/s` },
     { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },
     { section: 'CRM sync', what: '429 responses', value: int(m.rateLimited), target: '0', met: m.rateLimited === 0 },
+  ];
+}
+
+/** The recommender's yardstick: onnxruntime alone on every customer plus COPY in of their result rows. */
+export function recsBaselineMs(m: RecsMeasurements): number {
+  return m.inference.ms + m.copyIn.ms;
+}
+
+/** The recommender section's lines, in the same table: the whole run against inference alone + COPY in, RSS and history. */
+export function recsFigures(m: RecsMeasurements): Figure[] {
+  const stage = (rows: number, ms: number) => `${secs(ms)}  ${rate(rows, ms || 1)}`;
+  const customers = int(m.customers);
+  const baseline = recsBaselineMs(m);
+  const r = m.run.report;
+  const shop = m.products < m.productsRequested
+    ? `${customers} × ${int(m.products)} products (model's index; ${int(m.productsRequested)} asked)`
+    : `${customers} × ${int(m.products)} products`;
+  return [
+    { section: 'recommender', what: `shop, ${shop}`, value: `${int(m.purchases)} purchases` },
+    { section: 'recommender', what: `onnxruntime alone, ${customers} customers`, value: stage(m.inference.rows, m.inference.ms) },
+    { section: 'recommender', what: `COPY in ${int(m.copyIn.rows)} result rows`, value: stage(m.copyIn.rows, m.copyIn.ms) },
+    { section: 'recommender', what: 'inference + COPY in', value: secs(baseline) },
+    { section: 'recommender', what: 'extract', value: stage(r.leads_extracted ?? 0, r.extract_ms ?? 0) },
+    { section: 'recommender', what: 'score (read history, graph, stage)', value: stage(r.leads_scored ?? 0, r.score_ms ?? 0) },
+    { section: 'recommender', what: 'publish', value: stage(r.leads_published ?? 0, r.store_ms ?? 0) },
+    {
+      section: 'recommender', what: `whole run, ${customers} customers (start to result)`, value: stage(m.customers, m.run.wallMs),
+      target: `≤ 2× inference + COPY in: ${(m.run.wallMs / baseline).toFixed(2)}×`, met: m.run.wallMs <= 2 * baseline,
+    },
+    { section: 'recommender', what: `worker peak RSS, ${customers} customers`, value: `${m.rss.toFixed(0)} MiB`, target: '< 1 GiB', met: m.rss < 1024 },
+    { section: 'recommender', what: `history events, ${customers} customers`, value: int(m.run.historyEvents), target: '≤ 300', met: m.run.historyEvents <= 300 },
   ];
 }

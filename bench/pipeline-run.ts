@@ -15,9 +15,9 @@ export interface MeasuredRun {
   historyBytes: number;
 }
 
-export async function measureRun(rt: Runtime, p: { asOf: string; crm: boolean }): Promise<MeasuredRun> {
+export async function measureRun(rt: Runtime, p: { asOf: string; crm: boolean; pipeline?: string }): Promise<MeasuredRun> {
   const start = performance.now();
-  const handle = await startRun(rt, { asOf: p.asOf, full: false, crm: p.crm });
+  const handle = await startRun(rt, { asOf: p.asOf, full: false, crm: p.crm, ...(p.pipeline ? { pipeline: p.pipeline } : {}) });
   const result = await handle.result();
   const wallMs = performance.now() - start;
   const report = await runReport(rt.pool, result.runId);

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: PostgreSQL baselines, a naive pipeline, and the real pipeline through Temporal on
- * the same seeded leads, then an incremental morning, memory at two sizes and a CRM sync; prints one
- * table with each figure beside its target and writes the figures as JSON to bench/results/.
+ * the same seeded leads, then an incremental morning, memory at two sizes, a CRM sync and the product
+ * recommender (bench/recs.ts); prints one table with each figure beside its target and writes the
+ * figures as JSON to bench/results/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,8 +20,9 @@ import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
 import { inferenceAlone } from './inference.js';
-import { baselineMs, benchFigures, type Measurements } from './figures.js';
+import { baselineMs, benchFigures, recsBaselineMs, recsFigures, type Measurements } from './figures.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
+import { benchRecs, type RecsMeasurements } from './recs.js';
 import { int, printFigures, secs } from './report.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -40,6 +42,10 @@ interface Options {
   small: number;
   sample: number;
   changed: number;
+  /** The recommender section: customers and products of its shop, or recs false (--no-recs) to skip it. */
+  recs: boolean;
+  recsCustomers: number;
+  recsProducts: number;
   out: string;
 }
 
@@ -145,11 +151,14 @@ async function main(o: Options): Promise<void> {
       await small.close();
     }
 
+    let recs: RecsMeasurements | undefined;
+    if (o.recs) recs = await benchRecs(rt, { customers: o.recsCustomers, products: o.recsProducts, asOf: day(2) });
+
     const measured: Measurements = {
       leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
       baselines: pg, naive, inference, full, incremental, crm: crmRun, rssSmall, rssFull, rateLimited,
     };
-    const figures = benchFigures(measured);
+    const figures = [...benchFigures(measured), ...(recs ? recsFigures(recs) : [])];
     process.stdout.write(`\n${printFigures(figures)}\n`);
 
     const results = {
@@ -163,6 +172,7 @@ async function main(o: Options): Promise<void> {
       runs: { full, incremental, small: smallRun, crm: crmRun },
       memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },
       crm: { rateLimited },
+      ...(recs ? { recs: { ...recs, baselineMs: recsBaselineMs(recs) } } : {}),
       figures,
     };
     fs.mkdirSync(o.out, { recursive: true });
@@ -182,6 +192,9 @@ const program = new Command('bench')
   .option('--small <n>', 'leads in the smaller run (memory growth) and contacts in the CRM sync', positiveInt, 100_000)
   .option('--sample <n>', 'leads in the naive one-at-a-time pipeline', positiveInt, 10_000)
   .option('--changed <share>', 'share of leads changed before the incremental morning', share, 0.01)
+  .option('--recs-customers <n>', 'customers in the recommender section', positiveInt, 1_000_000)
+  .option('--recs-products <n>', 'products in the recommender\'s shop (at most the model\'s item index)', positiveInt, 10_000)
+  .option('--no-recs', 'skip the recommender section')
   .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
   .action(async (o: Options) => main(o));
 

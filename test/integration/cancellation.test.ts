@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SANDBOX_TOKEN } from '../../sandbox/server.js';
 import { startRun } from '../../workers/run-pipeline.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
+import { SLEEPING, sleepOnceAfter } from '../support/pause-once.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 const harnesses: Harness[] = [];
@@ -25,17 +26,10 @@ async function harness(leads: number, env: Record<string, string> = {}): Promise
 
 /** A statement on run_chunks that sleeps an hour, once: the chunk is stuck mid-transaction until cancelled. */
 async function stickFirstChunk(h: Harness): Promise<void> {
-  await h.query('create sequence public.stick_once');
-  await h.query(`create function public.stick_once() returns trigger language plpgsql as $$
-    begin
-      if nextval('public.stick_once') = 1 then perform pg_sleep(3600); end if;
-      return null;
-    end $$`);
-  await h.query('create trigger stick_once after insert on scoring.run_chunks for each statement execute function public.stick_once()');
+  await sleepOnceAfter(h, { event: 'insert', table: 'scoring.run_chunks', seconds: 3600 });
 }
 
-const STUCK = "select count(*) > 0 as ok from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()";
-const stuck = async (h: Harness) => (await h.query<{ ok: boolean }>(STUCK))[0]!.ok;
+const stuck = async (h: Harness) => (await h.query<{ ok: boolean }>(SLEEPING))[0]!.ok;
 
 /** The run's activities from its Temporal history: which were scheduled (with their input), when, and whether each had closed. */
 async function activities(handle: WorkflowHandle) {
@@ -79,7 +73,7 @@ describe('cancelling a run', () => {
     const h = await harness(4000);
     await stickFirstChunk(h);
     const handle = await startRun(h.rt, { asOf: '2027-03-01', full: false });
-    await waitForQuery(h, STUCK);
+    await waitForQuery(h, SLEEPING);
 
     await handle.cancel(); // what the Web UI sends: a plain cancel request
     await expectCancelled(handle);
@@ -106,7 +100,7 @@ describe('cancelling a run', () => {
     const h = await harness(2000);
     await stickFirstChunk(h);
     const handle = await startRun(h.rt, { asOf: '2027-03-02', full: false });
-    await waitForQuery(h, STUCK);
+    await waitForQuery(h, SLEEPING);
 
     const env = {
       PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', LOG_LEVEL: 'warn',

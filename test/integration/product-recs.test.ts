@@ -8,6 +8,7 @@ import { pruneRetention } from '../../activities/sql/prune-retention.js';
 import { exportHistory } from '../../workers/history.js';
 import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
+import { SLEEPING, sleepOnceAfter } from '../support/pause-once.js';
 import { SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
 import { listPipelines } from '../../workers/pipeline-commands.js';
@@ -99,18 +100,10 @@ describe('the product recommender through the generic workflow', () => {
     );
     await h.query('update shop.customers set updated_at = now() where customer_id = $1', [buyer.customer_id]);
     // The publish transaction pauses once after inserting the new run's rows, before it commits.
-    await h.query('create sequence public.pause_once');
-    await h.query(`create function public.pause_once() returns trigger language plpgsql as $$
-      begin
-        if nextval('public.pause_once') = 1 then perform pg_sleep(4); end if;
-        return null;
-      end $$`);
-    await h.query('create trigger pause_once after insert on recs.customer_recommendations for each statement execute function public.pause_once()');
+    await sleepOnceAfter(h, { event: 'insert', table: 'recs.customer_recommendations', seconds: 4 });
 
     const running = h.run(SECOND, { pipeline: 'product-recs' });
-    await expect.poll(async () => (await h.query<{ ok: boolean }>(
-      "select count(*) > 0 as ok from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()",
-    ))[0]!.ok, { timeout: 60_000, interval: 100 }).toBe(true);
+    await expect.poll(async () => (await h.query<{ ok: boolean }>(SLEEPING))[0]!.ok, { timeout: 60_000, interval: 100 }).toBe(true);
     const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.staged_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
     expect(staged[0]!.n).toBe(CUSTOMERS);
     expect(await view()).toEqual(before);

@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SANDBOX_TOKEN } from '../../sandbox/server.js';
 import { startRun } from '../../workers/run-pipeline.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
+import { SLEEPING, sleepOnceAfter } from '../support/pause-once.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 const harnesses: Harness[] = [];
@@ -45,17 +46,10 @@ async function outcome(h: Harness) {
  * back at once instead of after the sleep.
  */
 async function pauseOnceAfter(h: Harness, event: 'insert' | 'delete', table: string): Promise<void> {
-  await h.query('create sequence public.pause_once');
-  await h.query(`create function public.pause_once() returns trigger language plpgsql as $$
-    begin
-      if nextval('public.pause_once') = 1 then perform pg_sleep(60); end if;
-      return null;
-    end $$`);
-  await h.query(`create trigger pause_once after ${event} on ${table} for each statement execute function public.pause_once()`);
+  await sleepOnceAfter(h, { event, table, seconds: 60 });
   await h.query(`alter database "${(await h.query<{ db: string }>('select current_database() as db'))[0]!.db}" set client_connection_check_interval = '100ms'`);
 }
 
-const PAUSED = "select count(*) > 0 as ok from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()";
 
 async function faultFree(leads: number, env: Record<string, string>) {
   const h = await makeHarness(env);
@@ -67,9 +61,9 @@ async function faultFree(leads: number, env: Record<string, string>) {
 
 describe('a worker killed with SIGKILL', () => {
   it.each([
-    ['during extract, inside its snapshot transaction', PAUSED, {}, ['insert', 'scoring.run_leads']],
+    ['during extract, inside its snapshot transaction', SLEEPING, {}, ['insert', 'scoring.run_leads']],
     ['in the middle of scoring chunks', 'select count(*) between 2 and 10 as ok from scoring.run_chunks', {}],
-    ['just before the store transaction commits', PAUSED, {}, ['delete', 'scoring.staged_scores']],
+    ['just before the store transaction commits', SLEEPING, {}, ['delete', 'scoring.staged_scores']],
     ['just after the store transaction commits', "select bool_or(status = 'published') as ok from scoring.pipeline_runs", { latencyMs: 40 }],
     ['in the middle of the CRM sync', 'select count(*) >= 3 as ok from scoring.crm_batches', { latencyMs: 40 }],
   ] as const)('%s: a new worker finishes the run with the same tables and contacts as a fault-free run', async (_when, killWhen, faults, pauseAfter?: readonly ['insert' | 'delete', string]) => {

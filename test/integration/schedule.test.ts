@@ -3,6 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { createOrUpdateSchedule, describeSchedule, scheduleHandle } from '../../workers/schedule.js';
 import { today } from '../../workers/dates.js';
+import { cliEnv, scoreflow } from '../support/scoreflow-cli.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -37,6 +38,30 @@ describe('the daily schedule', () => {
       expect((await describeSchedule(h.rt)).paused).toBe(false);
     } finally {
       await scheduleHandle(h.rt).delete();
+    }
+  });
+
+  it('runs the product recommender from one schedule on Mondays 13:00 and Fridays 08:00 in its time zone, as `schedule describe --pipeline product-recs` shows', async () => {
+    h = await makeHarness({ SCOREFLOW_RECS_TIMEZONE: 'America/New_York' });
+    const env = { ...cliEnv(h), SCOREFLOW_RECS_TIMEZONE: 'America/New_York' };
+    expect(await scoreflow(['schedule', 'create', '--pipeline', 'product-recs'], env)).toMatchObject({ code: 0, stdout: 'created schedule: Mon 13:00, Fri 08:00 in America/New_York\n' });
+    try {
+      const raw = await scheduleHandle(h.rt, 'product-recs').describe();
+      expect(raw.spec.calendars).toHaveLength(2);
+      expect(raw.spec.timezone).toBe('America/New_York');
+      expect(raw.policies.overlap).toBe('SKIP');
+
+      const described = await scoreflow(['schedule', 'describe', '--pipeline', 'product-recs', '--json'], env);
+      expect(described.code).toBe(0);
+      const d = JSON.parse(described.stdout) as { scheduleId: string; calendars: string[]; nextRuns: string[] };
+      expect(d).toMatchObject({ scheduleId: 'product-recs-schedule', calendars: ['Mon 13:00', 'Fri 08:00'] });
+      // The next times, read in New York: Monday afternoons and Friday mornings, alternating, nothing else.
+      const local = d.nextRuns.map((at) => new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(at)));
+      expect(local.length).toBeGreaterThanOrEqual(4);
+      for (const at of local) expect(['Mon 13:00', 'Fri 08:00']).toContain(at);
+      for (let i = 1; i < local.length; i++) expect(local[i]).not.toBe(local[i - 1]);
+    } finally {
+      await scheduleHandle(h.rt, 'product-recs').delete();
     }
   });
 });

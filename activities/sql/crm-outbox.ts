@@ -51,7 +51,7 @@ export async function planOutbox(
                 (s.lead_id is null)::int as priority
          from items i
          join ${emails} l using (lead_id)
-         left join scoring.crm_sync_state s on s.target = $5 and s.pipeline = $6 and s.lead_id = i.lead_id
+         left join scoring.crm_sync_state s on s.target = $4 and s.pipeline = $5 and s.lead_id = i.lead_id
          where s.lead_id is null or s.items is distinct from i.items
        )`
     : `with changed as materialized (
@@ -59,8 +59,8 @@ export async function planOutbox(
                 (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
          from ${p.current} ls
          join ${emails} l using (lead_id)
-         left join scoring.crm_sync_state s on s.target = $5 and s.pipeline = $6 and s.lead_id = ls.lead_id
-         where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $2
+         left join scoring.crm_sync_state s on s.target = $4 and s.pipeline = $5 and s.lead_id = ls.lead_id
+         where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $6
        )`;
   const published = p.products ? '(select count(*)::int from items)' : `(select count(*)::int from ${p.current})`;
   const { rows } = await client.query<OutboxPlan>(
@@ -75,8 +75,8 @@ export async function planOutbox(
        from ranked r where valid and nth = 1
      ), outbox as (
        insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, items, model_version, scored_at, partition, batch)
-       select $1, lead_id, email, score, bucket, items, model_version, scored_at, (pos / 100) % $3, (pos / 100) / $3
-       from sendable where pos < $4
+       select $1, lead_id, email, score, bucket, items, model_version, scored_at, (pos / 100) % $2, (pos / 100) / $2
+       from sendable where pos < $3
        returning 1
      ), skipped as (
        insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
@@ -86,7 +86,7 @@ export async function planOutbox(
        from ranked where not valid or nth > 1
        union all
        select $1, lead_id, 'deferred', 'the HubSpot daily quota is spent; it goes with the next run'
-       from sendable where pos >= $4
+       from sendable where pos >= $3
        on conflict do nothing
        returning kind
      )
@@ -95,7 +95,8 @@ export async function planOutbox(
             (select count(*)::int from skipped where kind = 'deferred') as deferred,
             ${published} - (select count(*)::int from changed) as unchanged,
             0 as batches`,
-    [p.runId, p.epsilon, p.partitions, p.capacity, p.target, p.pipeline],
+    // epsilon ($6) only where the plan compares scores: PostgreSQL refuses a parameter no statement uses.
+    [p.runId, p.partitions, p.capacity, p.target, p.pipeline, ...(p.products ? [] : [p.epsilon])],
   );
   const plan = rows[0]!;
   plan.batches = Math.ceil(plan.contacts / 100);

@@ -3,6 +3,7 @@ import { Client } from '@hubspot/api-client';
 import { SANDBOX_TOKEN } from '../../sandbox/server.js';
 import { RECS_CRM_PROPERTIES, SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
+import { forgetEmail } from '../../workers/data-commands.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 /** 300 customers and 300 leads: customer ids and lead ids are the same numbers 1..300. */
@@ -102,5 +103,28 @@ describe('the product recommender\'s CRM sink (SCOREFLOW_RECS_CRM=on)', () => {
     expect(RANKS.map((p) => held.get(now!.email)?.[p] ?? null)).toEqual(RANKS.map((_, i) => now!.names[i] ?? null));
     const [product] = await h.query<{ name: string }>('select name from shop.products where product_id = $1', [buyer!.product_id]);
     expect(now!.names).not.toContain(product!.name);
+  });
+
+  it('forgets a customer by email: their recommendations and CRM rows go, the lead with the same id stays', async () => {
+    const [customer] = await h.query<{ email: string }>('select email from shop.customers where customer_id = 2');
+    const held = async (pipeline: string) => ({
+      state: (await h.query<{ n: number }>('select count(*)::int as n from scoring.crm_sync_state where pipeline = $1 and lead_id = 2', [pipeline]))[0]!.n,
+      outbox: (await h.query<{ n: number }>('select count(*)::int as n from scoring.crm_outbox o join scoring.pipeline_runs r using (run_id) where r.pipeline = $1 and o.lead_id = 2', [pipeline]))[0]!.n,
+    });
+    const recs = () => h.query<{ n: number }>('select count(*)::int as n from recs.customer_recommendations where customer_id = 2');
+    const lead = async () => ({ ...(await held('lead-scoring')), scores: await h.query('select * from scoring.lead_scores where lead_id = 2') });
+    expect((await recs())[0]!.n).toBeGreaterThan(0);
+    expect(await held('product-recs')).toMatchObject({ state: 1, outbox: expect.any(Number) });
+    const leadBefore = await lead();
+    expect(leadBefore.state).toBe(1);
+
+    const forgotten = await forgetEmail(h.rt, ` ${customer!.email.toUpperCase()}`);
+
+    expect(forgotten).toMatchObject({ leadIds: [], keys: { 'product-recs': ['2'] }, sources: expect.arrayContaining([{ pipeline: 'product-recs', table: 'shop.customers', rows: 1 }]) });
+    expect(forgotten.removed).toMatchObject({ crm_sync_state: 1, lead_scores: 0, lead_score_history: 0 });
+    expect(forgotten.removed.customer_recommendations).toBeGreaterThan(0);
+    expect(await recs()).toEqual([{ n: 0 }]);
+    expect(await held('product-recs')).toEqual({ state: 0, outbox: 0 });
+    expect(await lead()).toEqual(leadBefore);
   });
 });

@@ -4,15 +4,16 @@ import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { cancellableSleep, throwIfCancelled } from './cancellation.js';
 import { ConfigInvalid, CrmTargetMismatch, RunStateInvalid } from '../lib/errors.js';
-import { provisionProperties } from './crm/contact-properties.js';
+import { crmSinkOf, propertySpecs, provisionProperties, type CrmSink } from './crm/contact-properties.js';
 import { makeHubspotClient } from './crm/hubspot.js';
 import { readCrmTarget, type CrmEndpoint } from './crm/target.js';
 import { NOT_IN_CRM_REASON, sendContacts, type SendContext, type SyncMode } from './crm/send-contacts.js';
 import { verifySample } from './crm/verify-contacts.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
-import { stagePipeline } from './pipeline.js';
+import { stagePipeline, type StagePipeline } from './pipeline.js';
+import { shopTablesOf } from '../source/shop-tables.js';
 import { callsLeftToday, DailyQuotaExhausted, takeCall, type CrmBudget } from './sql/crm-budget.js';
-import { outboxBatches, planOutbox, recordBatch } from './sql/crm-outbox.js';
+import { outboxBatches, planOutbox, recordBatch, type OutboxSource } from './sql/crm-outbox.js';
 import { reopenFailedCrmStage } from './sql/runs.js';
 
 /** CRM settings the stage needs, from configuration. */
@@ -49,7 +50,18 @@ export interface CrmSummary {
   verified: number;
 }
 
-/** Stage 4 of the pipeline: put each published score and bucket on its HubSpot contact. */
+/** Where a pipeline's outbox plan reads: its published results, its source's emails and (top-k) its products' names. */
+function outboxSource(pipeline: StagePipeline): OutboxSource {
+  const { definition } = pipeline;
+  return {
+    pipeline: definition.id,
+    table: pipeline.source,
+    current: pipeline.sinks.current,
+    ...(definition.output.kind === 'top-k' ? { products: shopTablesOf(definition).products } : {}),
+  };
+}
+
+/** Stage 4 of the pipeline: put each published result (score and bucket, or top-k item names) on its HubSpot contact, as the pipeline's CRM sink maps them. */
 export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   let client: Client | undefined;
   /** The CRM target this process sends to: read by each prepare, and once per process by a partition that needs it. */
@@ -66,6 +78,13 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker, and a cancel ends it.
     return { client, conn: endpoint(), takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat(), cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
   };
+
+  /** The CRM sink of a run's pipeline, looked up by the run id (a partition's input names only the run). */
+  async function runSink(runId: string): Promise<CrmSink> {
+    const { rows } = await deps.pool.query<{ pipeline: string }>('select pipeline from scoring.pipeline_runs where run_id = $1', [runId]);
+    if (!rows[0]) throw new RunStateInvalid(`Run ${runId} has no audit row; rerun its date`);
+    return crmSinkOf(stagePipeline(deps, rows[0].pipeline).definition);
+  }
 
   /** The run's CRM target, recorded when its outbox was planned; a run planned before targets existed reads it now, once. */
   async function runTarget(runId: string, ctx: SendContext): Promise<string> {
@@ -113,7 +132,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       }
       if (!target) throw new Error(`run ${runId} was planned and reset while this attempt read the CRM target; the stage retries`);
       const capacity = Math.max(0, (await callsLeftToday(deps.pool, deps.crm.budget)) - 10 - Math.ceil(deps.crm.verifySample / 100)) * 100;
-      const plan = await planOutbox(db, { runId, table: pipeline.source, current: pipeline.sinks.current, target, epsilon: deps.crm.epsilon, partitions, capacity });
+      const plan = await planOutbox(db, { runId, ...outboxSource(pipeline), target, epsilon: deps.crm.epsilon, partitions, capacity });
       await db.query(
         `update scoring.pipeline_runs set crm_status = 'sending', crm_target = $5, crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
            crm_deferred = $4, crm_calls = 0, crm_rate_limited = 0, updated_at = now() where run_id = $1`,
@@ -123,7 +142,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     });
     if (ctx && (planned.fresh || planned.contacts > 0)) {
       try {
-        if (planned.contacts > 0) await provisionProperties(ctx.client, ctx);
+        if (planned.contacts > 0) await provisionProperties(ctx.client, ctx, propertySpecs(crmSinkOf(pipeline.definition)));
       } finally {
         await addCalls(runId, ctx.counters.calls, ctx.counters.rateLimited);
       }
@@ -140,9 +159,11 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     let sent = 0;
     let failed = 0;
     let target: string | undefined;
+    let sink: CrmSink | undefined;
     for await (const next of outboxBatches(deps.pool, runId, partition)) {
       throwIfCancelled();
       if (!target) {
+        sink = await runSink(runId);
         const read = { ...ctx.counters };
         target = await runTarget(runId, ctx);
         ownTarget ??= await readCrmTarget(ctx, endpoint().kind);
@@ -153,7 +174,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       let result;
       const before = { ...ctx.counters };
       try {
-        result = await sendContacts(ctx, next.contacts);
+        result = await sendContacts(ctx, sink!, next.contacts);
       } catch (err) {
         // The attempts of a batch that got no answer still spent HubSpot's limit: count them on the run.
         await addCalls(runId, ctx.counters.calls - before.calls, ctx.counters.rateLimited - before.rateLimited);
@@ -161,7 +182,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
         await deferRest(runId, partition);
         break;
       }
-      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, target: target!, partition, batch: next.batch, ...result, notInCrmReason: NOT_IN_CRM_REASON }));
+      await withTransaction(deps.pool, (db) => recordBatch(db, { runId, pipeline: sink!.pipeline, target: target!, partition, batch: next.batch, ...result, notInCrmReason: NOT_IN_CRM_REASON }));
       sent += result.accepted.length;
       failed += result.failed.length;
       heartbeat({ partition, batch: next.batch });
@@ -204,7 +225,9 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     const { rows: status } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
     if (status[0]?.crm_status === 'off') return { sent: 0, unchanged: 0, failed: 0, skipped: 0, notInCrm: 0, deferred: 0, calls: 0, rateLimited: 0, verified: 0 };
     const ctx = context();
-    const verified = status[0]?.crm_status === 'sending' ? await verifySample(deps.pool, ctx, runId, await runTarget(runId, ctx), deps.crm.verifySample) : undefined;
+    const verified = status[0]?.crm_status === 'sending'
+      ? await verifySample(deps.pool, ctx, await runSink(runId), runId, await runTarget(runId, ctx), deps.crm.verifySample)
+      : undefined;
     const { rows } = await deps.pool.query<CrmSummary>(
       `update scoring.pipeline_runs r set
          -- a finished run's answered batches may be pruned (retention): its count stays as recorded

@@ -91,7 +91,7 @@ async function measure(pool: Pool, rows: number, samples: number) {
 
   t = process.hrtime.bigint();
   const plan = await withTransaction(pool, (db) =>
-    planOutbox(db, { runId: RUN, table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores', target: 'sandbox:1', epsilon: 0, partitions: PARTITIONS, capacity: Number.MAX_SAFE_INTEGER }),
+    planOutbox(db, { runId: RUN, pipeline: 'lead-scoring', table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores', target: 'sandbox:1', epsilon: 0, partitions: PARTITIONS, capacity: Number.MAX_SAFE_INTEGER }),
   );
   const planMs = ms(t);
   await pool.query('analyze scoring.crm_outbox');

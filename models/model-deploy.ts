@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ModelCardMismatch } from '../lib/errors.js';
 import { loadModelBytes, sha256Of } from './load-model.js';
 import { CURRENT, readModelFiles, readModelFilesIn, resolveModelDir, VERSIONS } from './model-dir.js';
+import { loadRecsModelDir, readRecsFilesIn } from './recs-model.js';
 
 /** One model in a model directory, as `scoreflow models list` shows it. */
 export interface ModelVersion {
@@ -24,15 +25,17 @@ export interface ModelVersion {
  * the old model or the new one, never a mix. Deploying a version that is already there only swaps the
  * pointer: that is a rollback.
  */
-export async function deployModel(modelDir: string, from: string): Promise<{ dir: string; version: string; sha256: string; previous?: string }> {
-  const files = readModelFiles(from);
-  const model = await loadModelBytes(files.card, files.onnx, files.card.file);
-  await model.session.release();
-  const name = `${files.card.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${model.sha256.slice(0, 12)}`;
+export async function deployModel(
+  modelDir: string,
+  from: string,
+  kind: ModelKind = 'probability-buckets',
+): Promise<{ dir: string; version: string; sha256: string; previous?: string }> {
+  const model = await checkModel(from, kind);
+  const name = `${model.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${model.sha256.slice(0, 12)}`;
   const target = path.join(modelDir, VERSIONS, name);
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  if (fs.existsSync(target)) assertSameModel(target, model.sha256);
-  else copyVersion(files.dir, target, model.sha256);
+  if (fs.existsSync(target)) assertSameModel(target, model.sha256, kind);
+  else copyVersion(model.dir, target, model.sha256, kind);
   const previous = currentVersion(modelDir);
   const link = path.join(modelDir, `.${CURRENT}-${randomBytes(6).toString('hex')}`);
   fs.symlinkSync(path.join(VERSIONS, name), link);
@@ -42,11 +45,37 @@ export async function deployModel(modelDir: string, from: string): Promise<{ dir
     fs.rmSync(link, { force: true });
     throw new ModelCardMismatch(`cannot make ${target} current: ${(err as Error).message} (${path.join(modelDir, CURRENT)} must be a symlink or absent)`);
   }
-  return { dir: target, version: files.card.version, sha256: model.sha256, previous };
+  return { dir: target, version: model.version, sha256: model.sha256, previous };
+}
+
+/** A pipeline's output kind, which decides how its model directory's card is read (models/card.ts or models/recs-card.ts). */
+export type ModelKind = 'probability-buckets' | 'top-k';
+
+/** Checks the model in `from` fully (card, hashes, graph; for top-k also the item index) before anything is copied. */
+async function checkModel(from: string, kind: ModelKind): Promise<{ dir: string; version: string; sha256: string }> {
+  if (kind === 'top-k') {
+    const model = await loadRecsModelDir(from);
+    await model.session.release();
+    return { dir: resolveModelDir(from), version: model.card.version, sha256: model.sha256 };
+  }
+  const files = readModelFiles(from);
+  const model = await loadModelBytes(files.card, files.onnx, files.card.file);
+  await model.session.release();
+  return { dir: files.dir, version: files.card.version, sha256: model.sha256 };
+}
+
+/** The card's name and version and the sha256 of the ONNX file it names, in `dir` itself (a version directory or the flat files). */
+function describeModel(dir: string, kind: ModelKind): { name: string; version: string; cardSha256: string; sha256: string } {
+  if (kind === 'top-k') {
+    const { card, onnx } = readRecsFilesIn(dir);
+    return { name: card.name, version: card.version, cardSha256: card.sha256, sha256: sha256Of(onnx) };
+  }
+  const { card, onnx } = readModelFilesIn(dir);
+  return { name: card.name, version: card.version, cardSha256: card.sha256, sha256: sha256Of(onnx) };
 }
 
 /** Copies every regular file of the source model directory (card, ONNX, its documentation) into a new version directory. */
-function copyVersion(source: string, target: string, sha256: string): void {
+function copyVersion(source: string, target: string, sha256: string, kind: ModelKind): void {
   const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
   fs.mkdirSync(tmp);
   try {
@@ -58,13 +87,12 @@ function copyVersion(source: string, target: string, sha256: string): void {
     fs.rmSync(tmp, { recursive: true, force: true });
     // Another deploy of the same model won the rename: its copy is as good as ours.
     if (!['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    assertSameModel(target, sha256);
+    assertSameModel(target, sha256, kind);
   }
 }
 
-function assertSameModel(dir: string, sha256: string): void {
-  const { onnx } = readModelFilesIn(dir);
-  const found = sha256Of(onnx);
+function assertSameModel(dir: string, sha256: string, kind: ModelKind): void {
+  const found = describeModel(dir, kind).sha256;
   if (found !== sha256) throw new ModelCardMismatch(`${dir} already exists with another model (sha256 ${found}); remove it or deploy under another version`);
 }
 
@@ -75,7 +103,7 @@ export function currentVersion(modelDir: string): string | undefined {
 }
 
 /** Every model in the directory: its version directories and, when present, the flat layout's files. */
-export function listModelVersions(modelDir: string): ModelVersion[] {
+export function listModelVersions(modelDir: string, kind: ModelKind = 'probability-buckets'): ModelVersion[] {
   const current = currentVersion(modelDir);
   const dirs = fs.existsSync(path.join(modelDir, VERSIONS))
     ? fs.readdirSync(path.join(modelDir, VERSIONS), { withFileTypes: true })
@@ -87,10 +115,9 @@ export function listModelVersions(modelDir: string): ModelVersion[] {
   return dirs.map((dir) => {
     const isCurrent = dir === '.' ? current === undefined : dir === current;
     try {
-      const { card, onnx } = readModelFilesIn(path.join(modelDir, dir));
-      const sha256 = sha256Of(onnx);
-      const problem = sha256 === card.sha256 ? undefined : `the file's sha256 ${sha256} differs from the card's`;
-      return { dir, name: card.name, version: card.version, sha256, current: isCurrent, problem };
+      const { name, version, cardSha256, sha256 } = describeModel(path.join(modelDir, dir), kind);
+      const problem = sha256 === cardSha256 ? undefined : `the file's sha256 ${sha256} differs from the card's`;
+      return { dir, name, version, sha256, current: isCurrent, problem };
     } catch (err) {
       return { dir, current: isCurrent, problem: (err as Error).message };
     }

@@ -32,7 +32,11 @@ interface StoredRecsCard extends RecsCard {
 
 /** The files of a top-k model directory (flat, or versioned with a `current` pointer). */
 function readRecsFiles(modelDir: string): { card: RecsCard; onnx: Buffer; itemIndex: string } {
-  const dir = resolveModelDir(modelDir);
+  return readRecsFilesIn(resolveModelDir(modelDir));
+}
+
+/** The files of a top-k model in `dir` itself, not following a `current` pointer there. */
+export function readRecsFilesIn(dir: string): { card: RecsCard; onnx: Buffer; itemIndex: string } {
   const cardPath = path.join(dir, 'model-card.json');
   if (!fs.existsSync(cardPath)) throw new ModelNotFound(`No model card at ${cardPath}: point SCOREFLOW_RECS_MODEL_DIR at models/product-recs or a directory like it`);
   const card = parseRecsCard(JSON.parse(fs.readFileSync(cardPath, 'utf8')), cardPath);

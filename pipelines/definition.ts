@@ -52,10 +52,23 @@ export const pipelineDefinitionSchema = z.object({
    * `current` is the readers' view of the published run, `history` the table holding every kept run's rows.
    */
   sinks: z.object({ current: tableName, history: tableName }),
-  /** Optional: which output goes to which HubSpot contact property. Absent: the run has no CRM stage (crm_status 'off'). */
+  /**
+   * Optional: which output goes to which HubSpot contact property. Absent: the run has no CRM stage (crm_status 'off').
+   * probability-buckets: score, bucket, modelVersion, scoredAt. top-k: ranks (one property per rank, holding the item's
+   * name), and optionally modelVersion and generatedAt.
+   */
   crm: z
     .object({
-      properties: z.object({ score: identifier, bucket: identifier, modelVersion: identifier, scoredAt: identifier }),
+      properties: z
+        .object({
+          score: identifier.optional(),
+          bucket: identifier.optional(),
+          modelVersion: identifier.optional(),
+          scoredAt: identifier.optional(),
+          ranks: z.array(identifier).min(1, 'must name at least one property (rank 1 first)').optional(),
+          generatedAt: identifier.optional(),
+        })
+        .strict(),
     })
     .optional(),
   schedule: z
@@ -80,7 +93,8 @@ export type CalendarSpec = z.infer<typeof calendarSpecSchema>;
 
 /**
  * Checks a definition and names the first problem as `<field> <what is wrong>`; null when it is valid.
- * Besides the schema: a top-k definition without k or its tables, and a CRM sink without an email column.
+ * Besides the schema: a top-k definition without k or its tables, a CRM sink whose properties do not fit the
+ * output kind, and a CRM sink without an email column.
  */
 export function definitionProblem(def: PipelineDefinitionInput): { field: string; message: string } | null {
   const parsed = pipelineDefinitionSchema.safeParse(def);
@@ -92,9 +106,40 @@ export function definitionProblem(def: PipelineDefinitionInput): { field: string
   if (d.output.kind === 'top-k') {
     if (d.output.k === undefined) return { field: 'output.k', message: 'is required with output kind "top-k": how many items per key' };
     if (!d.source.tables) return { field: 'source.tables', message: 'is required with output kind "top-k": the products and purchases tables the model\'s inputs are built from' };
-    if (d.crm) return { field: 'crm', message: 'is not supported with output kind "top-k" yet: the CRM stage writes lead-score properties only' };
   }
-  if (d.crm && !d.source.email) return { field: 'source.email', message: 'is required with a CRM sink: it is how a row finds its HubSpot contact' };
+  if (d.crm) {
+    const problem = crmSinkProblem(d);
+    if (problem) return problem;
+    if (!d.source.email) return { field: 'source.email', message: 'is required with a CRM sink: it is how a row finds its HubSpot contact' };
+  }
   if (d.sinks.current === d.sinks.history) return { field: 'sinks.history', message: 'must be another table than sinks.current' };
+  return null;
+}
+
+/** The CRM properties each output kind writes: the ones it needs, and the ones it may add. */
+const CRM_FIELDS = {
+  'probability-buckets': { required: ['score', 'bucket', 'modelVersion', 'scoredAt'], optional: [] },
+  'top-k': { required: ['ranks'], optional: ['modelVersion', 'generatedAt'] },
+} as const satisfies Record<(typeof OUTPUT_KINDS)[number], { required: readonly string[]; optional: readonly string[] }>;
+
+/** A CRM sink whose properties do not fit the output kind, name one property twice, or name more ranks than k. */
+function crmSinkProblem(d: PipelineDefinition): { field: string; message: string } | null {
+  const props = d.crm!.properties;
+  const fits: { required: readonly string[]; optional: readonly string[] } = CRM_FIELDS[d.output.kind];
+  const allowed = [...fits.required, ...fits.optional];
+  const writes = `output kind "${d.output.kind}" writes ${fits.required.join(', ')}${fits.optional.length ? ` (and optionally ${fits.optional.join(', ')})` : ''}`;
+  for (const field of Object.keys(props)) {
+    if (!allowed.includes(field)) return { field: `crm.properties.${field}`, message: `does not fit output kind "${d.output.kind}": ${writes}` };
+  }
+  for (const field of fits.required) {
+    if (props[field as keyof typeof props] === undefined) return { field: `crm.properties.${field}`, message: `is required: ${writes}` };
+  }
+  if (props.ranks && d.output.k !== undefined && props.ranks.length > d.output.k) {
+    return { field: 'crm.properties.ranks', message: `names ${props.ranks.length} properties but the output has ${d.output.k} items per key (output.k)` };
+  }
+  const names = [...Object.values(props).flat()];
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) return { field: 'crm.properties', message: `names the property "${twice}" twice; give each output its own property` };
+  if (names.includes('email')) return { field: 'crm.properties', message: 'names "email", which finds the contact and is never written; choose another property' };
   return null;
 }

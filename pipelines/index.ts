@@ -1,12 +1,11 @@
 import type { Config } from '../lib/config.js';
 import { ConfigInvalid } from '../lib/errors.js';
-import { CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
 import { definitionProblem, pipelineDefinitionSchema, type PipelineDefinition, type PipelineDefinitionInput } from './definition.js';
 import { leadScoringDefinition } from './lead-scoring.js';
 import { productRecsDefinition } from './product-recs.js';
 
 export { LEAD_SCORING } from './lead-scoring.js';
-export { PRODUCT_RECS, SHOP_TABLES } from './product-recs.js';
+export { PRODUCT_RECS, RECS_CRM_PROPERTIES, SHOP_TABLES } from './product-recs.js';
 export type { CalendarSpec, PipelineDefinition, PipelineDefinitionInput } from './definition.js';
 
 /** The pipelines one process runs, validated once at start; activities and commands look definitions up by id. */
@@ -55,24 +54,17 @@ export function validateDefinition(input: PipelineDefinitionInput): PipelineDefi
   return pipelineDefinitionSchema.parse(input);
 }
 
-/** The contact property the CRM stage writes for each output (activities/crm/contact-properties.ts). */
-const CRM_STAGE_PROPERTIES = { score: 'lead_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } as const;
-
 /**
- * The CRM stage keeps one sync state per contact and writes scoreflow's four lead-score properties: until
- * it keeps them per pipeline, one pipeline may have a CRM sink, and it maps its outputs to those properties.
+ * Each pipeline keeps its own CRM sync state, but a contact property holds one value: two pipelines may
+ * not write the same property, or each run would overwrite the other's.
  */
 function checkCrmSinks(defs: PipelineDefinition[]): void {
-  const withCrm = defs.filter((d) => d.crm);
-  if (withCrm.length > 1) {
-    throw new ConfigInvalid(`pipeline "${withCrm[1]!.id}": crm is also set on "${withCrm[0]!.id}", and the CRM stage keeps one sync state per contact; leave crm out of one of them`);
-  }
-  for (const d of withCrm) {
-    for (const [field, expected] of Object.entries(CRM_STAGE_PROPERTIES)) {
-      const name = d.crm!.properties[field as keyof typeof CRM_STAGE_PROPERTIES];
-      if (name !== expected) {
-        throw new ConfigInvalid(`pipeline "${d.id}": crm.properties.${field} is "${name}", but the CRM stage writes that output to ${expected} (of ${CONTACT_PROPERTIES.map((p) => p.name).join(', ')}); use that name`);
-      }
+  const owner = new Map<string, string>();
+  for (const d of defs) {
+    for (const name of Object.values(d.crm?.properties ?? {}).flat()) {
+      const other = owner.get(name);
+      if (other) throw new ConfigInvalid(`pipeline "${d.id}": crm.properties names the contact property "${name}", which pipeline "${other}" writes; give each pipeline its own properties`);
+      owner.set(name, d.id);
     }
   }
 }

@@ -15,15 +15,21 @@ export interface ShopTableNames {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Creates the shop's tables if they are missing: customers keyed by customer_id, products, purchases. */
+/** A synthetic customer's email: deterministic, unique, and apart from the synthetic leads' (lead<N>@company<M>.example). */
+export const customerEmail = (customerId: number): string => `customer${customerId}@shop.example`;
+
+/** Creates the shop's tables if they are missing: customers keyed by customer_id (with an email), products, purchases. */
 export async function createShopTables(db: Pool | PoolClient, names: ShopTableNames): Promise<void> {
   const [customers, products, purchases] = [names.customers, names.products, names.purchases].map((n) => parseLeadsTable(n));
   for (const schema of new Set([customers!.schema, products!.schema, purchases!.schema])) await db.query(`create schema if not exists ${quoteColumn(schema)}`);
   await db.query(`create table if not exists ${customers!.sql} (
   customer_id bigint primary key,
+  email text,
   joined_at timestamptz not null,
   updated_at timestamptz not null
 )`);
+  // Tables created before customers had an email (the CRM sink finds each customer's contact by it).
+  await db.query(`alter table ${customers!.sql} add column if not exists email text`);
   await db.query(`create table if not exists ${products!.sql} (
   product_id bigint primary key,
   name text not null,
@@ -62,10 +68,10 @@ export async function seedShop(
       client.query(copyStreams.from(`copy ${products} (product_id, name, category, price, active) from stdin`)));
     // Customers and purchases are two COPY streams: customers first, then their purchases drawn again (same streams, same draws).
     const customerLines = (function* () {
-      for (const c of drawCustomers(cat)) yield `${c.customerId}\t${iso(c.joinedAtMs)}\t${iso(lastActivity(c))}\n`;
+      for (const c of drawCustomers(cat)) yield `${c.customerId}\t${customerEmail(c.customerId)}\t${iso(c.joinedAtMs)}\t${iso(lastActivity(c))}\n`;
     })();
     await pipeline(Readable.from(inWritesOf64KiB(customerLines)),
-      client.query(copyStreams.from(`copy ${customers} (customer_id, joined_at, updated_at) from stdin`)));
+      client.query(copyStreams.from(`copy ${customers} (customer_id, email, joined_at, updated_at) from stdin`)));
     let bought = 0;
     const purchaseLines = (function* () {
       for (const c of drawCustomers(cat)) {

@@ -20,7 +20,7 @@ export function shopTablesOf(def: PipelineDefinition): ShopTables {
 export async function checkShopTables(pool: Pool, def: PipelineDefinition, customers: LeadsTable): Promise<void> {
   const { products, purchases } = shopTablesOf(def);
   const needs: Array<[LeadsTable, string[]]> = [
-    [customers, [def.source.key, def.source.change]],
+    [customers, [def.source.key, def.source.change, ...(def.source.email ? [def.source.email] : [])]],
     [products, ['product_id', 'name', 'active']],
     [purchases, [def.source.key, 'product_id', 'occurred_at']],
   ];

@@ -312,7 +312,7 @@ export function buildCli(): Command {
     .action((o: { json?: boolean }) =>
       withRuntime({ temporal: false }, async (rt) => {
         const plan = await dryRunCrm(rt);
-        print(o.json, plan, () => `would send ${plan.contacts} contacts to ${plan.target} (${plan.unchanged} unchanged, ${plan.skipped} skipped); first: ${plan.sample.map((c) => `lead ${c.lead_id} ${c.bucket} ${c.score.toFixed(3)}`).join(', ') || '-'}`);
+        print(o.json, plan, () => `would send ${plan.contacts} contacts to ${plan.target} (${plan.unchanged} unchanged, ${plan.skipped} skipped); first: ${plan.sample.map((c) => `lead ${c.lead_id} ${c.bucket} ${(c.score ?? 0).toFixed(3)}`).join(', ') || '-'}`);
       }),
     );
   crm.command('test').description('send one lead\'s published score to HubSpot and read the contact back').requiredOption('--lead <id>', 'lead_id', positiveInt)

@@ -1,5 +1,6 @@
 import { withClient } from '../db/pool.js';
-import { contactProperties, CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
+import { contactValues, crmSinkOf, CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
+import { LEAD_SCORING } from '../pipelines/index.js';
 import { callHubspot, makeHubspotClient } from '../activities/crm/hubspot.js';
 import { sendContacts } from '../activities/crm/send-contacts.js';
 import { readCrmTarget } from '../activities/crm/target.js';
@@ -49,7 +50,7 @@ export async function dryRunCrm(rt: Runtime): Promise<{ target: string; contacts
     try {
       await db.query('begin');
       const plan = await planOutbox(db, {
-        runId: 'dry-run', table: parseLeadsTable(rt.config.source.leadsTable), current: 'scoring.lead_scores', target, epsilon: rt.config.crm.epsilon,
+        runId: 'dry-run', pipeline: LEAD_SCORING, table: parseLeadsTable(rt.config.source.leadsTable), current: 'scoring.lead_scores', target, epsilon: rt.config.crm.epsilon,
         partitions: rt.config.crm.concurrency, capacity: Number.MAX_SAFE_INTEGER,
       });
       const { rows } = await db.query<OutboxContact>(
@@ -66,7 +67,7 @@ export async function dryRunCrm(rt: Runtime): Promise<{ target: string; contacts
 export async function testCrm(rt: Runtime, leadId: number): Promise<Record<string, string | null>> {
   const table = parseLeadsTable(rt.config.source.leadsTable);
   const { rows } = await rt.pool.query<OutboxContact>(
-    `select s.lead_id, lower(btrim(l.email)) as email, s.score, s.bucket, s.model_version, s.scored_at
+    `select s.lead_id, lower(btrim(l.email)) as email, s.score, s.bucket, null as items, s.model_version, s.scored_at
      from scoring.lead_scores s join ${table.sql} l using (lead_id) where s.lead_id = $1 limit 1`,
     [leadId],
   );
@@ -74,11 +75,12 @@ export async function testCrm(rt: Runtime, leadId: number): Promise<Record<strin
   if (!contact) throw new Error(`lead ${leadId} has no published score; run the pipeline first`);
   const crm = requireCrm(rt);
   const client = makeHubspotClient(crm);
-  const sent = await sendContacts({ client, conn: crm, takeCall: async () => {}, counters: { calls: 0, rateLimited: 0 }, syncMode: rt.config.crm.syncMode }, [contact]);
+  const sink = crmSinkOf(rt.pipelines.get(LEAD_SCORING));
+  const sent = await sendContacts({ client, conn: crm, takeCall: async () => {}, counters: { calls: 0, rateLimited: 0 }, syncMode: rt.config.crm.syncMode }, sink, [contact]);
   if (sent.notInCrm.length) throw new Error(`HubSpot has no contact for lead ${leadId} (update mode); create it in HubSpot or set SCOREFLOW_CRM_SYNC_MODE=upsert`);
   if (sent.failed.length) throw new Error(`HubSpot refused lead ${leadId}: ${sent.failed[0]!.reason}`);
   const r = await callHubspot<{ properties: Record<string, string | null> }>(crm, () =>
-    client.crm.contacts.basicApi.getByIdWithHttpInfo(contact.email, Object.keys(contactProperties({ email: '', score: 0, bucket: '', modelVersion: '', scoredAt: new Date() })), undefined, undefined, false, 'email') as never,
+    client.crm.contacts.basicApi.getByIdWithHttpInfo(contact.email, Object.keys(contactValues(sink, contact)), undefined, undefined, false, 'email') as never,
   );
   if (r.kind !== 'ok') throw new Error(`reading the contact back failed (${r.kind})`);
   return r.body.properties;

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { withTransaction } from '../db/pool.js';
-import { CONTACT_PROPERTIES } from '../activities/crm/contact-properties.js';
+import { crmSinkOf, propertySpecs } from '../activities/crm/contact-properties.js';
 import { callHubspot, makeHubspotClient, type CrmConnection } from '../activities/crm/hubspot.js';
 import { forgetPerson, normalizeEmail, PERSON_TABLES, type Forgotten } from '../activities/sql/forget-person.js';
 import { pruneRetention, type PruneCounts } from '../activities/sql/prune-retention.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { PIPELINE } from '../workflows/lead-scoring.js';
+import { PRODUCT_RECS } from '../pipelines/index.js';
 import type { Runtime, WithRuntime } from './runtime.js';
 
 type Print = (json: boolean | undefined, value: unknown, text: () => string) => void;
@@ -29,30 +30,36 @@ export async function pruneNow(rt: Runtime): Promise<PruneCounts & { retentionDa
 /** Removes a person from every scoreflow table in one transaction, then looks the email up in the CRM. */
 export async function forgetEmail(rt: Runtime, email: string): Promise<Forgotten & { email: string; sourceTable: string; hubspot: HubspotContactCheck }> {
   const normalized = normalizeEmail(email);
-  const table = parseLeadsTable(rt.config.source.leadsTable);
-  const forgotten = await withTransaction(rt.pool, (client) => forgetPerson(client, { email: normalized, table, pipeline: PIPELINE }));
-  rt.log.info({ leads: forgotten.leadIds.length, removed: forgotten.removed, sourceRows: forgotten.sourceRows }, 'forgot a person');
+  const recs = rt.pipelines.get(PRODUCT_RECS).source;
+  const sources = [
+    { pipeline: PIPELINE, table: parseLeadsTable(rt.config.source.leadsTable) },
+    { pipeline: PRODUCT_RECS, table: parseLeadsTable(recs.table, { key: recs.key, change: recs.change, email: recs.email ?? 'email' }) },
+  ];
+  const forgotten = await withTransaction(rt.pool, (client) => forgetPerson(client, { email: normalized, sources }));
+  rt.log.info({ leads: forgotten.leadIds.length, customers: forgotten.keys[PRODUCT_RECS]?.length ?? 0, removed: forgotten.removed, sourceRows: forgotten.sourceRows }, 'forgot a person');
   const crm: CrmConnection | undefined = rt.crm;
-  const hubspot = crm ? await findContact(crm, normalized) : { checked: false, detail: 'no CRM configured' };
-  return { email: normalized, sourceTable: rt.config.source.leadsTable, ...forgotten, hubspot };
+  // Every property a pipeline's CRM sink writes (lead scoring's, and the recommender's with SCOREFLOW_RECS_CRM=on).
+  const names = rt.pipelines.all().filter((d) => d.crm).flatMap((d) => propertySpecs(crmSinkOf(d)).map((p) => p.name));
+  const hubspot = crm ? await findContact(crm, normalized, names) : { checked: false, detail: 'no CRM configured' };
+  return { email: normalized, sourceTable: `${sources[0]!.table.schema}.${sources[0]!.table.table}`, ...forgotten, hubspot };
 }
 
 /** One batch read by email (as the run's read-back does); a failure to answer is reported, not thrown. */
-async function findContact(conn: CrmConnection, email: string): Promise<HubspotContactCheck> {
+async function findContact(conn: CrmConnection, email: string, names: string[]): Promise<HubspotContactCheck> {
   const client = makeHubspotClient(conn);
   try {
     const r = await callHubspot<{ results?: Array<{ id: string; properties?: Record<string, string | null> }> }>(conn, () =>
       client.crm.contacts.batchApi.readWithHttpInfo({
         idProperty: 'email',
         inputs: [{ id: email }],
-        properties: ['email', ...CONTACT_PROPERTIES.map((p) => p.name)],
+        properties: ['email', ...names],
         propertiesWithHistory: [],
       }) as never,
     );
     if (r.kind !== 'ok') return { checked: false, baseUrl: conn.baseUrl, detail: `HubSpot answered ${r.kind}` };
     const contact = r.body.results?.[0];
     if (!contact) return { checked: true, baseUrl: conn.baseUrl };
-    const properties = Object.fromEntries(CONTACT_PROPERTIES.map((p) => [p.name, contact.properties?.[p.name] ?? null]));
+    const properties = Object.fromEntries(names.map((name) => [name, contact.properties?.[name] ?? null]));
     return { checked: true, baseUrl: conn.baseUrl, contactId: contact.id, properties };
   } catch (err) {
     return { checked: false, baseUrl: conn.baseUrl, detail: (err as Error).message };
@@ -68,10 +75,12 @@ function forgetReport(f: Awaited<ReturnType<typeof forgetEmail>>): string {
         + 'delete it in HubSpot (e.g. a GDPR delete): scoreflow cannot'
       : `HubSpot (${f.hubspot.baseUrl}): no contact with this email`;
   return [
-    `forgot ${f.email}: ${f.leadIds.length ? `lead ${f.leadIds.join(', ')}` : 'no lead found'}`,
-    `removed from scoreflow: ${PERSON_TABLES.map((t) => `${t} ${f.removed[t]}`).join(', ')}`,
+    `forgot ${f.email}: ${f.leadIds.length ? `lead ${f.leadIds.join(', ')}` : 'no lead found'}`
+      + (f.keys[PRODUCT_RECS]?.length ? `; customer ${f.keys[PRODUCT_RECS].join(', ')}` : ''),
+    `removed from scoreflow: ${PERSON_TABLES.map((t) => `${t.name} ${f.removed[t.name]}`).join(', ')}`,
     'still outside scoreflow:',
-    `  ${f.sourceTable}: ${f.sourceRows} row${f.sourceRows === 1 ? '' : 's'} with this email${f.sourceRows ? '; delete them there, or the next run scores them again' : ''}`,
+    ...(f.sources.some((s) => s.table === f.sourceTable) ? [] : [{ table: f.sourceTable, rows: f.sourceRows }]).concat(f.sources.map((s) => ({ table: s.table, rows: s.rows })))
+      .map((s) => `  ${s.table}: ${s.rows} row${s.rows === 1 ? '' : 's'} with this email${s.rows ? '; delete them there, or the next run scores them again' : ''}`),
     `  ${hubspot}`,
   ].join('\n');
 }

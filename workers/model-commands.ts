@@ -2,23 +2,26 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { listStoredModels, type StoredModelRow } from '../activities/sql/model-store.js';
 import { loadConfig } from '../lib/config.js';
+import { LEAD_SCORING, makePipelineRegistry } from '../pipelines/index.js';
 import { deployModel, listModelVersions, type ModelVersion } from '../models/model-deploy.js';
 import type { WithRuntime } from './runtime.js';
 
 
 /** `scoreflow models deploy|list`: versioned model directories with an atomic `current` pointer, and the shared store. */
 export function registerModelCommands(program: Command, withRuntime: WithRuntime): void {
-  const models = program.command('models').description('deploy a model into SCOREFLOW_MODEL_DIR atomically; list versions and the shared model store');
+  const models = program.command('models').description('deploy a model into a pipeline\'s model directory atomically; list versions and the shared model store');
 
   models
     .command('deploy')
     .description('check a model against its card, copy it into <model dir>/versions/ and make it current in one atomic step')
     .requiredOption('--from <dir>', 'directory with model-card.json and the ONNX file it names')
-    .option('--to <dir>', 'model directory to deploy into (default: SCOREFLOW_MODEL_DIR)')
+    .option('--pipeline <id>', 'the pipeline whose model directory and card format to use', LEAD_SCORING)
+    .option('--to <dir>', 'model directory to deploy into (default: the pipeline\'s, SCOREFLOW_MODEL_DIR for lead scoring)')
     .option('--json', 'JSON output')
-    .action(async (o: { from: string; to?: string; json?: boolean }) => {
-      const modelDir = path.resolve(o.to ?? loadConfig().model.dir);
-      const d = await deployModel(modelDir, path.resolve(o.from));
+    .action(async (o: { from: string; pipeline: string; to?: string; json?: boolean }) => {
+      const def = makePipelineRegistry(loadConfig()).get(o.pipeline);
+      const modelDir = path.resolve(o.to ?? def.modelDir);
+      const d = await deployModel(modelDir, path.resolve(o.from), def.output.kind);
       process.stdout.write(o.json ? `${JSON.stringify({ modelDir, ...d }, null, 2)}\n` : [
         `deployed ${d.version} (${d.sha256.slice(0, 12)}) as ${path.join(modelDir, 'current')} -> ${path.relative(modelDir, d.dir)}`,
         `previous: ${d.previous ?? 'none (or the flat files in the directory, which the pointer now overrides)'}`,
@@ -28,13 +31,15 @@ export function registerModelCommands(program: Command, withRuntime: WithRuntime
 
   models
     .command('list')
-    .description('the versions in SCOREFLOW_MODEL_DIR (which is current) and the models in scoring.model_store')
+    .description('the versions in the pipeline\'s model directory (which is current) and the models in scoring.model_store')
+    .option('--pipeline <id>', 'the pipeline whose model directory to list', LEAD_SCORING)
     .option('--json', 'JSON output')
-    .action((o: { json?: boolean }) =>
+    .action((o: { pipeline: string; json?: boolean }) =>
       withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
-        const versions = listModelVersions(rt.config.model.dir);
+        const def = rt.pipelines.get(o.pipeline);
+        const versions = listModelVersions(def.modelDir, def.output.kind);
         const stored = await listStoredModels(rt.pool);
-        process.stdout.write(o.json ? `${JSON.stringify({ modelDir: rt.config.model.dir, versions, stored }, null, 2)}\n` : `${modelsTable(rt.config.model.dir, versions, stored)}\n`);
+        process.stdout.write(o.json ? `${JSON.stringify({ modelDir: def.modelDir, versions, stored }, null, 2)}\n` : `${modelsTable(def.modelDir, versions, stored)}\n`);
       }),
     );
 }

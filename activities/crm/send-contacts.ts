@@ -1,7 +1,7 @@
 import type { Client } from '@hubspot/api-client';
 import { CrmPropertyInvalid } from '../../lib/errors.js';
 import type { OutboxContact } from '../sql/crm-outbox.js';
-import { CONTACT_PROPERTIES, contactProperties } from './contact-properties.js';
+import { contactValues, propertySpecs, type CrmSink } from './contact-properties.js';
 import { callWithBudget, type BudgetedCaller, type HubspotErrorDetail, type Rejection } from './hubspot.js';
 
 /** What sending one batch came to, including every call it took (splits, retries and 429s). */
@@ -34,8 +34,6 @@ interface BatchBody {
   errors?: Array<{ message?: string; category?: string; context?: Record<string, string[]> }>;
 }
 
-const OWN_PROPERTIES = new Set<string>(CONTACT_PROPERTIES.map((p) => p.name));
-
 /**
  * Sends contacts by email in the configured mode. A 207 gives per-contact failures (and, in update mode,
  * the emails HubSpot has no contact for). A rejection caused by configuration (a property that does not
@@ -43,35 +41,35 @@ const OWN_PROPERTIES = new Set<string>(CONTACT_PROPERTIES.map((p) => p.name));
  * a batch rejected whole for one contact's data is split in halves until the offending inputs stand
  * alone, so every other contact in it still goes through.
  */
-export async function sendContacts(ctx: SendContext, contacts: OutboxContact[]): Promise<SendResult> {
+export async function sendContacts(ctx: SendContext, sink: CrmSink, contacts: OutboxContact[]): Promise<SendResult> {
   const before = { ...ctx.counters };
   const result: SendResult = { accepted: [], failed: [], notInCrm: [], calls: 0, rateLimited: 0 };
-  await sendInto(ctx, contacts, result);
+  await sendInto(ctx, sink, new Set(propertySpecs(sink).map((p) => p.name)), contacts, result);
   result.calls = ctx.counters.calls - before.calls;
   result.rateLimited = ctx.counters.rateLimited - before.rateLimited;
   return result;
 }
 
-async function sendInto(ctx: SendContext, contacts: OutboxContact[], result: SendResult): Promise<void> {
+async function sendInto(ctx: SendContext, sink: CrmSink, own: ReadonlySet<string>, contacts: OutboxContact[], result: SendResult): Promise<void> {
   if (contacts.length === 0) return;
   const inputs = contacts.map((c) => ({
     idProperty: 'email',
     id: c.email,
-    properties: contactProperties({ email: c.email, score: c.score, bucket: c.bucket, modelVersion: c.model_version, scoredAt: c.scored_at }),
+    properties: contactValues(sink, c),
   }));
   const batchApi = ctx.client.crm.contacts.batchApi;
   const outcome = await callWithBudget<BatchBody>(ctx, () =>
     (ctx.syncMode === 'upsert' ? batchApi.upsertWithHttpInfo({ inputs }) : batchApi.updateWithHttpInfo({ inputs })) as never,
   );
   if (outcome.kind === 'ok') return collect(contacts, outcome.body, result);
-  const cause = configurationCause(outcome);
+  const cause = configurationCause(outcome, own);
   if (cause) throw new CrmPropertyInvalid(cause.name, cause.code, cause.message);
   const missing = notFoundIds(outcome.category, outcome.context);
   if (outcome.status === 404 && missing.size) {
     const [absent, rest] = partition(contacts, (c) => missing.has(c.email));
     if (absent.length) {
       result.notInCrm.push(...absent);
-      return sendInto(ctx, rest, result);
+      return sendInto(ctx, sink, own, rest, result);
     }
   }
   if (contacts.length === 1) {
@@ -79,18 +77,18 @@ async function sendInto(ctx: SendContext, contacts: OutboxContact[], result: Sen
     return;
   }
   const half = Math.ceil(contacts.length / 2);
-  await sendInto(ctx, contacts.slice(0, half), result);
-  await sendInto(ctx, contacts.slice(half), result);
+  await sendInto(ctx, sink, own, contacts.slice(0, half), result);
+  await sendInto(ctx, sink, own, contacts.slice(half), result);
 }
 
 /**
  * The property problem that makes HubSpot refuse every batch, read from the rejection's `errors[]` (code
  * and `context.propertyName`) and from the JSON list HubSpot puts in a VALIDATION_ERROR's message:
- * PROPERTY_DOESNT_EXIST for any property, or any refusal of a value of one of scoreflow's properties.
+ * PROPERTY_DOESNT_EXIST for any property, or any refusal of a value of one of the sink's properties (`own`).
  */
-export function configurationCause(r: Pick<Rejection, 'category' | 'message' | 'errors'>): { name: string; code: string; message: string } | undefined {
+export function configurationCause(r: Pick<Rejection, 'category' | 'message' | 'errors'>, own: ReadonlySet<string>): { name: string; code: string; message: string } | undefined {
   const problems = propertyProblems(r);
-  const found = problems.find((p) => p.code === 'PROPERTY_DOESNT_EXIST') ?? problems.find((p) => OWN_PROPERTIES.has(p.name));
+  const found = problems.find((p) => p.code === 'PROPERTY_DOESNT_EXIST') ?? problems.find((p) => own.has(p.name));
   // Never HubSpot's whole message as a fallback: beside this property it may quote a contact's email.
   return found && { ...found, message: found.message || found.code };
 }

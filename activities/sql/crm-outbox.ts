@@ -12,29 +12,59 @@ export interface OutboxPlan {
   deferred: number;
 }
 
+/** Where a plan reads its pipeline's published results and what that pipeline last had accepted. */
+export interface OutboxSource {
+  /** The pipeline whose sync state counts (crm_sync_state.pipeline). */
+  pipeline: string;
+  /** The keyed source table, with its email column. */
+  table: LeadsTable;
+  /** The published results: a current score per key, or (top-k) a current row per key and rank. */
+  current: string;
+  /** top-k only: the products table whose `name` the contact gets, one per rank. */
+  products?: LeadsTable;
+}
+
 /**
- * Builds the run's outbox once, in the caller's transaction: every published lead (of the `current` table) whose bucket changed,
- * or whose score moved by more than `epsilon`, since the run's CRM `target` last accepted it (what other
- * targets accepted does not count); one input per email;
- * leads without a usable email are recorded as skipped. Highest priority first (bucket changes, then
- * the largest moves); beyond `capacity` contacts the rest is recorded as deferred to the next run.
+ * Builds the run's outbox once, in the caller's transaction: every published key (of the `current` table)
+ * whose published result differs from what the run's CRM `target` last accepted for this pipeline (what
+ * other targets or pipelines accepted does not count): for scores, a changed bucket or a score moved by
+ * more than `epsilon`; for top-k, a changed list of item names. One input per email; keys without a usable
+ * email are recorded as skipped. Highest priority first (bucket changes, then the largest moves; for top-k,
+ * contacts never sent first); beyond `capacity` contacts the rest is recorded as deferred to the next run.
  */
 export async function planOutbox(
   client: PoolClient,
-  p: { runId: string; table: LeadsTable; current: string; target: string; epsilon: number; partitions: number; capacity: number },
+  p: OutboxSource & { runId: string; target: string; epsilon: number; partitions: number; capacity: number },
 ): Promise<OutboxPlan> {
   const key = quoteColumn(p.table.columns.key);
   const email = quoteColumn(p.table.columns.email ?? 'email');
   const change = quoteColumn(p.table.columns.change);
+  const emails = `(select distinct on (${key}) ${key} as lead_id, ${email} as email from ${p.table.sql} order by ${key}, ${change} desc)`;
+  const changed = p.products
+    ? `with items as materialized (
+         select r.customer_id as lead_id, array_agg(coalesce(pr.name, '') order by r.rank) as items,
+                min(r.model_version) as model_version, min(r.generated_at) as scored_at
+         from ${p.current} r left join ${p.products.sql} pr using (product_id)
+         group by r.customer_id
+       ), changed as materialized (
+         select i.lead_id, lower(btrim(l.email)) as email, null::float8 as score, null::text as bucket, i.items, i.model_version, i.scored_at,
+                (s.lead_id is null)::int as priority
+         from items i
+         join ${emails} l using (lead_id)
+         left join scoring.crm_sync_state s on s.target = $4 and s.pipeline = $5 and s.lead_id = i.lead_id
+         where s.lead_id is null or s.items is distinct from i.items
+       )`
+    : `with changed as materialized (
+         select ls.lead_id, lower(btrim(l.email)) as email, ls.score, ls.bucket, null::text[] as items, ls.model_version, ls.scored_at,
+                (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
+         from ${p.current} ls
+         join ${emails} l using (lead_id)
+         left join scoring.crm_sync_state s on s.target = $4 and s.pipeline = $5 and s.lead_id = ls.lead_id
+         where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $6
+       )`;
+  const published = p.products ? '(select count(*)::int from items)' : `(select count(*)::int from ${p.current})`;
   const { rows } = await client.query<OutboxPlan>(
-    `with changed as materialized (
-       select ls.lead_id, lower(btrim(l.email)) as email, ls.score, ls.bucket, ls.model_version, ls.scored_at,
-              (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
-       from ${p.current} ls
-       join (select distinct on (${key}) ${key} as lead_id, ${email} as email from ${p.table.sql} order by ${key}, ${change} desc) l using (lead_id)
-       left join scoring.crm_sync_state s on s.target = $5 and s.lead_id = ls.lead_id
-       where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $2
-     ), ranked as materialized (
+    `${changed}, ranked as materialized (
        select c.*,
               c.email is not null and c.email ~ '${VALID_EMAIL}' as valid,
               row_number() over (partition by c.email order by c.scored_at desc, c.lead_id desc) as nth,
@@ -44,39 +74,44 @@ export async function planOutbox(
        select r.*, row_number() over (order by priority desc, lead_id) - 1 as pos
        from ranked r where valid and nth = 1
      ), outbox as (
-       insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, model_version, scored_at, partition, batch)
-       select $1, lead_id, email, score, bucket, model_version, scored_at, (pos / 100) % $3, (pos / 100) / $3
-       from sendable where pos < $4
+       insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, items, model_version, scored_at, partition, batch)
+       select $1, lead_id, email, score, bucket, items, model_version, scored_at, (pos / 100) % $2, (pos / 100) / $2
+       from sendable where pos < $3
        returning 1
      ), skipped as (
        insert into scoring.crm_sync_failures (run_id, lead_id, kind, reason)
-       select $1, lead_id, 'skipped', case when email is null or email = '' then 'the lead has no email'
+       select $1, lead_id, 'skipped', case when email is null or email = '' then 'the ${p.products ? 'customer' : 'lead'} has no email'
                                            when not valid then 'the email is not a valid address'
-                                           else 'lead ' || kept || ' has the same email and was sent instead' end
+                                           else '${p.products ? 'customer' : 'lead'} ' || kept || ' has the same email and was sent instead' end
        from ranked where not valid or nth > 1
        union all
        select $1, lead_id, 'deferred', 'the HubSpot daily quota is spent; it goes with the next run'
-       from sendable where pos >= $4
+       from sendable where pos >= $3
        on conflict do nothing
        returning kind
      )
      select (select count(*)::int from outbox) as contacts,
             (select count(*)::int from skipped where kind = 'skipped') as skipped,
             (select count(*)::int from skipped where kind = 'deferred') as deferred,
-            (select count(*)::int from ${p.current}) - (select count(*)::int from changed) as unchanged,
+            ${published} - (select count(*)::int from changed) as unchanged,
             0 as batches`,
-    [p.runId, p.epsilon, p.partitions, p.capacity, p.target],
+    // epsilon ($6) only where the plan compares scores: PostgreSQL refuses a parameter no statement uses.
+    [p.runId, p.partitions, p.capacity, p.target, p.pipeline, ...(p.products ? [] : [p.epsilon])],
   );
   const plan = rows[0]!;
   plan.batches = Math.ceil(plan.contacts / 100);
   return plan;
 }
 
+/** One contact to send: the pipeline's key (`lead_id`), its email and what goes on the contact. */
 export interface OutboxContact {
   lead_id: string;
   email: string;
-  score: number;
-  bucket: string;
+  /** Scores: the probability and bucket; null for top-k. */
+  score: number | null;
+  bucket: string | null;
+  /** top-k: the items' names in rank order; null for scores. */
+  items: string[] | null;
   model_version: string;
   scored_at: Date;
 }
@@ -97,7 +132,7 @@ export async function resumeBatch(pool: Pool, runId: string, partition: number):
 /** One batch of a partition by its key (an index range of at most 100 rows); empty past the partition's last batch. */
 export async function readBatch(pool: Pool, runId: string, partition: number, batch: number): Promise<OutboxContact[]> {
   const { rows } = await pool.query<OutboxContact>(
-    `select lead_id, email, score, bucket, model_version, scored_at from scoring.crm_outbox
+    `select lead_id, email, score, bucket, items, model_version, scored_at from scoring.crm_outbox
      where run_id = $1 and partition = $2 and batch = $3 order by lead_id`,
     [runId, partition, batch],
   );
@@ -124,6 +159,8 @@ export async function recordBatch(
   client: PoolClient,
   p: {
     runId: string;
+    /** The run's pipeline: whose sync state the accepted contacts become. */
+    pipeline: string;
     /** The CRM that answered (the run's `crm_target`). */
     target: string;
     partition: number;
@@ -139,15 +176,18 @@ export async function recordBatch(
 ): Promise<void> {
   const a = p.accepted;
   await client.query(
-    `insert into scoring.crm_sync_state (target, lead_id, email, score, bucket, model_version, run_id, hubspot_id, synced_at)
-     select $8, lead_id, email, score, bucket, model_version, $1, hubspot_id, now()
-     from unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
-       as t(lead_id, email, score, bucket, model_version, hubspot_id)
-     on conflict (target, lead_id) do update set email = excluded.email, score = excluded.score, bucket = excluded.bucket,
-       model_version = excluded.model_version, run_id = excluded.run_id,
+    `insert into scoring.crm_sync_state (target, pipeline, lead_id, email, score, bucket, items, model_version, run_id, hubspot_id, synced_at)
+     select $8, $9, lead_id, email, score, bucket, case when items is null then null else array(select e from jsonb_array_elements_text(items::jsonb) with ordinality as x(e, n) order by n) end,
+            model_version, $1, hubspot_id, now()
+     from unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $10::text[], $6::text[], $7::text[])
+       as t(lead_id, email, score, bucket, items, model_version, hubspot_id)
+     on conflict (target, pipeline, lead_id) do update set email = excluded.email, score = excluded.score, bucket = excluded.bucket,
+       items = excluded.items, model_version = excluded.model_version, run_id = excluded.run_id,
        hubspot_id = coalesce(excluded.hubspot_id, crm_sync_state.hubspot_id), synced_at = now()`,
     [p.runId, a.map((x) => x.contact.lead_id), a.map((x) => x.contact.email), a.map((x) => x.contact.score),
-      a.map((x) => x.contact.bucket), a.map((x) => x.contact.model_version), a.map((x) => x.hubspotId ?? null), p.target],
+      a.map((x) => x.contact.bucket), a.map((x) => x.contact.model_version), a.map((x) => x.hubspotId ?? null), p.target, p.pipeline,
+      // A list per contact: each as JSON text, since a SQL array of arrays must be rectangular.
+      a.map((x) => (x.contact.items ? JSON.stringify(x.contact.items) : null))],
   );
   if (p.failed.length) {
     await client.query(

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -70,5 +71,25 @@ describe('scoreflow models', () => {
     expect(readModelFiles(root).card.sha256).toBe(next.sha256);
     expect(listed.versions.map((v) => [v.version, v.current])).toEqual([['1.0.0', false], ['1.1.0', true]]);
     expect(listed.stored.map((m) => m.version)).toEqual(['1.0.0']);
+  });
+
+  it('deploy and list --pipeline product-recs use the recommender\'s model directory and card', async () => {
+    const root = emptyModelDir();
+    const recs = path.join(PROJECT_ROOT, 'models', 'product-recs');
+    const env = {
+      PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', DATABASE_URL: h.config.database.url!,
+      SCOREFLOW_RECS_MODEL_DIR: root, SCOREFLOW_CRM: 'off',
+    };
+    const deployed = await run('node', [CLI, 'models', 'deploy', '--pipeline', 'product-recs', '--from', recs], { env });
+    const listed = JSON.parse((await run('node', [CLI, 'models', 'list', '--pipeline', 'product-recs', '--json'], { env })).stdout) as {
+      modelDir: string;
+      versions: Array<{ version: string; current: boolean; problem?: string }>;
+    };
+
+    const card = JSON.parse(fs.readFileSync(path.join(recs, 'model-card.json'), 'utf8')) as { version: string; sha256: string };
+    expect(deployed.stdout).toContain(`deployed ${card.version} (${card.sha256.slice(0, 12)})`);
+    expect(listed.modelDir).toBe(root);
+    expect(listed.versions).toEqual([expect.objectContaining({ version: card.version, current: true })]);
+    expect(listed.versions[0]!.problem).toBeUndefined();
   });
 });

@@ -74,6 +74,16 @@ describe('the product recommender through the generic workflow', () => {
     if (record) fs.writeFileSync(path.join(record, 'product-recs-success-3-chunks.json'), history);
   });
 
+  it('leaves HubSpot alone with SCOREFLOW_RECS_CRM off (the default): its CRM stage records crm_status off and sends nothing', async () => {
+    expect(h.config.recs.crm).toBe(false);
+    const acts = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: h.rt.crm }));
+    const ref = { runId: `product-recs-${FIRST}`, pipeline: 'product-recs', asOf: FIRST };
+    expect(await new MockActivityEnvironment().run(acts.prepareCrmSync, ref)).toEqual({ contacts: 0, batches: 0, partitions: 0 });
+    expect(await h.query('select crm_status, crm_sent from scoring.pipeline_runs where run_id = $1', [ref.runId])).toEqual([{ crm_status: 'off', crm_sent: null }]);
+    expect(await h.query('select count(*)::int as n from scoring.crm_outbox')).toEqual([{ n: 0 }]);
+    expect(h.sandbox.stats().upsertCalls).toBe(0);
+  });
+
   it('gives customers without purchases the popularity list, marked popular, and buyers the model\'s', async () => {
     const sources = await h.query<{ buyer: boolean; source: string; n: number }>(
       `select exists (select 1 from shop.purchases p where p.customer_id = r.customer_id) as buyer, r.source, count(*)::int as n

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, sha256Of } from '../../models/load-model.js';
 import { deployModel, listModelVersions } from '../../models/model-deploy.js';
 import { readModelFiles, readModelFilesIn, resolveModelDir } from '../../models/model-dir.js';
+import { loadRecsModelDir } from '../../models/recs-model.js';
+import { PROJECT_ROOT } from '../../lib/paths.js';
 import { BUNDLED_MODEL, emptyModelDir, modelVariant } from '../support/model-variant.js';
 
 const bundledSha = (JSON.parse(fs.readFileSync(path.join(BUNDLED_MODEL, 'model-card.json'), 'utf8')) as { sha256: string }).sha256;
@@ -73,5 +75,21 @@ describe('a versioned model directory', () => {
     expect(resolveModelDir(BUNDLED_MODEL)).toBe(BUNDLED_MODEL);
     expect((await loadModel(BUNDLED_MODEL)).sha256).toBe(bundledSha);
     expect(listModelVersions(BUNDLED_MODEL).map((v) => [v.dir, v.current])).toEqual([['.', true]]);
+  });
+
+  it('deploys and lists a top-k model (the recommender\'s card and item index) when told its output kind, and refuses it as a lead-scoring model', async () => {
+    const root = emptyModelDir();
+    const recs = path.join(PROJECT_ROOT, 'models', 'product-recs');
+    const card = JSON.parse(fs.readFileSync(path.join(recs, 'model-card.json'), 'utf8')) as { sha256: string; version: string; item_index: { file: string } };
+
+    const wrong = await deployModel(root, recs).catch((e: unknown) => e);
+    expect((wrong as ApplicationFailure).type).toBe('ModelCardMismatch');
+
+    const deployed = await deployModel(root, recs, 'top-k');
+
+    expect(deployed).toMatchObject({ version: card.version, sha256: card.sha256 });
+    expect(fs.existsSync(path.join(deployed.dir, card.item_index.file))).toBe(true);
+    expect((await loadRecsModelDir(root)).sha256).toBe(card.sha256);
+    expect(listModelVersions(root, 'top-k').map((v) => [v.version, v.sha256, v.current, v.problem])).toEqual([[card.version, card.sha256, true, undefined]]);
   });
 });

@@ -84,10 +84,53 @@ describe('pipeline registry', () => {
     expect(nextRunTimes(recs, new Date('2026-11-28T00:00:00Z'), 2)?.map((d) => d.toISOString())).toEqual(['2026-11-30T18:00:00.000Z', '2026-12-04T13:00:00.000Z']);
   });
 
-  it('allows one CRM sink, mapped to the properties the CRM stage writes', () => {
-    const crm = { properties: { score: 'partner_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } };
-    expect(refusal([{ ...partner, source: { ...partner.source, email: 'email' }, crm }]).message)
-      .toContain('pipeline "partner-leads": crm is also set on "lead-scoring"');
+  it('refuses two pipelines writing the same contact property, and accepts two CRM sinks with their own', () => {
+    const crm = { properties: { score: 'partner_score', bucket: 'lead_score_bucket', modelVersion: 'partner_model_version', scoredAt: 'partner_scored_at' } };
+    const withEmail = { ...partner, source: { ...partner.source, email: 'email' } };
+    expect(refusal([{ ...withEmail, crm }]).message)
+      .toContain('pipeline "partner-leads": crm.properties names the contact property "lead_score_bucket", which pipeline "lead-scoring" writes');
+    const own = { properties: { ...crm.properties, bucket: 'partner_bucket' } };
+    expect(makePipelineRegistry(config, [{ ...withEmail, crm: own }]).get('partner-leads').crm).toEqual(own);
+  });
+
+  it('adds the recommender\'s CRM sink with SCOREFLOW_RECS_CRM=on: product_rec_1..5 from the customers\' email column', () => {
+    const recs = makePipelineRegistry(loadConfig({ SCOREFLOW_RECS_CRM: 'on' })).get('product-recs');
+    expect(recs.source.email).toBe('email');
+    expect(recs.crm).toEqual({ properties: {
+      ranks: ['product_rec_1', 'product_rec_2', 'product_rec_3', 'product_rec_4', 'product_rec_5'],
+      modelVersion: 'product_rec_model_version', generatedAt: 'product_rec_generated_at',
+    } });
+    expect(makePipelineRegistry(loadConfig({ SCOREFLOW_RECS_CRM: 'off' })).get('product-recs').crm).toBeUndefined();
+    expect(() => loadConfig({ SCOREFLOW_RECS_CRM: 'yes' })).toThrow('SCOREFLOW_RECS_CRM must be on or off');
+  });
+
+  const topK: PipelineDefinitionInput = {
+    ...partner,
+    id: 'partner-recs',
+    source: { table: 'partner.customers', key: 'customer_id', change: 'updated_at', email: 'email', tables: { products: 'partner.products', purchases: 'partner.purchases' } },
+    output: { kind: 'top-k', k: 3 },
+  };
+
+  it('accepts a top-k definition with a CRM sink naming a property per rank', () => {
+    const crm = { properties: { ranks: ['partner_rec_1', 'partner_rec_2', 'partner_rec_3'], generatedAt: 'partner_rec_at' } };
+    expect(makePipelineRegistry(config, [{ ...topK, crm }]).get('partner-recs').crm).toEqual(crm);
+  });
+
+  it.each([
+    [{ ...topK, crm: { properties: { score: 'partner_score', bucket: 'partner_bucket', modelVersion: 'partner_version', scoredAt: 'partner_at' } } },
+      'pipeline "partner-recs": crm.properties.score does not fit output kind "top-k": output kind "top-k" writes ranks (and optionally modelVersion, generatedAt)'],
+    [{ ...topK, crm: { properties: { modelVersion: 'partner_version' } } }, 'pipeline "partner-recs": crm.properties.ranks is required'],
+    [{ ...topK, crm: { properties: { ranks: ['a1', 'a2', 'a3', 'a4'] } } }, 'crm.properties.ranks names 4 properties but the output has 3 items per key'],
+    [{ ...topK, crm: { properties: { ranks: ['a1', 'a1'] } } }, 'crm.properties names the property "a1" twice'],
+    [{ ...topK, crm: { properties: { ranks: ['a1'], colour: 'x' } } }, 'pipeline "partner-recs": crm.properties Unrecognized key'],
+    [{ ...partner, source: { ...partner.source, email: 'email' }, crm: { properties: { ranks: ['partner_rec_1'] } } },
+      'pipeline "partner-leads": crm.properties.ranks does not fit output kind "probability-buckets": output kind "probability-buckets" writes score, bucket, modelVersion, scoredAt'],
+    [{ ...partner, source: { ...partner.source, email: 'email' }, crm: { properties: { score: 'p_score', bucket: 'p_bucket', modelVersion: 'p_version' } } },
+      'pipeline "partner-leads": crm.properties.scoredAt is required'],
+  ] as Array<[PipelineDefinitionInput, string]>)('refuses a CRM sink whose properties do not fit the output kind, with a ConfigInvalid saying which fit (%#)', (def, text) => {
+    const err = refusal([def]);
+    expect(err).toBeInstanceOf(ConfigInvalid);
+    expect(err.message).toContain(text);
   });
 });
 

@@ -1,16 +1,17 @@
 import { heartbeat } from '@temporalio/activity';
 import { throwIfCancelled } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
-import { recommend } from '../models/top-k.js';
+import { recommend, sliceBuffer } from '../models/top-k.js';
 import { shopTablesOf } from '../source/shop-tables.js';
 import type { ActivityDeps } from './deps.js';
 import type { StagePipeline } from './pipeline.js';
-import { readChunkHistory } from './sql/recs-history.js';
-import { stageRecsChunk } from './sql/stage-recs.js';
-import type { ChunkCounts } from './sql/stage-chunk.js';
+import { readBatchPurchases, readChunkCustomers, readTopKContext } from './sql/recs-history.js';
+import { stageRecs } from './sql/stage-recs.js';
+import { markChunkStaged, type ChunkCounts } from './sql/stage-chunk.js';
 
 /**
- * Stage 2 of a top-k pipeline, one chunk: builds its customers' histories from purchases before the run's
+ * Stage 2 of a top-k pipeline, one chunk: in batches of the definition's sizing.batchSize customers (which
+ * bound its memory; it heartbeats after each), builds their histories from purchases before the run's
  * snapshot, runs the pinned model, falls back to the popularity list for empty histories and stages the
  * rows. All in one transaction that also marks the chunk: a retried chunk changes nothing.
  */
@@ -19,16 +20,26 @@ export async function scoreTopKChunk(
   p: { runId: string; chunk: number; pinned: string; pipeline: StagePipeline; started: number },
 ): Promise<ChunkCounts> {
   const { runId, chunk, pinned, pipeline } = p;
+  const { key } = pipeline.definition.source;
+  const { batchSize } = pipeline.definition.sizing;
   const model = await deps.recsModelSource(pipeline.definition.modelDir).bySha(pinned);
+  const tables = shopTablesOf(pipeline.definition);
   return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
-    const inputs = await readChunkHistory(client, {
-      runId, chunk, key: pipeline.definition.source.key, ...shopTablesOf(pipeline.definition), halfLifeDays: model.card.history.half_life_days,
-    });
-    heartbeat({ chunk, read: inputs.customerIds.length });
-    const recs = await recommend(model, inputs, (scored) => {
-      heartbeat({ chunk, scored });
+    const customers = await readChunkCustomers(client, { runId, chunk });
+    const context = await readTopKContext(client, { runId, products: tables.products });
+    const scratch = sliceBuffer(model);
+    const generatedAt = new Date();
+    for (let start = 0; start < customers.length; start += batchSize) {
+      const customerIds = customers.slice(start, start + batchSize);
+      const purchases = await readBatchPurchases(client, {
+        runId, chunk, first: customerIds[0]!, last: customerIds[customerIds.length - 1]!, key,
+        purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
+      });
+      const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), scratch);
+      await stageRecs(client, { runId, chunk, recs, generatedAt });
+      heartbeat({ chunk, staged: start + customerIds.length });
       throwIfCancelled();
-    });
-    return stageRecsChunk(client, { runId, chunk, recs, generatedAt: new Date(), scoreMs: Date.now() - p.started });
+    }
+    return markChunkStaged(client, { runId, chunk, scored: customers.length, rejected: 0, scoreMs: Date.now() - p.started });
   });
 }

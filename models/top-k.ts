@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { LoadedRecsModel } from './recs-model.js';
 
-/** Customers per onnxruntime call: 500 × 5,000 items is a 10 MB history tensor, and heartbeats flow between calls. */
+/** Customers per onnxruntime call: the dense history of one call is TOP_K_SLICE_ROWS × items × 4 bytes (20 MB at 10,000 items). */
 export const TOP_K_SLICE_ROWS = 500;
 
 /** One customer's recommendations, best first: from the model, or the popularity list for an empty history. */
@@ -13,7 +13,7 @@ export interface CustomerRecs {
   shortReason?: string;
 }
 
-/** What top-k scoring needs of a chunk (see readChunkHistory). */
+/** What top-k scoring needs of a batch of customers (see activities/sql/recs-history.ts). */
 export interface TopKInputs {
   customerIds: string[];
   purchases: Array<{ customerId: string; productId: string; weight: number }>;
@@ -21,40 +21,77 @@ export interface TopKInputs {
   popular: Array<{ productId: string; purchases: number }>;
 }
 
+/** A Float32Array of TOP_K_SLICE_ROWS × the model's items, for `recommend` to reuse between batches. */
+export function sliceBuffer(model: LoadedRecsModel): Float32Array {
+  return new Float32Array(TOP_K_SLICE_ROWS * model.productIds.length);
+}
+
 /**
- * Builds the dense history [customers, n_items] (products missing from the item index, launched after
- * training, are dropped) and the active mask (a product missing from the products table is inactive),
- * runs the graph a slice at a time, and maps item positions to product ids, dropping -Infinity slots.
- * Customers with no purchase in the index get the popularity list minus anything they bought.
+ * Builds the dense history [slice, n_items] one slice at a time in `scratch` (products missing from the
+ * item index, launched after training, are dropped) and the active mask (a product missing from the
+ * products table is inactive), runs the graph on each slice, and maps item positions to product ids,
+ * dropping -Infinity slots. Customers with no purchase in the index get the popularity list minus anything they bought.
  */
-export async function recommend(model: LoadedRecsModel, inputs: TopKInputs, onSlice: (done: number) => void = () => {}): Promise<CustomerRecs[]> {
+export async function recommend(
+  model: LoadedRecsModel,
+  inputs: TopKInputs,
+  onSlice: (done: number) => void = () => {},
+  scratch: Float32Array = sliceBuffer(model),
+): Promise<CustomerRecs[]> {
   const n = model.productIds.length;
   const k = model.card.k;
-  const position = new Map(model.productIds.map((id, i) => [id, i]));
+  const customers = inputs.customerIds.length;
+  const position = positionsOf(model);
   const row = new Map(inputs.customerIds.map((id, i) => [id, i]));
-  const history = new Float32Array(inputs.customerIds.length * n);
   const bought = new Map<string, Set<string>>();
-  const hasHistory = new Uint8Array(inputs.customerIds.length);
-  for (const p of inputs.purchases) {
+  const hasHistory = new Uint8Array(customers);
+  // The purchases in the index, grouped by row (a counting sort), so each slice fills only its own rows.
+  const rowOf = new Int32Array(inputs.purchases.length).fill(-1);
+  const atOf = new Int32Array(inputs.purchases.length);
+  const rowStart = new Int32Array(customers + 1);
+  inputs.purchases.forEach((p, i) => {
     const r = row.get(p.customerId);
-    if (r === undefined) continue;
+    if (r === undefined) return;
     let set = bought.get(p.customerId);
     if (!set) bought.set(p.customerId, (set = new Set()));
     set.add(p.productId);
     const at = position.get(p.productId);
-    if (at === undefined || !(p.weight > 0)) continue;
-    history[r * n + at] = history[r * n + at]! + p.weight;
+    if (at === undefined || !(p.weight > 0)) return;
+    rowOf[i] = r;
+    atOf[i] = at;
+    rowStart[r + 1]!++;
     hasHistory[r] = 1;
-  }
+  });
+  for (let r = 0; r < customers; r++) rowStart[r + 1]! += rowStart[r]!;
+  const next = rowStart.slice(0, customers);
+  const entryAt = new Int32Array(rowStart[customers]!);
+  const entryWeight = new Float32Array(rowStart[customers]!);
+  inputs.purchases.forEach((p, i) => {
+    const r = rowOf[i]!;
+    if (r < 0) return;
+    const e = next[r]!++;
+    entryAt[e] = atOf[i]!;
+    entryWeight[e] = p.weight;
+  });
+
   const active = new ort.Tensor('bool', Uint8Array.from(model.productIds, (id) => (inputs.active.get(id) ? 1 : 0)), [n]);
   const [itemsName, scoresName] = model.card.outputs.map((o) => o.name) as [string, string];
   const [historyName, activeName] = model.card.inputs.map((i) => i.name) as [string, string];
 
   const out: CustomerRecs[] = [];
-  for (let start = 0; start < inputs.customerIds.length; start += TOP_K_SLICE_ROWS) {
-    const end = Math.min(inputs.customerIds.length, start + TOP_K_SLICE_ROWS);
+  for (let start = 0; start < customers; start += TOP_K_SLICE_ROWS) {
+    const end = Math.min(customers, start + TOP_K_SLICE_ROWS);
+    const history = scratch.subarray(0, (end - start) * n);
+    history.fill(0);
+    for (let r = start; r < end; r++) {
+      const base = (r - start) * n;
+      for (let e = rowStart[r]!; e < rowStart[r + 1]!; e++) {
+        const at = base + entryAt[e]!;
+        history[at] = history[at]! + entryWeight[e]!;
+      }
+    }
     const result = await model.session.run({
-      [historyName]: new ort.Tensor('float32', history.subarray(start * n, end * n), [end - start, n]),
+      [historyName]: new ort.Tensor('float32', history, [end - start, n]),
       [activeName]: active,
     });
     const items = result[itemsName]!.data as BigInt64Array;
@@ -78,6 +115,15 @@ export async function recommend(model: LoadedRecsModel, inputs: TopKInputs, onSl
     onSlice(end);
   }
   return out;
+}
+
+const positionCache = new WeakMap<LoadedRecsModel, Map<string, number>>();
+
+/** Product id → item position, built once per loaded model. */
+function positionsOf(model: LoadedRecsModel): Map<string, number> {
+  let position = positionCache.get(model);
+  if (!position) positionCache.set(model, (position = new Map(model.productIds.map((id, i) => [id, i]))));
+  return position;
 }
 
 /** The run's popularity list minus what the customer bought; the score is the product's purchases in the 4 weeks before the snapshot. */

@@ -4,16 +4,15 @@ import copyStreams from 'pg-copy-streams';
 import { encodeCopyField } from '../../db/copy-text.js';
 import type { PoolClient } from '../../db/pool.js';
 import type { CustomerRecs } from '../../models/top-k.js';
-import { markChunkStaged, type ChunkCounts } from './stage-chunk.js';
 
 /**
- * Stages a chunk's recommendations (COPY into recs.staged_recommendations), the customers who got fewer
- * than k with the reason, and marks the chunk done, in the caller's transaction: all of it or none.
+ * Stages a batch of a chunk's recommendations (COPY into recs.staged_recommendations) and the customers
+ * who got fewer than k with the reason, in the caller's transaction (the chunk's, which marks it staged at the end).
  */
-export async function stageRecsChunk(
+export async function stageRecs(
   client: PoolClient,
-  p: { runId: string; chunk: number; recs: CustomerRecs[]; generatedAt: Date; scoreMs: number },
-): Promise<ChunkCounts> {
+  p: { runId: string; chunk: number; recs: CustomerRecs[]; generatedAt: Date },
+): Promise<void> {
   const prefix = `${encodeCopyField(p.runId)}\t${p.chunk}\t`;
   const at = encodeCopyField(p.generatedAt.toISOString());
   const lines = (function* () {
@@ -44,5 +43,4 @@ export async function stageRecsChunk(
       [p.runId, short.map((r) => r.customerId), short.map((r) => r.items.length), short.map((r) => r.shortReason)],
     );
   }
-  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored: p.recs.length, rejected: 0, scoreMs: p.scoreMs });
 }

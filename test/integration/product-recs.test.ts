@@ -14,14 +14,14 @@ import { seedShop } from '../../source/seed-shop.js';
 import { listPipelines } from '../../workers/pipeline-commands.js';
 import { showRecommendations } from '../../workers/recs-commands.js';
 
-/** A tiny shop from the generator: 300 customers × 200 products, scored in three chunks of 100. */
+/** A tiny shop from the generator: 300 customers × 200 products, scored in three chunks of 100, 40 customers a batch. */
 const CUSTOMERS = 300;
 const FIRST = '2026-11-23';
 const SECOND = '2026-11-27';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await makeHarness({ SCOREFLOW_RECS_CHUNK_SIZE: '100', SCOREFLOW_RECS_TIMEZONE: 'Europe/Berlin' });
+  h = await makeHarness({ SCOREFLOW_RECS_CHUNK_SIZE: '100', SCOREFLOW_RECS_BATCH_SIZE: '40', SCOREFLOW_RECS_TIMEZONE: 'Europe/Berlin' });
   await seedShop(h.rt.pool, SHOP_TABLES, { customers: CUSTOMERS, products: 200 });
 });
 afterAll(async () => {
@@ -136,6 +136,34 @@ describe('the product recommender through the generic workflow', () => {
     // Friday 27 November 08:00 in Berlin is 07:00 UTC.
     expect(recs.nextRun).toBe('2026-11-27T07:00:00.000Z');
     expect(recs.crm).toBe(false);
+  });
+
+  it('scores a chunk in batches, heartbeating after each; a chunk cancelled after its first batch is staged leaves nothing, and its retry stages it once', async () => {
+    const acts = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: undefined }));
+    const env = new MockActivityEnvironment();
+    const run = { runId: 'product-recs-2026-12-02', pipeline: 'product-recs', asOf: '2026-12-02' };
+    const extracted = await env.run(acts.extractLeads, { ...run, full: false }) as ExtractResult;
+    const chunk = { runId: run.runId, pipeline: run.pipeline, chunk: 0, modelSha256: extracted.modelSha256 };
+    const staged: number[] = [];
+    env.on('heartbeat', (d: { staged?: number } | undefined) => {
+      if (d?.staged === undefined) return;
+      staged.push(d.staged);
+      if (staged.length === 1) env.cancel();
+    });
+    await expect(env.run(acts.scoreChunk, chunk)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(staged).toEqual([40]);
+    const rows = () => h.query<{ customer_id: string }>('select customer_id::text from recs.staged_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    expect(await rows()).toEqual([]);
+    expect(await h.query('select chunk from scoring.run_chunks where run_id = $1', [run.runId])).toEqual([]);
+
+    const retry = new MockActivityEnvironment();
+    const batches: number[] = [];
+    retry.on('heartbeat', (d: { staged?: number } | undefined) => void (d?.staged !== undefined && batches.push(d.staged)));
+    expect(await retry.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
+    expect(batches).toEqual([40, 80, 100]);
+    const after = await rows();
+    expect(new Set(after.map((r) => r.customer_id)).size).toBe(100);
+    expect(after.length).toBeLessThanOrEqual(500);
   });
 
   it('stages a retried chunk once: a second attempt at a staged chunk changes nothing', async () => {

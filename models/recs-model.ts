@@ -73,6 +73,11 @@ export async function loadRecsModel(card: RecsCard, onnx: Uint8Array, itemIndex:
   return { card, sha256, productIds: index.data.product_ids, session };
 }
 
+/** The size of the item index the card in `modelDir` declares, without loading the model. */
+export function readRecsCardSize(modelDir: string): number {
+  return readRecsFiles(modelDir).card.item_index.size;
+}
+
 /** Loads and checks the top-k model in `modelDir` (both hashes), as commands do before they start anything. */
 export async function loadRecsModelDir(modelDir: string): Promise<LoadedRecsModel> {
   const { card, onnx, itemIndex } = readRecsFiles(modelDir);

@@ -32,7 +32,7 @@ export async function scoreTopKChunk(
     for (let start = 0; start < customers.length; start += batchSize) {
       const customerIds = customers.slice(start, start + batchSize);
       const purchases = await readBatchPurchases(client, {
-        runId, chunk, first: customerIds[0]!, last: customerIds[customerIds.length - 1]!, key,
+        runId, first: customerIds[0]!, last: customerIds[customerIds.length - 1]!, key,
         purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
       });
       const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), scratch);

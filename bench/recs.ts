@@ -102,7 +102,7 @@ async function copyIn(rt: Runtime, customers: number, k: number, products: numbe
  * onnxruntime alone, COPY in of the result rows, and the whole product-recs run through Temporal with
  * one `scoreflow worker` process scoring with that model (SCOREFLOW_RECS_MODEL_DIR).
  */
-export async function benchRecs(rt: Runtime, o: { customers: number; products: number; asOf: string }): Promise<RecsMeasurements> {
+export async function benchRecs(rt: Runtime, o: { customers: number; products: number; asOf: string; cpuProf?: string }): Promise<RecsMeasurements> {
   const picked = await benchRecsModel({ shippedDir: rt.config.recs.modelDir, customers: o.customers, products: o.products, say });
   if (picked.source !== 'shipped') {
     say(`recommender: model ${picked.source === 'cached' ? 'cached' : `trained in ${((picked.trainMs ?? 0) / 1000).toFixed(1)} s`} on the bench shop's first ${(picked.trainCustomers ?? 0).toLocaleString('en-US')} customers: ${picked.dir}`);
@@ -126,7 +126,7 @@ export async function benchRecs(rt: Runtime, o: { customers: number; products: n
     const copy = await copyIn(rt, o.customers, model.card.k, products);
 
     say(`recommender: product-recs through Temporal on ${o.customers.toLocaleString('en-US')} customers (one scoreflow worker process)`);
-    const worker = await startWorkerProcess(rt, { SCOREFLOW_RECS_MODEL_DIR: picked.dir });
+    const worker = await startWorkerProcess(rt, { SCOREFLOW_RECS_MODEL_DIR: picked.dir }, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []);
     let run: MeasuredRun, rss: number;
     try {
       run = await measureRun(rt, { asOf: o.asOf, crm: false, pipeline: PRODUCT_RECS });

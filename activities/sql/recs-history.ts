@@ -37,23 +37,24 @@ export async function readTopKContext(client: PoolClient, p: { runId: string; pr
 }
 
 /**
- * The purchases before the run's snapshot of the chunk's customers with keys in [first, last], weighted
- * 0.5 ** (age_days / halfLifeDays) and summed per (customer, product), in one set-based statement.
+ * The purchases before the run's snapshot of the customers with keys in [first, last] (a batch of one
+ * chunk: chunks are key ranges), weighted 0.5 ** (age_days / halfLifeDays) in float8 and summed per
+ * (customer, product), in one statement: a range scan of the purchases' (key, occurred_at) index. Rows of
+ * keys in the range that are not in the run (duplicates it rejected) are left to the caller to drop.
  */
 export async function readBatchPurchases(
   client: PoolClient,
-  p: { runId: string; chunk: number; first: string; last: string; key: string; purchases: LeadsTable; halfLifeDays: number },
+  p: { runId: string; first: string; last: string; key: string; purchases: LeadsTable; halfLifeDays: number },
 ): Promise<WeightedPurchase[]> {
   const key = quoteColumn(p.key);
   const { rows } = await client.query<{ customer_id: string; product_id: string; weight: number }>(
     `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
-            sum(power(0.5, extract(epoch from (s.snapshot_at - pu.occurred_at)) / 86400.0 / $5))::float8 as weight
-     from scoring.run_leads r
-     join ${p.purchases.sql} pu on pu.${key} = r.lead_id
+            sum(power(0.5, date_part('epoch', s.snapshot_at - pu.occurred_at) / (86400.0 * $4::float8)))::float8 as weight
+     from ${p.purchases.sql} pu
      cross join (select snapshot_at from scoring.pipeline_runs where run_id = $1) s
-     where r.run_id = $1 and r.chunk = $2 and r.lead_id between $3 and $4 and pu.occurred_at < s.snapshot_at
+     where pu.${key} between $2 and $3 and pu.occurred_at < s.snapshot_at
      group by pu.${key}, pu.product_id`,
-    [p.runId, p.chunk, p.first, p.last, p.halfLifeDays],
+    [p.runId, p.first, p.last, p.halfLifeDays],
   );
   return rows.map((r) => ({ customerId: r.customer_id, productId: r.product_id, weight: r.weight }));
 }

@@ -13,7 +13,7 @@ import { markChunkStaged, type ChunkCounts } from './sql/stage-chunk.js';
  * Stage 2 of a top-k pipeline, one chunk: in batches of the definition's sizing.batchSize customers (which
  * bound its memory; it heartbeats after each), builds their histories from purchases before the run's
  * snapshot, runs the pinned model, falls back to the popularity list for empty histories and stages the
- * rows. All in one transaction that also marks the chunk: a retried chunk changes nothing.
+ * rows into the versioned table. All in one transaction that also marks the chunk: a retried chunk changes nothing.
  */
 export async function scoreTopKChunk(
   deps: ActivityDeps,
@@ -36,7 +36,7 @@ export async function scoreTopKChunk(
         purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
       });
       const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), scratch);
-      await stageRecs(client, { runId, chunk, recs, generatedAt });
+      await stageRecs(client, { runId, history: pipeline.sinks.history, model: { version: model.card.version, sha256: model.sha256 }, recs, generatedAt });
       heartbeat({ chunk, staged: start + customerIds.length });
       throwIfCancelled();
     }

@@ -99,12 +99,12 @@ describe('the product recommender through the generic workflow', () => {
       [buyer.customer_id, buyer.product_id],
     );
     await h.query('update shop.customers set updated_at = now() where customer_id = $1', [buyer.customer_id]);
-    // The publish transaction pauses once after inserting the new run's rows, before it commits.
-    await sleepOnceAfter(h, { event: 'insert', table: 'recs.customer_recommendations', seconds: 4 });
+    // The publish transaction pauses once after moving the pointer, before it commits.
+    await sleepOnceAfter(h, { event: 'insert', table: 'recs.published_run', seconds: 4 });
 
     const running = h.run(SECOND, { pipeline: 'product-recs' });
     await expect.poll(async () => (await h.query<{ ok: boolean }>(SLEEPING))[0]!.ok, { timeout: 60_000, interval: 100 }).toBe(true);
-    const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.staged_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
+    const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.customer_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
     expect(staged[0]!.n).toBe(CUSTOMERS);
     expect(await view()).toEqual(before);
     expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: `product-recs-${FIRST}` }]);
@@ -152,7 +152,7 @@ describe('the product recommender through the generic workflow', () => {
     });
     await expect(env.run(acts.scoreChunk, chunk)).rejects.toMatchObject({ name: 'CancelledFailure' });
     expect(staged).toEqual([40]);
-    const rows = () => h.query<{ customer_id: string }>('select customer_id::text from recs.staged_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    const rows = () => h.query<{ customer_id: string }>('select customer_id::text from recs.customer_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
     expect(await rows()).toEqual([]);
     expect(await h.query('select chunk from scoring.run_chunks where run_id = $1', [run.runId])).toEqual([]);
 
@@ -164,6 +164,12 @@ describe('the product recommender through the generic workflow', () => {
     const after = await rows();
     expect(new Set(after.map((r) => r.customer_id)).size).toBe(100);
     expect(after.length).toBeLessThanOrEqual(500);
+    expect(await view()).not.toContainEqual(expect.objectContaining({ run_id: run.runId }));
+
+    // Never published: its staged rows go once it is past the retention.
+    await h.query("update scoring.pipeline_runs set updated_at = now() - interval '40 days' where run_id = $1", [run.runId]);
+    expect(await pruneRetention(h.rt.pool, 30)).toMatchObject({ stagedRecommendations: after.length, runChunks: 1 });
+    expect(await rows()).toEqual([]);
   });
 
   it('stages a retried chunk once: a second attempt at a staged chunk changes nothing', async () => {
@@ -172,7 +178,7 @@ describe('the product recommender through the generic workflow', () => {
     const run = { runId: 'product-recs-2026-12-04', pipeline: 'product-recs', asOf: '2026-12-04' };
     const extracted = await env.run(acts.extractLeads, { ...run, full: false }) as ExtractResult;
     expect(extracted).toMatchObject({ total: CUSTOMERS, chunks: 3 });
-    const staged = () => h.query('select * from recs.staged_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    const staged = () => h.query('select * from recs.customer_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
     const chunk = { runId: run.runId, pipeline: run.pipeline, chunk: 1, modelSha256: extracted.modelSha256 };
     expect(await env.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
     const first = await staged();

@@ -29,12 +29,20 @@ export async function scoreTopKChunk(
     const context = await readTopKContext(client, { runId, products: tables.products });
     const scratch = sliceBuffer(model);
     const generatedAt = new Date();
-    for (let start = 0; start < customers.length; start += batchSize) {
-      const customerIds = customers.slice(start, start + batchSize);
-      const purchases = await readBatchPurchases(client, {
-        runId, first: customerIds[0]!, last: customerIds[customerIds.length - 1]!, key,
-        purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
+    const read = (start: number) => {
+      const ids = customers.slice(start, start + batchSize);
+      const purchases = readBatchPurchases(client, {
+        runId, first: ids[0]!, last: ids[ids.length - 1]!, key, purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
       });
+      purchases.catch(() => {});
+      return { customerIds: ids, purchases };
+    };
+    let next = customers.length ? read(0) : undefined;
+    for (let start = 0; next; start += batchSize) {
+      const { customerIds } = next;
+      const purchases = await next.purchases;
+      // PostgreSQL reads the next batch while this one runs through the graph (onnxruntime-node blocks the event loop).
+      next = start + batchSize < customers.length ? read(start + batchSize) : undefined;
       const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), scratch);
       await stageRecs(client, { runId, history: pipeline.sinks.history, model: { version: model.card.version, sha256: model.sha256 }, recs, generatedAt });
       heartbeat({ chunk, staged: start + customerIds.length });

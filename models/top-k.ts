@@ -21,7 +21,7 @@ export interface TopKInputs {
   popular: Array<{ productId: string; purchases: number }>;
 }
 
-/** A Float32Array of TOP_K_SLICE_ROWS × the model's items, for `recommend` to reuse between batches. */
+/** A zeroed Float32Array of TOP_K_SLICE_ROWS × the model's items, for `recommend` to reuse between batches (it leaves it zeroed). */
 export function sliceBuffer(model: LoadedRecsModel): Float32Array {
   return new Float32Array(TOP_K_SLICE_ROWS * model.productIds.length);
 }
@@ -82,7 +82,6 @@ export async function recommend(
   for (let start = 0; start < customers; start += TOP_K_SLICE_ROWS) {
     const end = Math.min(customers, start + TOP_K_SLICE_ROWS);
     const history = scratch.subarray(0, (end - start) * n);
-    history.fill(0);
     for (let r = start; r < end; r++) {
       const base = (r - start) * n;
       for (let e = rowStart[r]!; e < rowStart[r + 1]!; e++) {
@@ -90,10 +89,16 @@ export async function recommend(
         history[at] = history[at]! + entryWeight[e]!;
       }
     }
-    const result = await model.session.run({
-      [historyName]: new ort.Tensor('float32', history, [end - start, n]),
-      [activeName]: active,
-    });
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await model.session.run({ [historyName]: new ort.Tensor('float32', history, [end - start, n]), [activeName]: active });
+    } finally {
+      // Back to all zeros for the next slice: only the cells written, not the whole buffer.
+      for (let r = start; r < end; r++) {
+        const base = (r - start) * n;
+        for (let e = rowStart[r]!; e < rowStart[r + 1]!; e++) history[base + entryAt[e]!] = 0;
+      }
+    }
     const items = result[itemsName]!.data as BigInt64Array;
     const scores = result[scoresName]!.data as Float32Array;
     const width = result[itemsName]!.dims[1] ?? k;

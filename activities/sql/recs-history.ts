@@ -47,14 +47,15 @@ export async function readBatchPurchases(
   p: { runId: string; first: string; last: string; key: string; purchases: LeadsTable; halfLifeDays: number },
 ): Promise<WeightedPurchase[]> {
   const key = quoteColumn(p.key);
-  const { rows } = await client.query<{ customer_id: string; product_id: string; weight: number }>(
-    `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
+  const { rows } = await client.query<[string, string, number]>({
+    rowMode: 'array',
+    text: `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
             sum(power(0.5, date_part('epoch', s.snapshot_at - pu.occurred_at) / (86400.0 * $4::float8)))::float8 as weight
      from ${p.purchases.sql} pu
      cross join (select snapshot_at from scoring.pipeline_runs where run_id = $1) s
      where pu.${key} between $2 and $3 and pu.occurred_at < s.snapshot_at
      group by pu.${key}, pu.product_id`,
-    [p.runId, p.first, p.last, p.halfLifeDays],
-  );
-  return rows.map((r) => ({ customerId: r.customer_id, productId: r.product_id, weight: r.weight }));
+    values: [p.runId, p.first, p.last, p.halfLifeDays],
+  });
+  return rows.map(([customerId, productId, weight]) => ({ customerId, productId, weight }));
 }

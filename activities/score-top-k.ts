@@ -1,7 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import { throwIfCancelled } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
-import { recommend, sliceBuffer } from '../models/top-k.js';
+import { recommend, sliceBuffers } from '../models/top-k.js';
 import { shopTablesOf } from '../source/shop-tables.js';
 import type { ActivityDeps } from './deps.js';
 import type { StagePipeline } from './pipeline.js';
@@ -27,7 +27,7 @@ export async function scoreTopKChunk(
   return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
     const customers = await readChunkCustomers(client, { runId, chunk });
     const context = await readTopKContext(client, { runId, products: tables.products });
-    const scratch = sliceBuffer(model);
+    const buffers = sliceBuffers(model);
     const generatedAt = new Date();
     const read = (start: number) => {
       const ids = customers.slice(start, start + batchSize);
@@ -43,7 +43,7 @@ export async function scoreTopKChunk(
       const purchases = await next.purchases;
       // PostgreSQL reads the next batch while this one runs through the graph (onnxruntime-node blocks the event loop).
       next = start + batchSize < customers.length ? read(start + batchSize) : undefined;
-      const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), scratch);
+      const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), buffers);
       await stageRecs(client, { runId, history: pipeline.sinks.history, model: { version: model.card.version, sha256: model.sha256 }, recs, generatedAt });
       heartbeat({ chunk, staged: start + customerIds.length });
       throwIfCancelled();

@@ -41,7 +41,7 @@ export async function scoreTopKChunk(
     for (let start = 0; next; start += batchSize) {
       const { customerIds } = next;
       const purchases = await next.purchases;
-      // PostgreSQL reads the next batch while this one runs through the graph (onnxruntime-node blocks the event loop).
+      // PostgreSQL reads the next batch while this one is scored.
       next = start + batchSize < customers.length ? read(start + batchSize) : undefined;
       const recs = await recommend(model, { customerIds, purchases, ...context }, () => throwIfCancelled(), buffers);
       await stageRecs(client, { runId, history: pipeline.sinks.history, model: { version: model.card.version, sha256: model.sha256 }, recs, generatedAt });

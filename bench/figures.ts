@@ -83,8 +83,11 @@ export function recsFigures(m: RecsMeasurements): Figure[] {
   const shop = m.products < m.productsRequested
     ? `${customers} × ${int(m.products)} products (model's index; ${int(m.productsRequested)} asked)`
     : `${customers} × ${int(m.products)} products`;
+  const model = m.model.source === 'shipped' ? 'shipped (models/product-recs)'
+    : `trained on the first ${int(m.model.trainCustomers ?? 0)} customers${m.model.source === 'cached' ? ' (cached)' : ` in ${secs(m.model.trainMs ?? 0)}`}`;
   return [
     { section: 'recommender', what: `shop, ${shop}`, value: `${int(m.purchases)} purchases` },
+    { section: 'recommender', what: `model, ${int(m.modelItems)} items`, value: model },
     { section: 'recommender', what: `onnxruntime alone, ${customers} customers`, value: stage(m.inference.rows, m.inference.ms) },
     { section: 'recommender', what: `COPY in ${int(m.copyIn.rows)} result rows`, value: stage(m.copyIn.rows, m.copyIn.ms) },
     { section: 'recommender', what: 'inference + COPY in', value: secs(baseline) },

@@ -13,6 +13,7 @@ import { seedRecsShop } from '../workers/recs-commands.js';
 import type { Runtime } from '../workers/runtime.js';
 import { timed, type Measured } from './measure.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
+import { benchRecsModel, type BenchRecsModel } from './recs-model.js';
 import { startWorkerProcess } from './worker-process.js';
 
 /** What the recommender section measured, in one run on one database. */
@@ -21,8 +22,10 @@ export interface RecsMeasurements {
   /** Products asked for (--recs-products) and products the shop was generated with. */
   productsRequested: number;
   products: number;
-  /** Products in the model's item index: the shop is never larger (no model trained on more items ships). */
+  /** Products in the model's item index: the shop is never larger. */
   modelItems: number;
+  /** The model scored with: the shipped one, or one trained on the bench shop (see bench/recs-model.ts). */
+  model: BenchRecsModel;
   purchases: number;
   seedMs: number;
   /** onnxruntime alone on every customer's dense history, TOP_K_SLICE_ROWS customers a call. */
@@ -94,17 +97,22 @@ async function copyIn(rt: Runtime, customers: number, k: number, products: numbe
 }
 
 /**
- * The recommender section: seeds the synthetic shop (customers × products, products capped at the model's
- * item index), then onnxruntime alone, COPY in of the result rows, and the whole product-recs run
- * through Temporal with one `scoreflow worker` process.
+ * The recommender section: picks the model (the shipped one if its item index covers the products, else
+ * one trained on the bench shop, cached), seeds the synthetic shop (customers × products), then
+ * onnxruntime alone, COPY in of the result rows, and the whole product-recs run through Temporal with
+ * one `scoreflow worker` process scoring with that model (SCOREFLOW_RECS_MODEL_DIR).
  */
-export async function benchRecs(rt: Runtime, o: { customers: number; products: number; asOf: string }): Promise<RecsMeasurements> {
-  const model = await loadRecsModelDir(rt.config.recs.modelDir);
+export async function benchRecs(rt: Runtime, o: { customers: number; products: number; asOf: string; cpuProf?: string }): Promise<RecsMeasurements> {
+  const picked = await benchRecsModel({ shippedDir: rt.config.recs.modelDir, customers: o.customers, products: o.products, say });
+  if (picked.source !== 'shipped') {
+    say(`recommender: model ${picked.source === 'cached' ? 'cached' : `trained in ${((picked.trainMs ?? 0) / 1000).toFixed(1)} s`} on the bench shop's first ${(picked.trainCustomers ?? 0).toLocaleString('en-US')} customers: ${picked.dir}`);
+  }
+  const model = await loadRecsModelDir(picked.dir);
   try {
     const modelItems = model.productIds.length;
     const products = Math.min(o.products, modelItems);
     if (products < o.products) {
-      say(`recommender: the shipped model's item index has ${modelItems.toLocaleString('en-US')} products, so the bench shop has ${products.toLocaleString('en-US')} (not ${o.products.toLocaleString('en-US')})`);
+      say(`recommender: the model's item index has ${modelItems.toLocaleString('en-US')} products, so the bench shop has ${products.toLocaleString('en-US')} (not ${o.products.toLocaleString('en-US')})`);
     }
     const seedStart = performance.now();
     const seeded = await seedRecsShop(rt, { customers: o.customers, products });
@@ -118,7 +126,7 @@ export async function benchRecs(rt: Runtime, o: { customers: number; products: n
     const copy = await copyIn(rt, o.customers, model.card.k, products);
 
     say(`recommender: product-recs through Temporal on ${o.customers.toLocaleString('en-US')} customers (one scoreflow worker process)`);
-    const worker = await startWorkerProcess(rt);
+    const worker = await startWorkerProcess(rt, { SCOREFLOW_RECS_MODEL_DIR: picked.dir }, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []);
     let run: MeasuredRun, rss: number;
     try {
       run = await measureRun(rt, { asOf: o.asOf, crm: false, pipeline: PRODUCT_RECS });
@@ -126,7 +134,7 @@ export async function benchRecs(rt: Runtime, o: { customers: number; products: n
     } finally {
       await worker.stop();
     }
-    return { customers: o.customers, productsRequested: o.products, products, modelItems, purchases: seeded.purchases, seedMs, inference, copyIn: copy, run, rss };
+    return { customers: o.customers, productsRequested: o.products, products, modelItems, model: picked, purchases: seeded.purchases, seedMs, inference, copyIn: copy, run, rss };
   } finally {
     await model.session.release();
   }

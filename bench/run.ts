@@ -46,6 +46,8 @@ interface Options {
   recs: boolean;
   recsCustomers: number;
   recsProducts: number;
+  /** Where the recommender run's worker writes a V8 CPU profile (node --cpu-prof), if set. */
+  recsCpuProf?: string;
   out: string;
 }
 
@@ -152,7 +154,7 @@ async function main(o: Options): Promise<void> {
     }
 
     let recs: RecsMeasurements | undefined;
-    if (o.recs) recs = await benchRecs(rt, { customers: o.recsCustomers, products: o.recsProducts, asOf: day(2) });
+    if (o.recs) recs = await benchRecs(rt, { customers: o.recsCustomers, products: o.recsProducts, asOf: day(2), ...(o.recsCpuProf ? { cpuProf: path.resolve(o.recsCpuProf) } : {}) });
 
     const measured: Measurements = {
       leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
@@ -193,7 +195,8 @@ const program = new Command('bench')
   .option('--sample <n>', 'leads in the naive one-at-a-time pipeline', positiveInt, 10_000)
   .option('--changed <share>', 'share of leads changed before the incremental morning', share, 0.01)
   .option('--recs-customers <n>', 'customers in the recommender section', positiveInt, 1_000_000)
-  .option('--recs-products <n>', 'products in the recommender\'s shop (at most the model\'s item index)', positiveInt, 10_000)
+  .option('--recs-products <n>', 'products in the recommender\'s shop (a model is trained for it when the shipped one has fewer items)', positiveInt, 10_000)
+  .option('--recs-cpu-prof <dir>', 'write a CPU profile of the recommender run\'s worker (node --cpu-prof) into dir')
   .option('--no-recs', 'skip the recommender section')
   .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
   .action(async (o: Options) => main(o));

@@ -15,12 +15,12 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `scoreflow worker` with the runtime's database, Temporal, task queue and CRM, and waits until it polls. */
-export async function startWorkerProcess(rt: Runtime): Promise<WorkerProcess> {
+/** Starts `scoreflow worker` with the runtime's database, Temporal, task queue and CRM (and `env`, `nodeFlags`), and waits until it polls. */
+export async function startWorkerProcess(rt: Runtime, env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): Promise<WorkerProcess> {
   const { taskQueue } = rt.config.temporal;
   // With the heap cap on its command line, as `scoreflow worker` relaunches itself, so this is the worker's own pid.
   const heap = rt.config.worker.heapMiB > 0 ? [heapFlag(rt.config.worker.heapMiB)] : [];
-  const child: ChildProcess = spawn(process.execPath, [...heap, CLI, 'worker'], {
+  const child: ChildProcess = spawn(process.execPath, [...heap, ...nodeFlags, CLI, 'worker'], {
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
@@ -30,6 +30,7 @@ export async function startWorkerProcess(rt: Runtime): Promise<WorkerProcess> {
       HUBSPOT_BASE_URL: rt.crm!.baseUrl,
       HUBSPOT_ACCESS_TOKEN: rt.crm!.token,
       SCOREFLOW_CRM_SYNC_MODE: rt.config.crm.syncMode,
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -45,7 +45,8 @@ const envSchema = z.object({
     .refine(isTimeZone, { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' })
     .default('UTC'),
   SCOREFLOW_RECS_MODEL_DIR: z.string().default(path.join(PROJECT_ROOT, 'models', 'product-recs')),
-  SCOREFLOW_RECS_CHUNK_SIZE: z.coerce.number().int().min(100).max(20_000).default(2_000),
+  SCOREFLOW_RECS_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(50_000),
+  SCOREFLOW_RECS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(5_000),
   SCOREFLOW_RECS_KEEP_RUNS: z.coerce.number().int().min(1).max(100).default(3),
   SCOREFLOW_RECS_CRM: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
   SCOREFLOW_CRM: z.enum(['hubspot', 'sandbox', 'off'], { message: 'must be hubspot, sandbox or off' }).optional(),
@@ -76,10 +77,10 @@ export interface Config {
   worker: { heapMiB: number };
   schedule: { cron: string; timezone: string };
   /**
-   * The product recommender (pipeline product-recs): its model, schedule zone, chunk size, published runs kept,
-   * and whether its CRM sink puts each customer's product names on their contact (SCOREFLOW_RECS_CRM, off by default).
+   * The product recommender (pipeline product-recs): its model, schedule zone, chunk and batch sizes, published runs
+   * kept, and whether its CRM sink puts each customer's product names on their contact (SCOREFLOW_RECS_CRM, off by default).
    */
-  recs: { modelDir: string; timezone: string; chunkSize: number; keepRuns: number; crm: boolean };
+  recs: { modelDir: string; timezone: string; chunkSize: number; batchSize: number; keepRuns: number; crm: boolean };
   /**
    * Where contacts go (SCOREFLOW_CRM): HubSpot, the local sandbox (started by scoreflow), or off (no CRM
    * stage). The token itself is read from the environment or its file here and nowhere else; it is never logged.
@@ -144,7 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
     recs: { modelDir: path.resolve(e.SCOREFLOW_RECS_MODEL_DIR), timezone: e.SCOREFLOW_RECS_TIMEZONE,
-      chunkSize: e.SCOREFLOW_RECS_CHUNK_SIZE, keepRuns: e.SCOREFLOW_RECS_KEEP_RUNS, crm: e.SCOREFLOW_RECS_CRM === 'on' },
+      chunkSize: e.SCOREFLOW_RECS_CHUNK_SIZE, batchSize: e.SCOREFLOW_RECS_BATCH_SIZE, keepRuns: e.SCOREFLOW_RECS_KEEP_RUNS, crm: e.SCOREFLOW_RECS_CRM === 'on' },
     crm: { ...crmConnection(e, defaults), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
       concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,4 +20,9 @@ export function sourceOrBuilt(relativeTs: string): string {
   return built
     ? path.join(PROJECT_ROOT, 'dist', relativeTs.replace(/\.ts$/, '.js'))
     : path.join(PROJECT_ROOT, relativeTs);
+}
+
+/** scoreflow's cache outside the checkout (`$XDG_CACHE_HOME/scoreflow` or ~/.cache/scoreflow), shared by every clone on the machine. */
+export function scoreflowCacheDir(): string {
+  return path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'scoreflow');
 }

@@ -14,6 +14,8 @@ export interface LoadedRecsModel {
   /** Product id (as text) at each item position. */
   productIds: string[];
   session: ort.InferenceSession;
+  /** The ONNX bytes the session was made from (for the scoring thread, see models/top-k-thread.ts). */
+  onnx: Uint8Array;
 }
 
 /** Where the top-k stages get their model: the one a run pins, and the one a run pinned (see ModelSource). */
@@ -74,7 +76,12 @@ export async function loadRecsModel(card: RecsCard, onnx: Uint8Array, itemIndex:
     await session.release();
     throw new ModelCardMismatch(`the ONNX graph of ${origin} has no ${missing.join(', ')} that the card names`);
   }
-  return { card, sha256, productIds: index.data.product_ids, session };
+  return { card, sha256, productIds: index.data.product_ids, session, onnx };
+}
+
+/** The size of the item index the card in `modelDir` declares, without loading the model. */
+export function readRecsCardSize(modelDir: string): number {
+  return readRecsFiles(modelDir).card.item_index.size;
 }
 
 /** Loads and checks the top-k model in `modelDir` (both hashes), as commands do before they start anything. */

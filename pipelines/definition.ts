@@ -83,6 +83,8 @@ export const pipelineDefinitionSchema = z.object({
   sizing: z.object({
     chunkSize: z.number().int().min(100).max(1_000_000),
     concurrency: z.number().int().min(1).max(64),
+    /** top-k only: keys read, scored and staged at a time within a chunk (bounds a chunk's memory; heartbeats between). */
+    batchSize: z.number().int().min(1).max(100_000).default(5_000),
   }),
 });
 

@@ -37,6 +37,6 @@ export function productRecsDefinition(config: Config): PipelineDefinitionInput {
       timezone: config.recs.timezone,
       calendars: [{ dayOfWeek: 1, hour: 13, minute: 0 }, { dayOfWeek: 5, hour: 8, minute: 0 }],
     },
-    sizing: { chunkSize: config.recs.chunkSize, concurrency: 2 },
+    sizing: { chunkSize: config.recs.chunkSize, concurrency: 2, batchSize: config.recs.batchSize },
   };
 }

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigInvalid, TemporalUnavailable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { scoreflowCacheDir } from '../lib/paths.js';
 
 const run = promisify(execFile);
 
@@ -20,8 +20,7 @@ const GO_MODULE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSIO
 
 /** Cache outside the checkout, shared by every clone on the machine (and by CI runs). */
 export function temporalCliCacheDir(): string {
-  const base = process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache');
-  return path.join(base, 'scoreflow', `temporal-${TEMPORAL_CLI_VERSION}`);
+  return path.join(scoreflowCacheDir(), `temporal-${TEMPORAL_CLI_VERSION}`);
 }
 
 function isExecutable(file: string): boolean {

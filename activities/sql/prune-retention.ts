@@ -5,7 +5,7 @@ export interface PruneCounts {
   runs: number;
   runLeads: number;
   stagedScores: number;
-  /** A top-k run's staged rows, and for one that never published its popularity list and short lists. */
+  /** A top-k run's staged rows: those of a run that never published in recs.customer_recommendations (and its popularity list and short lists), and any left in recs.staged_recommendations. */
   stagedRecommendations: number;
   runChunks: number;
   crmOutbox: number;
@@ -16,7 +16,7 @@ export interface PruneCounts {
 /**
  * Removes the working rows of runs whose audit row last moved more than `days` ago, in one statement:
  * their snapshot (run_leads), CRM outbox (which holds emails) and answered batches, and the staged scores
- * (and a top-k run's staged recommendations) and chunk marks of runs that never published (their audit row forgets its snapshot, so a rerun extracts
+ * (and a top-k run's staged recommendations, in recs.customer_recommendations) and chunk marks of runs that never published (their audit row forgets its snapshot, so a rerun extracts
  * again); and budget log rows older than that. Audit rows, published scores, history, rejects and the CRM
  * sync state stay.
  */
@@ -31,6 +31,8 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
        delete from scoring.staged_scores t using old where t.run_id = old.run_id returning 1
      ), staged_recs as (
        delete from recs.staged_recommendations t using old where t.run_id = old.run_id returning 1
+     ), unpublished_recs as (
+       delete from recs.customer_recommendations t using old where t.run_id = old.run_id and not old.published returning 1
      ), popular as (
        delete from recs.popular_products t using old where t.run_id = old.run_id and not old.published returning 1
      ), short as (
@@ -47,7 +49,7 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
        delete from scoring.crm_rate_log where called_at < now() - make_interval(days => $1) returning 1
      )
      select (select count(*)::int from old) as runs, (select count(*)::int from run_leads) as "runLeads",
-            (select count(*)::int from staged) as "stagedScores", (select count(*)::int from staged_recs) as "stagedRecommendations",
+            (select count(*)::int from staged) as "stagedScores", (select count(*)::int from staged_recs) + (select count(*)::int from unpublished_recs) as "stagedRecommendations",
             (select count(*)::int from chunks) as "runChunks",
             (select count(*)::int from outbox) as "crmOutbox", (select count(*)::int from batches) as "crmBatches",
             (select count(*)::int from rate_log) as "crmRateLog"`,

@@ -2,31 +2,33 @@ import type { PoolClient } from '../../db/pool.js';
 import type { PublishCounts, SinkTables } from './publish-run.js';
 
 /**
- * Publishes a fully staged top-k run inside the caller's transaction: its rows go into the versioned
- * table (`sinks.history`, recs.customer_recommendations), recs.published_run points the readers' view at
- * it, rows of the pipeline's published runs beyond the last `keepRuns` are deleted, the audit row is
- * marked published and the staging rows removed. Readers see the previous run's complete set until commit.
+ * Publishes a fully scored top-k run inside the caller's transaction: its rows are already in the
+ * versioned table (`sinks.history`, recs.customer_recommendations; chunks stage into it), so
+ * recs.published_run points the readers' view at it, rows of the pipeline's published runs beyond the last
+ * `keepRuns` are deleted and the audit row is marked published. Readers see the previous run's complete
+ * set until commit. Rows a run staged into recs.staged_recommendations (before chunks staged into the
+ * versioned table) are moved over first.
  */
 export async function publishRecsRun(
   client: PoolClient,
   p: { runId: string; pipeline: string; sinks: SinkTables; keepRuns: number; storeStartedAt: number },
 ): Promise<PublishCounts> {
   const { runId, pipeline, sinks } = p;
-  await client.query(
+  const legacy = await client.query(
     `insert into ${sinks.history} (run_id, customer_id, rank, product_id, score, source, model_version, model_sha256, generated_at)
      select s.run_id, s.customer_id, s.rank, s.product_id, s.score, s.source, r.model_version, r.model_sha256, s.generated_at
      from recs.staged_recommendations s join scoring.pipeline_runs r using (run_id)
-     where s.run_id = $1
-     on conflict do nothing`,
+     where s.run_id = $1`,
     [runId],
   );
+  if (legacy.rowCount) await client.query('delete from recs.staged_recommendations where run_id = $1', [runId]);
   await client.query(
     `insert into recs.published_run (pipeline, run_id) values ($1, $2)
      on conflict (pipeline) do update set run_id = excluded.run_id, published_at = now()`,
     [pipeline, runId],
   );
   const { rows } = await client.query<{ published: number; scored: number; rejected: number }>(
-    `select (select count(distinct customer_id)::int from ${sinks.history} where run_id = $1) as published,
+    `select (select count(*)::int from ${sinks.history} where run_id = $1 and rank = 1) as published,
             (select coalesce(sum(scored), 0)::int from scoring.run_chunks where run_id = $1) as scored,
             (select count(*)::int from scoring.rejected_leads where run_id = $1) as rejected`,
     [runId],
@@ -45,6 +47,5 @@ export async function publishRecsRun(
                             order by finished_at desc, run_id desc limit $2)`,
     [pipeline, p.keepRuns],
   );
-  await client.query('delete from recs.staged_recommendations where run_id = $1', [runId]);
   return counts;
 }

@@ -1,42 +1,28 @@
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
-/** One chunk's customers and what the recommender reads of them, as of the run's snapshot. */
-export interface ChunkHistory {
-  /** The chunk's customers (ids as text), in key order. */
-  customerIds: string[];
-  /** Per purchased (customer, product): the recency weight summed over purchases before the snapshot. */
-  purchases: Array<{ customerId: string; productId: string; weight: number }>;
+/** What every batch of a chunk shares: the products' active flags and the run's popularity list. */
+export interface TopKContext {
   /** Product id → active, for every product of the products table (a missing one is inactive). */
   active: Map<string, boolean>;
   /** The run's popularity list, best first. */
   popular: Array<{ productId: string; purchases: number }>;
 }
 
-/**
- * Reads a chunk's inputs in four set-based statements: its customers, their purchases before the run's
- * snapshot weighted 0.5 ** (age_days / halfLifeDays) and summed per product, the products' active
- * flags and the run's popularity list.
- */
-export async function readChunkHistory(
-  client: PoolClient,
-  p: { runId: string; chunk: number; key: string; products: LeadsTable; purchases: LeadsTable; halfLifeDays: number },
-): Promise<ChunkHistory> {
-  const key = quoteColumn(p.key);
-  const customers = await client.query<{ id: string }>(
+/** Per purchased (customer, product): the recency weight summed over purchases before the snapshot. */
+export type WeightedPurchase = { customerId: string; productId: string; weight: number };
+
+/** A chunk's customers (ids as text), in key order. */
+export async function readChunkCustomers(client: PoolClient, p: { runId: string; chunk: number }): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>(
     'select lead_id::text as id from scoring.run_leads where run_id = $1 and chunk = $2 order by lead_id',
     [p.runId, p.chunk],
   );
-  const purchases = await client.query<{ customer_id: string; product_id: string; weight: number }>(
-    `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
-            sum(power(0.5, extract(epoch from (s.snapshot_at - pu.occurred_at)) / 86400.0 / $3))::float8 as weight
-     from scoring.run_leads r
-     join ${p.purchases.sql} pu on pu.${key} = r.lead_id
-     cross join (select snapshot_at from scoring.pipeline_runs where run_id = $1) s
-     where r.run_id = $1 and r.chunk = $2 and pu.occurred_at < s.snapshot_at
-     group by pu.${key}, pu.product_id`,
-    [p.runId, p.chunk, p.halfLifeDays],
-  );
+  return rows.map((r) => r.id);
+}
+
+/** The products' active flags and the run's popularity list, read once per chunk. */
+export async function readTopKContext(client: PoolClient, p: { runId: string; products: LeadsTable }): Promise<TopKContext> {
   const products = await client.query<{ product_id: string; active: boolean }>(
     `select product_id::text as product_id, coalesce(active, false) as active from ${p.products.sql}`,
   );
@@ -45,9 +31,31 @@ export async function readChunkHistory(
     [p.runId],
   );
   return {
-    customerIds: customers.rows.map((r) => r.id),
-    purchases: purchases.rows.map((r) => ({ customerId: r.customer_id, productId: r.product_id, weight: r.weight })),
     active: new Map(products.rows.map((r) => [r.product_id, r.active])),
     popular: popular.rows.map((r) => ({ productId: r.product_id, purchases: r.purchases })),
   };
+}
+
+/**
+ * The purchases before the run's snapshot of the customers with keys in [first, last] (a batch of one
+ * chunk: chunks are key ranges), weighted 0.5 ** (age_days / halfLifeDays) in float8 and summed per
+ * (customer, product), in one statement: a range scan of the purchases' (key, occurred_at) index. Rows of
+ * keys in the range that are not in the run (duplicates it rejected) are left to the caller to drop.
+ */
+export async function readBatchPurchases(
+  client: PoolClient,
+  p: { runId: string; first: string; last: string; key: string; purchases: LeadsTable; halfLifeDays: number },
+): Promise<WeightedPurchase[]> {
+  const key = quoteColumn(p.key);
+  const { rows } = await client.query<[string, string, number]>({
+    rowMode: 'array',
+    text: `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
+            sum(power(0.5, date_part('epoch', s.snapshot_at - pu.occurred_at) / (86400.0 * $4::float8)))::float8 as weight
+     from ${p.purchases.sql} pu
+     cross join (select snapshot_at from scoring.pipeline_runs where run_id = $1) s
+     where pu.${key} between $2 and $3 and pu.occurred_at < s.snapshot_at
+     group by pu.${key}, pu.product_id`,
+    values: [p.runId, p.first, p.last, p.halfLifeDays],
+  });
+  return rows.map(([customerId, productId, weight]) => ({ customerId, productId, weight }));
 }

@@ -48,12 +48,12 @@ export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow 
   return before.rows[0] ?? null;
 }
 
-/** Forgets a run's snapshot and staged work so that it can be extracted again (the model changed). */
+/** Forgets a run's snapshot and staged work (a top-k run's rows in its versioned table included; it never published) so that it can be extracted again (the model changed). */
 export async function resetRun(client: PoolClient, runId: string, model: { name: string; version: string; sha256: string }): Promise<void> {
   for (const table of ['run_leads', 'run_chunks', 'staged_scores', 'rejected_leads']) {
     await client.query(`delete from scoring.${table} where run_id = $1`, [runId]);
   }
-  for (const table of ['staged_recommendations', 'short_recommendations', 'popular_products']) {
+  for (const table of ['staged_recommendations', 'customer_recommendations', 'short_recommendations', 'popular_products']) {
     await client.query(`delete from recs.${table} where run_id = $1`, [runId]);
   }
   await client.query(

@@ -4,23 +4,24 @@ import copyStreams from 'pg-copy-streams';
 import { encodeCopyField } from '../../db/copy-text.js';
 import type { PoolClient } from '../../db/pool.js';
 import type { CustomerRecs } from '../../models/top-k.js';
-import { markChunkStaged, type ChunkCounts } from './stage-chunk.js';
 
 /**
- * Stages a chunk's recommendations (COPY into recs.staged_recommendations), the customers who got fewer
- * than k with the reason, and marks the chunk done, in the caller's transaction: all of it or none.
+ * Stages a batch of a chunk's recommendations straight into the pipeline's versioned table (`history`,
+ * recs.customer_recommendations; readers see a run only once the publish moves the pointer to it, so
+ * publishing copies nothing) and the customers who got fewer than k with the reason, in the caller's
+ * transaction (the chunk's, which marks it staged at the end).
  */
-export async function stageRecsChunk(
+export async function stageRecs(
   client: PoolClient,
-  p: { runId: string; chunk: number; recs: CustomerRecs[]; generatedAt: Date; scoreMs: number },
-): Promise<ChunkCounts> {
-  const prefix = `${encodeCopyField(p.runId)}\t${p.chunk}\t`;
-  const at = encodeCopyField(p.generatedAt.toISOString());
+  p: { runId: string; history: string; model: { version: string; sha256: string }; recs: CustomerRecs[]; generatedAt: Date },
+): Promise<void> {
+  const prefix = `${encodeCopyField(p.runId)}\t`;
+  const suffix = `\t${encodeCopyField(p.model.version)}\t${encodeCopyField(p.model.sha256)}\t${encodeCopyField(p.generatedAt.toISOString())}\n`;
   const lines = (function* () {
     let out = '';
     for (const r of p.recs) {
       r.items.forEach((item, i) => {
-        out += `${prefix}${r.customerId}\t${i + 1}\t${item.productId}\t${item.score}\t${r.source}\t${at}\n`;
+        out += `${prefix}${r.customerId}\t${i + 1}\t${item.productId}\t${item.score}\t${r.source}${suffix}`;
       });
       if (out.length > 1 << 16) {
         yield out;
@@ -32,7 +33,7 @@ export async function stageRecsChunk(
   await pipeline(
     Readable.from(lines),
     client.query(copyStreams.from(
-      'copy recs.staged_recommendations (run_id, chunk, customer_id, rank, product_id, score, source, generated_at) from stdin',
+      `copy ${p.history} (run_id, customer_id, rank, product_id, score, source, model_version, model_sha256, generated_at) from stdin`,
     )),
   );
   const short = p.recs.filter((r) => r.shortReason);
@@ -44,5 +45,4 @@ export async function stageRecsChunk(
       [p.runId, short.map((r) => r.customerId), short.map((r) => r.items.length), short.map((r) => r.shortReason)],
     );
   }
-  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored: p.recs.length, rejected: 0, scoreMs: p.scoreMs });
 }

@@ -32,7 +32,7 @@ describe('npm run bench', () => {
     for (const measure of ['COPY out features, 3,000 leads', 'upsert into a keyed table', 'one lead at a time, 50 leads', 'batch-score',
       'whole run, 3,000 leads', 'onnxruntime inference alone', 'worker peak RSS, 1,000 leads', 'events, 3,000 leads',
       'share of the full run', '1,000 contacts, 2 workers', '429 responses',
-      'onnxruntime alone, 2,000 customers', 'COPY in 10,000 result rows', 'inference + COPY in', 'whole run, 2,000 customers',
+      'model, 10,000 items', 'onnxruntime alone, 2,000 customers', 'COPY in 10,000 result rows', 'inference + COPY in', 'whole run, 2,000 customers',
       'worker peak RSS, 2,000 customers', 'history events, 2,000 customers']) {
       expect(stdout).toContain(measure);
     }
@@ -44,8 +44,10 @@ describe('npm run bench', () => {
     expect(results.baselines.copyOut.rows).toBe(3000);
     expect(results.runs.full.historyEvents).toBeGreaterThan(6 * 3);
     expect(results.memory.peakRssMiBFull).toBeGreaterThan(50);
-    // The shipped model's item index has 5,000 products: the bench shop is capped there (10,000 asked by default).
-    expect(results.recs).toMatchObject({ customers: 2000, productsRequested: 10000, products: 5000, modelItems: 5000 });
+    // The shipped model's item index has 5,000 products: the bench trains a 10,000-item one on its shop (or reuses it from the cache).
+    expect(results.recs).toMatchObject({ customers: 2000, productsRequested: 10000, products: 10000, modelItems: 10000 });
+    expect(['trained', 'cached']).toContain(results.recs.model.source);
+    expect(results.recs.model.dir).toContain(path.join('scoreflow', 'bench-models'));
     expect(results.recs.inference.rows).toBe(2000);
     expect(results.recs.copyIn.rows).toBe(10000);
     expect(results.recs.run.report).toMatchObject({ status: 'published', leads_extracted: 2000 });

@@ -14,14 +14,14 @@ import { seedShop } from '../../source/seed-shop.js';
 import { listPipelines } from '../../workers/pipeline-commands.js';
 import { showRecommendations } from '../../workers/recs-commands.js';
 
-/** A tiny shop from the generator: 300 customers × 200 products, scored in three chunks of 100. */
+/** A tiny shop from the generator: 300 customers × 200 products, scored in three chunks of 100, 40 customers a batch. */
 const CUSTOMERS = 300;
 const FIRST = '2026-11-23';
 const SECOND = '2026-11-27';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await makeHarness({ SCOREFLOW_RECS_CHUNK_SIZE: '100', SCOREFLOW_RECS_TIMEZONE: 'Europe/Berlin' });
+  h = await makeHarness({ SCOREFLOW_RECS_CHUNK_SIZE: '100', SCOREFLOW_RECS_BATCH_SIZE: '40', SCOREFLOW_RECS_TIMEZONE: 'Europe/Berlin' });
   await seedShop(h.rt.pool, SHOP_TABLES, { customers: CUSTOMERS, products: 200 });
 });
 afterAll(async () => {
@@ -109,12 +109,12 @@ describe('the product recommender through the generic workflow', () => {
       [buyer.customer_id, buyer.product_id],
     );
     await h.query('update shop.customers set updated_at = now() where customer_id = $1', [buyer.customer_id]);
-    // The publish transaction pauses once after inserting the new run's rows, before it commits.
-    await sleepOnceAfter(h, { event: 'insert', table: 'recs.customer_recommendations', seconds: 4 });
+    // The publish transaction pauses once after moving the pointer, before it commits.
+    await sleepOnceAfter(h, { event: 'insert', table: 'recs.published_run', seconds: 4 });
 
     const running = h.run(SECOND, { pipeline: 'product-recs' });
     await expect.poll(async () => (await h.query<{ ok: boolean }>(SLEEPING))[0]!.ok, { timeout: 60_000, interval: 100 }).toBe(true);
-    const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.staged_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
+    const staged = await h.query<{ n: number }>('select count(distinct customer_id)::int as n from recs.customer_recommendations where run_id = $1', [`product-recs-${SECOND}`]);
     expect(staged[0]!.n).toBe(CUSTOMERS);
     expect(await view()).toEqual(before);
     expect(await h.query('select run_id from recs.published_run')).toEqual([{ run_id: `product-recs-${FIRST}` }]);
@@ -148,13 +148,47 @@ describe('the product recommender through the generic workflow', () => {
     expect(recs.crm).toBe(false);
   });
 
+  it('scores a chunk in batches, heartbeating after each; a chunk cancelled after its first batch is staged leaves nothing, and its retry stages it once', async () => {
+    const acts = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: undefined }));
+    const env = new MockActivityEnvironment();
+    const run = { runId: 'product-recs-2026-12-02', pipeline: 'product-recs', asOf: '2026-12-02' };
+    const extracted = await env.run(acts.extractLeads, { ...run, full: false }) as ExtractResult;
+    const chunk = { runId: run.runId, pipeline: run.pipeline, chunk: 0, modelSha256: extracted.modelSha256 };
+    const staged: number[] = [];
+    env.on('heartbeat', (d: { staged?: number } | undefined) => {
+      if (d?.staged === undefined) return;
+      staged.push(d.staged);
+      if (staged.length === 1) env.cancel();
+    });
+    await expect(env.run(acts.scoreChunk, chunk)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(staged).toEqual([40]);
+    const rows = () => h.query<{ customer_id: string }>('select customer_id::text from recs.customer_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    expect(await rows()).toEqual([]);
+    expect(await h.query('select chunk from scoring.run_chunks where run_id = $1', [run.runId])).toEqual([]);
+
+    const retry = new MockActivityEnvironment();
+    const batches: number[] = [];
+    retry.on('heartbeat', (d: { staged?: number } | undefined) => void (d?.staged !== undefined && batches.push(d.staged)));
+    expect(await retry.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
+    expect(batches).toEqual([40, 80, 100]);
+    const after = await rows();
+    expect(new Set(after.map((r) => r.customer_id)).size).toBe(100);
+    expect(after.length).toBeLessThanOrEqual(500);
+    expect(await view()).not.toContainEqual(expect.objectContaining({ run_id: run.runId }));
+
+    // Never published: its staged rows go once it is past the retention.
+    await h.query("update scoring.pipeline_runs set updated_at = now() - interval '40 days' where run_id = $1", [run.runId]);
+    expect(await pruneRetention(h.rt.pool, 30)).toMatchObject({ stagedRecommendations: after.length, runChunks: 1 });
+    expect(await rows()).toEqual([]);
+  });
+
   it('stages a retried chunk once: a second attempt at a staged chunk changes nothing', async () => {
     const acts = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: undefined }));
     const env = new MockActivityEnvironment();
     const run = { runId: 'product-recs-2026-12-04', pipeline: 'product-recs', asOf: '2026-12-04' };
     const extracted = await env.run(acts.extractLeads, { ...run, full: false }) as ExtractResult;
     expect(extracted).toMatchObject({ total: CUSTOMERS, chunks: 3 });
-    const staged = () => h.query('select * from recs.staged_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
+    const staged = () => h.query('select * from recs.customer_recommendations where run_id = $1 order by customer_id, rank', [run.runId]);
     const chunk = { runId: run.runId, pipeline: run.pipeline, chunk: 1, modelSha256: extracted.modelSha256 };
     expect(await env.run(acts.scoreChunk, chunk)).toEqual({ scored: 100, rejected: 0 });
     const first = await staged();

@@ -77,7 +77,7 @@ describe('pipeline registry', () => {
       output: { kind: 'top-k', k: 5 },
       sinks: { current: 'recs.current_recommendations', history: 'recs.customer_recommendations' },
       schedule: { timezone: 'America/New_York', calendars: [{ dayOfWeek: 1, hour: 13, minute: 0 }, { dayOfWeek: 5, hour: 8, minute: 0 }] },
-      sizing: { chunkSize: 2000 },
+      sizing: { chunkSize: 50000, batchSize: 5000 },
     });
     expect(recs.crm).toBeUndefined();
     // Monday 30 November 13:00 in New York is 18:00 UTC; Friday 4 December 08:00 is 13:00 UTC.

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { loadRecsModelDir, type LoadedRecsModel } from '../../models/recs-model.js';
-import { recommend } from '../../models/top-k.js';
+import { recommend, sliceBuffers, TOP_K_SLICE_ROWS } from '../../models/top-k.js';
 
 let model: LoadedRecsModel;
 beforeAll(async () => {
@@ -64,5 +64,21 @@ describe('top-k recommendations of a chunk', () => {
     const together = await recommend(model, inputs);
     const alone = await recommend(model, { ...inputs, customerIds: ['2'] });
     expect(alone[0]!.items.map((i) => i.productId)).toEqual(together[1]!.items.map((i) => i.productId));
+  });
+
+  it('reuses two slice buffers across batches larger than a slice, handing them back zeroed, with the same recommendations as fresh buffers', async () => {
+    const customerIds = Array.from({ length: TOP_K_SLICE_ROWS * 2 + 7 }, (_, i) => String(i + 1));
+    const purchases = customerIds.flatMap((customerId, i) =>
+      [0, 1, 2].map((j) => ({ customerId, productId: model.productIds[(i * 7 + j * 13) % model.productIds.length]!, weight: 1 / (j + 1) })));
+    const inputs = { customerIds, purchases, active: allActive(), popular: [] };
+    const buffers = sliceBuffers(model);
+    const first = await recommend(model, inputs, () => {}, buffers);
+    expect(buffers.free).toHaveLength(2);
+    for (const b of buffers.free) expect(new Float32Array(b).every((v) => v === 0)).toBe(true);
+    const again = await recommend(model, inputs, () => {}, buffers);
+    const fresh = await recommend(model, inputs);
+    expect(again).toEqual(first);
+    expect(fresh).toEqual(first);
+    expect(first.every((r) => r.source === 'model' && r.items.length === 5)).toBe(true);
   });
 });

@@ -63,7 +63,7 @@ export async function benchRecsModel(o: { shippedDir: string; customers: number;
 }
 
 /** A venv with the trainer's pinned requirements under the scoreflow cache (keyed by their hash), made once. */
-async function trainingVenv(say: (line: string) => void): Promise<string> {
+export async function trainingVenv(say: (line: string) => void): Promise<string> {
   const requirements = path.join(TRAINER, 'requirements.txt');
   const venv = path.join(scoreflowCacheDir(), `recs-train-venv-${sha8(requirements)}`);
   const python = path.join(venv, 'bin', 'python');

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createScoringActivities, type ActivityDeps } from '../activities/index.js';
+import { MetricsInterceptor } from '../activities/metrics-interceptor.js';
 import { TypedErrorsInterceptor } from '../activities/typed-errors-interceptor.js';
 import type { Pool } from '../db/pool.js';
 import type { CrmEndpoint } from '../activities/crm/target.js';
@@ -35,7 +36,7 @@ export async function createScoringWorker(p: {
     maxConcurrentActivityTaskExecutions: Math.max(scoringConcurrency, p.config.crm.concurrency) + 2,
     // Heartbeats carry cancellation back to activities: sent every second, a cancel stops them within seconds.
     maxHeartbeatThrottleInterval: '1 second',
-    interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new MetricsInterceptor(ctx) }), () => ({ inbound: new TypedErrorsInterceptor() })] },
   });
   return { worker, connection };
 }

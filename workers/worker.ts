@@ -11,6 +11,7 @@ import { makeModelSource, type ModelSource } from '../models/model-source.js';
 import { makeModelStore } from '../activities/sql/model-store.js';
 import { makeRecsModelSource, type RecsModelSource } from '../models/recs-model.js';
 import { makePipelineRegistry, type PipelineRegistry } from '../pipelines/index.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 /** Builds a worker for the scoring task queue: the workflows bundle plus activities bound to `pool`. */
 export async function createScoringWorker(p: {
@@ -24,6 +25,10 @@ export async function createScoringWorker(p: {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: p.address });
+  await ensureSearchAttributes(connection, p.config.temporal.namespace, p.log).catch(async (err: unknown) => {
+    await connection.close();
+    throw err;
+  });
   const deps = activityDeps(p);
   const activities = createScoringActivities(deps);
   const scoringConcurrency = Math.max(...deps.pipelines.all().map((d) => d.sizing.concurrency));

@@ -17,7 +17,7 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
 import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { withLocalWorker } from './local-worker.js';
-import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
+import { futureDatedWarning, runOutcome, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, requireCrm, type Runtime, type RuntimeNeeds } from './runtime.js';
 import { calendarText, createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';

@@ -307,7 +307,7 @@ export function buildCli(): Command {
     .description('npm start: bring everything up, seed 100,000 leads and the demo shop if empty, schedule and run both pipelines today, print a summary')
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
-    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox' }, (rt) => runDemo(rt, o, waitForSignal)));
+    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox', metrics: true }, (rt) => runDemo(rt, o, waitForSignal)));
 
   const crm = program.command('crm').description('the HubSpot side: check the token, preview or test a sync');
   crm.command('check').description('verify the token, its scopes and the scoreflow contact properties').option('--json', 'JSON output')

@@ -94,6 +94,8 @@ describe('the Web UI', () => {
   it('finds runs by pipeline, model version and status with a visibility query, and names each chunk on the timeline', async () => {
     const h = await harness({ SCOREFLOW_RECS_CHUNK_SIZE: '100' });
     await h.seed(800);
+    // Without the shop's tables the recommender's run fails at extract.
+    await expect(h.run('2026-10-04', { pipeline: 'product-recs' })).rejects.toThrow();
     await seedShop(h.rt.pool, SHOP_TABLES, { customers: 300, products: 200 });
     const leads = await h.run('2026-10-05');
     const recs = await h.run('2026-10-05', { pipeline: 'product-recs' });
@@ -108,7 +110,8 @@ describe('the Web UI', () => {
     await eventually(async () => (await ids("ScoreflowStatus = 'published'")).length === 2);
     expect(await ids("ScoreflowPipeline = 'product-recs' AND ScoreflowStatus = 'published'")).toEqual([recs.runId]);
     expect(await ids(`ScoreflowPipeline = 'lead-scoring' AND ScoreflowModelVersion = '${leads.modelVersion}'`)).toEqual([leads.runId]);
-    expect(await ids("ScoreflowPipeline = 'product-recs' AND ScoreflowStatus = 'failed'")).toEqual([]);
+    expect(await ids("ScoreflowPipeline = 'product-recs' AND ScoreflowStatus = 'failed'")).toEqual(['product-recs-2026-10-04']);
+    expect(await ids("ScoreflowPipeline = 'lead-scoring' AND ScoreflowStatus = 'failed'")).toEqual([]);
 
     const history = await client.workflow.getHandle(recs.runId).fetchHistory();
     const summaries = await Promise.all((history.events ?? [])

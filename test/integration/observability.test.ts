@@ -12,6 +12,7 @@ import { createOrUpdateSchedule, scheduleHandle } from '../../workers/schedule.j
 import { scheduleGaps } from '../../workers/missed-runs.js';
 import { startMetricsServer } from '../../workers/metrics-server.js';
 import { registerRunGauges } from '../../workers/run-gauges.js';
+import { ensureSearchAttributes } from '../../workers/search-attributes.js';
 import { freePort } from '../support/free-port.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { parsePrometheusText, sampleValue } from '../support/prometheus-text.js';
@@ -118,6 +119,19 @@ describe('the Web UI', () => {
       .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'scoreChunk')
       .map((e) => client.options.loadedDataConverter.payloadConverter.fromPayload<string>(e.userMetadata!.summary!)));
     expect(summaries.sort()).toEqual(['score chunk 1 of 3', 'score chunk 2 of 3', 'score chunk 3 of 3']);
+  });
+
+  it("a worker registers the search attributes a namespace lacks (one the dev server's flags did not cover)", async () => {
+    const h = await harness({}, { worker: false });
+    const conn = h.rt.temporal!.connection;
+    const namespace = `bare-${h.config.temporal.taskQueue.slice(-8)}`;
+    await conn.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    const custom = async () => Object.keys((await conn.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
+    await eventually(async () => (await custom().catch(() => undefined)) !== undefined);
+    expect(await custom()).not.toContain('ScoreflowPipeline');
+
+    await ensureSearchAttributes(conn, namespace, makeLogger('warn', 'test'));
+    expect(await custom()).toEqual(expect.arrayContaining(['ScoreflowPipeline', 'ScoreflowModelVersion', 'ScoreflowStatus']));
   });
 });
 

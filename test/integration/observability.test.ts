@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Long from 'long';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { makeLogger } from '../../lib/logger.js';
@@ -125,7 +126,7 @@ describe('the Web UI', () => {
     const h = await harness({}, { worker: false });
     const conn = h.rt.temporal!.connection;
     const namespace = `bare-${h.config.temporal.taskQueue.slice(-8)}`;
-    await conn.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await conn.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
     const custom = async () => Object.keys((await conn.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
     await eventually(async () => (await custom().catch(() => undefined)) !== undefined);
     expect(await custom()).not.toContain('ScoreflowPipeline');

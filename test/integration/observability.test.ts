@@ -43,7 +43,7 @@ function startWorkerProcess(h: Harness, port: number): void {
       DATABASE_URL: h.config.database.url, TEMPORAL_ADDRESS: h.rt.temporal!.address, TEMPORAL_NAMESPACE: h.config.temporal.namespace,
       SCOREFLOW_TASK_QUEUE: h.config.temporal.taskQueue, SCOREFLOW_CHUNK_SIZE: String(h.config.scoring.chunkSize),
       HUBSPOT_BASE_URL: h.sandbox.url, HUBSPOT_ACCESS_TOKEN: SANDBOX_TOKEN, SCOREFLOW_CRM_SYNC_MODE: h.config.crm.syncMode,
-      SCOREFLOW_METRICS_PORT: String(port),
+      SCOREFLOW_METRICS_PORT: String(port), SCOREFLOW_CRM_RATE_PER_10S: String(h.config.crm.ratePer10s),
     },
     stdio: 'ignore',
   }));
@@ -67,8 +67,10 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000): Pr
 
 describe('metrics', () => {
   it("a worker's /metrics exposes scoreflow's named series with the run's figures, and the Temporal SDK's", async () => {
-    const h = await harness({}, { worker: false });
-    await h.seed(1000);
+    // Ten CRM calls per ten seconds: the sync's calls wait for the shared budget; two are answered 429.
+    const h = await harness({ SCOREFLOW_CRM_RATE_PER_10S: '10' }, { worker: false });
+    await h.seed(300);
+    h.sandbox.setFaults({ force429: 2 });
     const port = await freePort();
     startWorkerProcess(h, port);
     const result = await (await startRun(h.rt, { asOf: '2026-10-05', full: false })).result();
@@ -83,8 +85,11 @@ describe('metrics', () => {
     expect(sampleValue(samples, 'scoreflow_stage_duration_seconds_count', { ...lead, stage: 'batch-score', outcome: 'ok' })).toBe(result.chunks);
     expect(sampleValue(samples, 'scoreflow_stage_duration_seconds_count', { ...lead, stage: 'store', outcome: 'ok' })).toBe(1);
     expect(sampleValue(samples, 'scoreflow_crm_calls_total', lead)).toBe(result.crm!.calls);
+    expect(sampleValue(samples, 'scoreflow_crm_rate_limited_total', lead)).toBe(2);
+    expect(result.crm!.rateLimited).toBe(2);
+    expect(sampleValue(samples, 'scoreflow_crm_budget_waits_total', lead)).toBeGreaterThan(0);
     expect(sampleValue(samples, 'scoreflow_runs', { ...lead, status: 'published' })).toBe(1);
-    for (const name of ['scoreflow_crm_rate_limited_total', 'scoreflow_crm_budget_waits_total', 'scoreflow_gate_breaches_total', 'scoreflow_schedule_missed_total']) {
+    for (const name of ['scoreflow_gate_breaches_total', 'scoreflow_schedule_missed_total']) {
       expect(text).toContain(`# TYPE ${name} counter`);
     }
     // The SDK's own series, relayed on the same endpoint.

@@ -9,6 +9,7 @@ import { makeHubspotClient } from './crm/hubspot.js';
 import { readCrmTarget, type CrmEndpoint } from './crm/target.js';
 import { NOT_IN_CRM_REASON, sendContacts, type SendContext, type SyncMode } from './crm/send-contacts.js';
 import { verifySample } from './crm/verify-contacts.js';
+import { recordBudgetWait } from '../lib/metrics.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { stagePipeline, type StagePipeline } from './pipeline.js';
 import { shopTablesOf } from '../source/shop-tables.js';
@@ -76,7 +77,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
   const context = (): SendContext => {
     client ??= makeHubspotClient(endpoint());
     // Waiting for the shared budget heartbeats too, so a long wait is not taken for a dead worker, and a cancel ends it.
-    return { client, conn: endpoint(), takeCall: () => takeCall(deps.pool, deps.crm.budget, () => heartbeat(), cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
+    return { client, conn: endpoint(), takeCall: () => takeCall(deps.pool, deps.crm.budget, (ms) => { heartbeat(); recordBudgetWait(ms); }, cancellableSleep), counters: { calls: 0, rateLimited: 0 }, syncMode: deps.crm.syncMode };
   };
 
   /** The CRM sink of a run's pipeline, looked up by the run id (a partition's input names only the run). */

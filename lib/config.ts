@@ -28,6 +28,7 @@ const envSchema = z.object({
   SCOREFLOW_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(25_000),
   SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(256),
+  SCOREFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   SCOREFLOW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SCOREFLOW_SCHEDULE_CRON: z
@@ -75,6 +76,8 @@ export interface Config {
   retention: { days: number };
   /** V8 old-space cap of `scoreflow worker` in MiB; 0 leaves Node's default (sized from the machine's memory). */
   worker: { heapMiB: number };
+  /** Port of a worker's Prometheus /metrics (scoreflow's series and the Temporal SDK's); 0: none. */
+  metrics: { port: number };
   schedule: { cron: string; timezone: string };
   /**
    * The product recommender (pipeline product-recs): its model, schedule zone, chunk and batch sizes, published runs
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     },
     retention: { days: e.SCOREFLOW_RETENTION_DAYS },
     worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },
+    metrics: { port: e.SCOREFLOW_METRICS_PORT },
     schedule: { cron: e.SCOREFLOW_SCHEDULE_CRON.trim(), timezone: e.SCOREFLOW_SCHEDULE_TIMEZONE },
     recs: { modelDir: path.resolve(e.SCOREFLOW_RECS_MODEL_DIR), timezone: e.SCOREFLOW_RECS_TIMEZONE,
       chunkSize: e.SCOREFLOW_RECS_CHUNK_SIZE, batchSize: e.SCOREFLOW_RECS_BATCH_SIZE, keepRuns: e.SCOREFLOW_RECS_KEEP_RUNS, crm: e.SCOREFLOW_RECS_CRM === 'on' },

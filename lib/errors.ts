@@ -79,6 +79,13 @@ export class TemporalUnavailable extends ScoreflowError {
   }
 }
 
+/** The namespace lacks scoreflow's search attributes and this process may not register them (a cluster whose operator API needs an admin). */
+export class SearchAttributesMissing extends ScoreflowError {
+  constructor(namespace: string, names: string[], detail: string) {
+    super('SearchAttributesMissing', `Temporal namespace "${namespace}" lacks the search attributes ${names.join(', ')} and registering them failed (${detail}). Register them once: ${names.map((n) => `temporal operator search-attribute create --namespace ${namespace} --name ${n} --type Keyword`).join('; ')} (Temporal Cloud: tcld namespace search-attributes add), then start the worker again.`, true);
+  }
+}
+
 /** A stage was asked to work on a run in a state it cannot come from (for example storing an unscored run). */
 export class RunStateInvalid extends ScoreflowError {
   constructor(detail: string) {

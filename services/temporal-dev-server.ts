@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TemporalUnavailable } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 /** A running Temporal dev server: started here (`child` set) or found already listening. */
 export interface DevServer {
@@ -53,7 +54,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     return { address, uiUrl, stop: async () => {} };
   }
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort),
-    '--namespace', opts.namespace, ...(opts.extraNamespaces ?? []).flatMap((n) => ['--namespace', n]), '--log-level', 'warn'];
+    '--namespace', opts.namespace, ...(opts.extraNamespaces ?? []).flatMap((n) => ['--namespace', n]), '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`])];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);

@@ -17,7 +17,7 @@ import { resolveTemporalCli } from '../services/temporal-cli.js';
 import { dateRange, parseDate, today } from './dates.js';
 import { exitWithLauncher, hasHeapLimit, relaunchWithHeapLimit } from './heap-limit.js';
 import { withLocalWorker } from './local-worker.js';
-import { futureDatedWarning, runOutcome, runsTable, stageTable, workflowUrl } from './format.js';
+import { futureDatedWarning, runOutcome, stageTable, workflowUrl } from './format.js';
 import { startRun, waitWithProgress } from './run-pipeline.js';
 import { openRuntime, requireCrm, type Runtime, type RuntimeNeeds } from './runtime.js';
 import { calendarText, createOrUpdateSchedule, describeSchedule, scheduleHandle } from './schedule.js';
@@ -34,6 +34,9 @@ import { registerDataCommands } from './data-commands.js';
 import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
+import { openWorkerMetrics } from './metrics-server.js';
+import { registerRunGauges } from './run-gauges.js';
+import { listRuns, runsText, runsWithMissed } from './runs-command.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -50,12 +53,18 @@ const share = (v: string) => {
 async function withRuntime<T>(needs: RuntimeNeeds, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env, { crm: needs.crm });
   const log = makeLogger(config.logLevel ?? (needs.longRunning ? 'info' : 'warn'));
-  installTemporalLogging(config.logLevel, needs.longRunning);
-  const rt = await openRuntime(config, log, needs);
+  const metrics = needs.metrics && config.metrics.port > 0 ? await openWorkerMetrics(config.metrics.port, log) : undefined;
+  installTemporalLogging(config.logLevel, needs.longRunning, metrics?.sdkAddress);
   try {
-    return await fn(rt);
+    const rt = await openRuntime(config, log, needs);
+    if (metrics) registerRunGauges({ pool: rt.pool, client: rt.temporal?.client, pipelines: rt.pipelines, log });
+    try {
+      return await fn(rt);
+    } finally {
+      await rt.close();
+    }
   } finally {
-    await rt.close();
+    await metrics?.close();
   }
 }
 
@@ -137,7 +146,7 @@ export function buildCli(): Command {
     const { heapMiB } = loadConfig().worker;
     if (heapMiB > 0 && !hasHeapLimit()) process.exit(await relaunchWithHeapLimit(heapMiB));
     exitWithLauncher();
-    return withRuntime({ temporal: true, model: true, longRunning: true }, async (rt) => {
+    return withRuntime({ temporal: true, model: true, longRunning: true, metrics: true }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm, pipelines: rt.pipelines });
       process.stderr.write(`worker polling task queue "${rt.config.temporal.taskQueue}" on ${rt.temporal!.address}; Ctrl-C to stop\n`);
       const running = worker.run();
@@ -149,7 +158,7 @@ export function buildCli(): Command {
   });
 
   program.command('dev').description('start PostgreSQL, the Temporal dev server (with Web UI) and a worker in the foreground').action(() =>
-    withRuntime({ temporal: true, model: true, longRunning: true, crm: 'sandbox' }, async (rt) => {
+    withRuntime({ temporal: true, model: true, longRunning: true, crm: 'sandbox', metrics: true }, async (rt) => {
       const { worker, connection } = await createScoringWorker({ config: rt.config, pool: rt.pool, log: rt.log, address: rt.temporal!.address, crm: rt.crm, pipelines: rt.pipelines });
       const running = worker.run();
       process.stderr.write(
@@ -266,11 +275,12 @@ export function buildCli(): Command {
     );
   }
 
-  pipelineOption(program.command('runs')).description('recent runs of a pipeline from scoring.pipeline_runs').option('--limit <n>', 'how many', positiveInt, 10).option('--json', 'JSON output')
-    .action((o: { pipeline: string; limit: number; json?: boolean }) =>
-      withRuntime({ temporal: false, crm: 'off', pipeline: o.pipeline }, async (rt) => {
-        const runs = await recentRuns(rt.pool, o.limit, o.pipeline);
-        print(o.json, runs, () => (runs.length ? runsTable(runs) : 'no runs yet: try `scoreflow run`'));
+  pipelineOption(program.command('runs')).description('recent runs of a pipeline from scoring.pipeline_runs, and scheduled times that did not start (status missed)')
+    .option('--limit <n>', 'how many', positiveInt, 10).option('--missed-days <n>', 'days of scheduled times to check for runs that did not start (0: none, no Temporal)', positiveInt, 7).option('--json', 'JSON output')
+    .action((o: { pipeline: string; limit: number; missedDays: number; json?: boolean }) =>
+      withRuntime({ temporal: o.missedDays > 0, crm: 'off', pipeline: o.pipeline }, async (rt) => {
+        const list = await listRuns(rt, o);
+        print(o.json, runsWithMissed(list), () => runsText(list));
       }),
     );
 
@@ -297,7 +307,7 @@ export function buildCli(): Command {
     .description('npm start: bring everything up, seed 100,000 leads and the demo shop if empty, schedule and run both pipelines today, print a summary')
     .option('--once', 'exit after the summary instead of serving until Ctrl-C', false)
     .option('--leads <n>', 'leads to seed when the table is empty', positiveInt, 100_000)
-    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox' }, (rt) => runDemo(rt, o, waitForSignal)));
+    .action((o: { once: boolean; leads: number }) => withRuntime({ temporal: true, model: true, crm: 'sandbox', metrics: true }, (rt) => runDemo(rt, o, waitForSignal)));
 
   const crm = program.command('crm').description('the HubSpot side: check the token, preview or test a sync');
   crm.command('check').description('verify the token, its scopes and the scoreflow contact properties').option('--json', 'JSON output')

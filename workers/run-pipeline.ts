@@ -1,8 +1,10 @@
 import cliProgress from 'cli-progress';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { LEAD_SCORING } from '../pipelines/index.js';
 import { leadScoringWorkflow } from '../workflows/lead-scoring.js';
 import { pipelineWorkflow, progressQuery, runIdFor, type PipelineResult } from '../workflows/pipeline.js';
+import { SCOREFLOW_PIPELINE, SCOREFLOW_STATUS } from '../workflows/search-attributes.js';
 import type { Runtime } from './runtime.js';
 
 /** A run's workflow, whichever type: leadScoringWorkflow or pipelineWorkflow. */
@@ -28,8 +30,9 @@ export async function startRun(rt: Runtime, p: { pipeline?: string; asOf: string
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
   } as const;
-  if (def.id === LEAD_SCORING) return t.client.workflow.start(leadScoringWorkflow, { ...options, args: [args] }) as Promise<RunHandle>;
-  return t.client.workflow.start(pipelineWorkflow, { ...options, args: [{ ...args, pipeline: def.id }] });
+  const typedSearchAttributes: SearchAttributePair[] = [{ key: SCOREFLOW_PIPELINE, value: def.id }, { key: SCOREFLOW_STATUS, value: 'running' }];
+  if (def.id === LEAD_SCORING) return t.client.workflow.start(leadScoringWorkflow, { ...options, typedSearchAttributes, args: [args] }) as Promise<RunHandle>;
+  return t.client.workflow.start(pipelineWorkflow, { ...options, typedSearchAttributes, args: [{ ...args, pipeline: def.id }] });
 }
 
 /** Waits for a run, drawing a progress bar of scored chunks on a terminal (stage lines otherwise). */

@@ -96,6 +96,8 @@ export interface RuntimeNeeds {
   pipeline?: string;
   longRunning?: boolean;
   crm?: 'sandbox' | 'off';
+  /** Serve /metrics on SCOREFLOW_METRICS_PORT while the command runs (worker, dev). */
+  metrics?: boolean;
 }
 
 /** Opens a runtime for a command, runs it and always closes it (the CLI's withRuntime). */

@@ -1,6 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type DayOfWeek, type ScheduleOptions } from '@temporalio/client';
 import { LEAD_SCORING, type PipelineDefinition } from '../pipelines/index.js';
 import { scheduledLeadScoringWorkflow, scheduledPipelineWorkflow } from '../workflows/scheduled.js';
+import { SCOREFLOW_PIPELINE } from '../workflows/search-attributes.js';
 import type { Runtime } from './runtime.js';
 
 const DAYS: DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
@@ -19,7 +20,11 @@ export const SCHEDULE_ID = scheduleIdFor(LEAD_SCORING);
 
 function scheduleOptions(rt: Runtime, def: PipelineDefinition): ScheduleOptions {
   const { timezone, cron, calendars } = def.schedule;
-  const common = { taskQueue: rt.config.temporal.taskQueue, workflowId: `${def.id}-scheduled` };
+  const common = {
+    taskQueue: rt.config.temporal.taskQueue,
+    workflowId: `${def.id}-scheduled`,
+    typedSearchAttributes: [{ key: SCOREFLOW_PIPELINE, value: def.id }],
+  };
   return {
     scheduleId: scheduleIdFor(def.id),
     spec: {

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createScoringActivities, type ActivityDeps } from '../activities/index.js';
+import { MetricsInterceptor } from '../activities/metrics-interceptor.js';
 import { TypedErrorsInterceptor } from '../activities/typed-errors-interceptor.js';
 import type { Pool } from '../db/pool.js';
 import type { CrmEndpoint } from '../activities/crm/target.js';
@@ -10,6 +11,7 @@ import { makeModelSource, type ModelSource } from '../models/model-source.js';
 import { makeModelStore } from '../activities/sql/model-store.js';
 import { makeRecsModelSource, type RecsModelSource } from '../models/recs-model.js';
 import { makePipelineRegistry, type PipelineRegistry } from '../pipelines/index.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 /** Builds a worker for the scoring task queue: the workflows bundle plus activities bound to `pool`. */
 export async function createScoringWorker(p: {
@@ -23,6 +25,10 @@ export async function createScoringWorker(p: {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: p.address });
+  await ensureSearchAttributes(connection, p.config.temporal.namespace, p.log).catch(async (err: unknown) => {
+    await connection.close();
+    throw err;
+  });
   const deps = activityDeps(p);
   const activities = createScoringActivities(deps);
   const scoringConcurrency = Math.max(...deps.pipelines.all().map((d) => d.sizing.concurrency));
@@ -35,7 +41,7 @@ export async function createScoringWorker(p: {
     maxConcurrentActivityTaskExecutions: Math.max(scoringConcurrency, p.config.crm.concurrency) + 2,
     // Heartbeats carry cancellation back to activities: sent every second, a cancel stops them within seconds.
     maxHeartbeatThrottleInterval: '1 second',
-    interceptors: { activity: [() => ({ inbound: new TypedErrorsInterceptor() })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new MetricsInterceptor(ctx) }), () => ({ inbound: new TypedErrorsInterceptor() })] },
   });
   return { worker, connection };
 }

@@ -1,8 +1,9 @@
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
+import { SCOREFLOW_MODEL_VERSION, SCOREFLOW_PIPELINE, SCOREFLOW_STATUS, type RunSearchStatus } from './search-attributes.js';
 
 /** Input of one pipeline's business day. Only a pipeline id, a date and settings: never source data. */
 export interface PipelineInput {
@@ -77,18 +78,23 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const run = { runId: runIdFor(input), pipeline: input.pipeline, asOf: input.asOf };
   const progress: RunProgress = { stage: 'extract', chunksDone: 0, chunksTotal: 0 };
   setHandler(progressQuery, () => progress);
+  const mark = markRun(run.pipeline);
   try {
+    mark('running');
     const extracted = await extractLeads({ ...run, full: input.full ?? false });
 
     progress.stage = 'batch-score';
     progress.chunksTotal = extracted.chunks;
+    mark('scoring', extracted.modelVersion);
     const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
     await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
-      await scoreChunk({ runId: run.runId, pipeline: run.pipeline, chunk, modelSha256: extracted.modelSha256 });
+      const chunkInput = { runId: run.runId, pipeline: run.pipeline, chunk, modelSha256: extracted.modelSha256 };
+      await (mark.on ? scoreChunk.executeWithOptions({ summary: `score chunk ${chunk + 1} of ${extracted.chunks}` }, [chunkInput]) : scoreChunk(chunkInput));
       progress.chunksDone++;
     }, stopOnFirstFailure());
 
     progress.stage = 'store';
+    mark('storing');
     // A cancel waits for the store stage: a run is published entirely or not at all.
     const stored = await CancellationScope.nonCancellable(() => publishRun(run));
 
@@ -96,15 +102,18 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.
     if (patched('crm-sync-stage') && input.crmSync !== false) {
       progress.stage = 'crm-sync';
+      mark('syncing');
       const plan = await prepareCrmSync(run);
       const partitions = Array.from({ length: plan.partitions }, (_, partition) => partition);
       await boundedMap(partitions, plan.partitions, async (partition) => {
-        await syncCrmPartition({ runId: run.runId, partition });
+        const partitionInput = { runId: run.runId, partition };
+        await (mark.on ? syncCrmPartition.executeWithOptions({ summary: `CRM partition ${partition + 1} of ${plan.partitions}` }, [partitionInput]) : syncCrmPartition(partitionInput));
       }, stopOnFirstFailure());
       crm = await finishCrmSync(run);
     }
 
     progress.stage = 'done';
+    mark('published');
     return {
       ...run,
       modelVersion: extracted.modelVersion,
@@ -118,6 +127,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     };
   } catch (err) {
     progress.stage = isCancellation(err) ? 'cancelled' : 'failed';
+    mark(progress.stage);
     // Recorded even when the run itself was cancelled; runs recorded before this lost that record.
     if (patched('record-outcome-non-cancellable')) await CancellationScope.nonCancellable(() => recordOutcome(run, err));
     else await recordRunFailure(failureOf(run, err));
@@ -128,6 +138,23 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
 /** A scope that stops a stage's fan-out at its first failure; runs recorded before it went on (see boundedMap). */
 function stopOnFirstFailure(): CancellationScope | undefined {
   return patched('stop-on-first-failure') ? new CancellationScope() : undefined;
+}
+
+/**
+ * Sets the run's search attributes (pipeline, model version, status) for the Web UI's filters. Runs recorded
+ * before they existed set none, and their chunk activities carry no timeline summary (`on` is false).
+ */
+function markRun(pipeline: string): ((status: RunSearchStatus, modelVersion?: string) => void) & { on: boolean } {
+  const on = patched('search-attributes-and-summaries');
+  const mark = (status: RunSearchStatus, modelVersion?: string) => {
+    if (!on) return;
+    upsertSearchAttributes([
+      { key: SCOREFLOW_PIPELINE, value: pipeline },
+      { key: SCOREFLOW_STATUS, value: status },
+      ...(modelVersion ? [{ key: SCOREFLOW_MODEL_VERSION, value: modelVersion }] : []),
+    ]);
+  };
+  return Object.assign(mark, { on });
 }
 
 /** Records a cancelled run with who/why, or a failed one with its error type. */

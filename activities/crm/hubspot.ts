@@ -1,5 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { CrmAuthInvalid, CrmEndpointNotFound, CrmScopeMissing, CrmUnavailable } from '../../lib/errors.js';
+import { crmCalls, crmRateLimited, pipelineLabel } from '../../lib/metrics.js';
 import { DailyQuotaExhausted } from '../sql/crm-budget.js';
 
 /** Where the CRM is and how to authenticate; `tokenSource` names the token's origin for messages. */
@@ -104,10 +105,12 @@ export async function callWithBudget<T>(
   for (let failures = 0; ;) {
     await caller.takeCall();
     caller.counters.calls++;
+    crmCalls.inc({ pipeline: pipelineLabel() });
     const outcome = await callHubspot(caller.conn, call);
     if (outcome.kind === 'ok' || outcome.kind === 'rejected') return outcome;
     if (outcome.kind === 'rate-limited') {
       caller.counters.rateLimited++;
+      crmRateLimited.inc({ pipeline: pipelineLabel() });
       if (outcome.daily) throw new DailyQuotaExhausted();
       await sleep(outcome.waitMs);
       continue;

@@ -27,7 +27,7 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage and a recommender run', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run and one with search attributes and activity summaries', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
@@ -37,6 +37,7 @@ describe('recorded workflow histories', () => {
       'lead-scoring-with-crm-sync.json',
       'lead-scoring-worker-killed-retried.json',
       'product-recs-success-3-chunks.json',
+      'product-recs-with-search-attributes.json',
       'scheduled-launcher.json',
     ]);
     const events = (file: string) => (histories.find((h) => h.file === file)!.history as { events: HistoryEvent[] }).events;

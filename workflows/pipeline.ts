@@ -3,6 +3,7 @@ import {
 } from '@temporalio/workflow';
 import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
+import { scoreChallenger } from './challenger.js';
 
 /** Input of one pipeline's business day. Only a pipeline id, a date and settings: never source data. */
 export interface PipelineInput {
@@ -87,6 +88,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       await scoreChunk({ runId: run.runId, pipeline: run.pipeline, chunk, modelSha256: extracted.modelSha256 });
       progress.chunksDone++;
     }, stopOnFirstFailure());
+    if (patched('challenger-shadow')) await scoreChallenger(run, extracted.chunks, input.scoringConcurrency ?? 2);
 
     progress.stage = 'store';
     // A cancel waits for the store stage: a run is published entirely or not at all.

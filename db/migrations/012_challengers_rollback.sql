@@ -57,7 +57,7 @@ create index model_changes_pipeline on scoring.model_changes (pipeline, at desc)
 -- A rollback is a run of its own: kind 'rollback', naming the run whose outputs it republished.
 alter table scoring.pipeline_runs
   add column kind text not null default 'run' check (kind in ('run', 'rollback')),
-  add column rolled_back_from text references scoring.pipeline_runs (run_id),
+  add column rolled_back_from text,
   add column requested_by text,
   add column reason text;
 

@@ -84,7 +84,8 @@ export async function writeShadowRecs(
 /** Marks the chunk scored, and the shadow run finished once every chunk is (the row lock orders concurrent last chunks). */
 async function markShadowChunk(client: PoolClient, runId: string, chunk: number, scored: number): Promise<void> {
   await client.query('insert into scoring.shadow_chunks (run_id, chunk, scored) values ($1, $2, $3) on conflict do nothing', [runId, chunk, scored]);
-  await client.query('select 1 from scoring.shadow_runs where run_id = $1 for update', [runId]);
+  // Not FOR UPDATE: that would wait on the key-share locks the chunks' foreign keys hold, and deadlock.
+  await client.query('select 1 from scoring.shadow_runs where run_id = $1 for no key update', [runId]);
   await client.query(
     `update scoring.shadow_runs set finished_at = now()
      where run_id = $1 and finished_at is null and chunks <= (select count(*) from scoring.shadow_chunks where run_id = $1)`,

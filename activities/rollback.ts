@@ -2,6 +2,7 @@ import { activityInfo } from '@temporalio/activity';
 import { withTransaction } from '../db/pool.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { parseLeadsTable } from '../source/leads-table.js';
 import { stagePipeline } from './pipeline.js';
 import { findRollbackTarget, restoreLeadScores, restoreRecsPointer } from './sql/rollback.js';
 
@@ -44,7 +45,7 @@ export function makeRollback(deps: ActivityDeps) {
         const r = done.rows[0];
         return { rolledBackFrom: r.rolled_back_from, restored: r.leads_published, removed: 0, modelVersion: r.model_version, modelSha256: r.model_sha256 };
       }
-      const target = await findRollbackTarget(client, { pipeline: input.pipeline, toRun: input.toRun, versioned: topK ? sinks.history : undefined });
+      const target = await findRollbackTarget(client, { pipeline: input.pipeline, toRun: input.toRun, versioned: topK ? parseLeadsTable(definition.sinks.history) : undefined });
       const counts = topK
         ? await restoreRecsPointer(client, { pipeline: input.pipeline, target: target.run_id, versioned: sinks.history })
         : await restoreLeadScores(client, { pipeline: input.pipeline, target: target.run_id, runId: input.runId, sinks });

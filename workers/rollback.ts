@@ -19,7 +19,7 @@ export async function startRollback(
   p: { pipeline: string; toRun: string; reason?: string; crm?: boolean },
 ): Promise<WorkflowHandle<typeof rollbackWorkflow>> {
   const def = rt.pipelines.get(p.pipeline);
-  await findRollbackTarget(rt.pool, { pipeline: def.id, toRun: p.toRun, versioned: def.output.kind === 'top-k' ? parseLeadsTable(def.sinks.history).sql : undefined });
+  await findRollbackTarget(rt.pool, { pipeline: def.id, toRun: p.toRun, versioned: def.output.kind === 'top-k' ? parseLeadsTable(def.sinks.history) : undefined });
   const { rows } = await rt.pool.query<{ n: number }>(
     "select count(*)::int as n from scoring.pipeline_runs where run_id like $1 || '-rollback-%'", [p.toRun],
   );

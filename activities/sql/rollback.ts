@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
 import { RollbackTargetInvalid } from '../../lib/errors.js';
+import type { LeadsTable } from '../../source/leads-table.js';
 import type { SinkTables } from './publish-run.js';
 
 /** The run a rollback republishes, as its audit row has it. */
@@ -15,7 +16,7 @@ export interface RollbackTarget {
  * Unknown, another pipeline's, never published, or (top-k, `versioned` given) no longer kept: RollbackTargetInvalid
  * naming what to do instead.
  */
-export async function findRollbackTarget(db: Pool | PoolClient, p: { pipeline: string; toRun: string; versioned?: string }): Promise<RollbackTarget> {
+export async function findRollbackTarget(db: Pool | PoolClient, p: { pipeline: string; toRun: string; versioned?: LeadsTable }): Promise<RollbackTarget> {
   const runs = `scoreflow runs --pipeline ${p.pipeline}`;
   const { rows } = await db.query<RollbackTarget & { pipeline: string; status: string; kind: string; rolled_back_from: string | null }>(
     `select r.run_id, r.pipeline, r.status, r.kind, r.rolled_back_from, o.model_name, o.model_version, o.model_sha256
@@ -31,9 +32,9 @@ export async function findRollbackTarget(db: Pool | PoolClient, p: { pipeline: s
   }
   const target = { ...run, run_id: run.rolled_back_from ?? run.run_id };
   if (p.versioned) {
-    const kept = await keptRuns(db, p.pipeline, p.versioned);
+    const kept = await keptRuns(db, p.pipeline, p.versioned.sql);
     if (!kept.includes(target.run_id)) {
-      throw new RollbackTargetInvalid(`the rows of run ${target.run_id} are no longer kept in ${p.versioned} (SCOREFLOW_RECS_KEEP_RUNS keeps the last published runs: ${kept.join(', ') || 'none'}); roll back to one of those`);
+      throw new RollbackTargetInvalid(`the rows of run ${target.run_id} are no longer kept in ${p.versioned.schema}.${p.versioned.table} (SCOREFLOW_RECS_KEEP_RUNS keeps the last published runs: ${kept.join(', ') || 'none'}); roll back to one of those`);
     }
   }
   return target;

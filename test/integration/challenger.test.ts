@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { forgetPerson } from '../../activities/sql/forget-person.js';
+import { withTransaction } from '../../db/pool.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
+import { parseLeadsTable } from '../../source/leads-table.js';
 import { bucketFor } from '../../models/card.js';
 import { deployModel, pointedVersion } from '../../models/model-deploy.js';
 import { readModelFiles } from '../../models/model-dir.js';
@@ -91,6 +94,13 @@ describe('a challenger model', () => {
     for (const p of pairs) expect(compared.migration.counts[compared.migration.buckets.indexOf(p.champion)]![compared.migration.buckets.indexOf(p.challenger)]).toBe(p.n);
     expect(compared.migration.counts.flat().reduce((a, b) => a + b, 0)).toBe(1000);
     expect(compared.shift).toMatchObject({ n: 1000, mean: 0, p5: 0, p50: 0, p95: 0 });
+
+    const [lead] = await h.query<{ email: string }>('select email from public.leads where lead_id = 1');
+    const forgotten = await withTransaction(h.rt.pool, (client) => forgetPerson(client, {
+      email: lead!.email.trim().toLowerCase(), sources: [{ pipeline: 'lead-scoring', table: parseLeadsTable(h!.config.source.leadsTable) }],
+    }));
+    expect(forgotten.removed.shadow_scores).toBe(1);
+    expect(await h.query('select count(*)::int as n from scoring.shadow_scores where lead_id = 1')).toEqual([{ n: 0 }]);
   });
 
   it('promote makes the challenger the champion in one switch, audited; the next run scores with it and the challenger slot is empty', async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forgetPerson } from '../../activities/sql/forget-person.js';
+import { pruneRetention } from '../../activities/sql/prune-retention.js';
 import { withTransaction } from '../../db/pool.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
@@ -101,6 +102,12 @@ describe('a challenger model', () => {
     }));
     expect(forgotten.removed.shadow_scores).toBe(1);
     expect(await h.query('select count(*)::int as n from scoring.shadow_scores where lead_id = 1')).toEqual([{ n: 0 }]);
+
+    // Shadow rows are working rows: they go with the run's other working rows after the retention.
+    await h.query("update scoring.pipeline_runs set updated_at = now() - interval '31 days'");
+    expect(await pruneRetention(h.rt.pool, 30)).toMatchObject({ shadowRuns: 1 });
+    expect(await h.query('select (select count(*)::int from scoring.shadow_scores) as scores, (select count(*)::int from scoring.lead_scores) as published'))
+      .toEqual([{ scores: 0, published: 999 }]);
   });
 
   it('promote makes the challenger the champion in one switch, audited; the next run scores with it and the challenger slot is empty', async () => {

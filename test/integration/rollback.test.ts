@@ -6,6 +6,8 @@ import { ApplicationFailure, WorkflowFailedError, type ActivityFailure } from '@
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
+import { recentRuns } from '../../db/reports.js';
+import { runOutcome, runsTable } from '../../workers/format.js';
 import { startRollback } from '../../workers/rollback.js';
 import { rollbackWorkflow } from '../../workflows/rollback.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -57,6 +59,9 @@ describe('scoreflow rollback', () => {
       [handle.workflowId, r.modelSha256],
     )).toEqual([{ kind: 'rollback', rolled_back_from: r.runId, status: 'published', crm_status: 'synced', crm_sent: differ, leads_published: 500,
       reason: 'day 2 read broken click counts', by_cli: true, same_model: true }]);
+    const report = (await recentRuns(h.rt.pool, 1, 'lead-scoring'))[0]!;
+    expect(runOutcome(report)).toBe(`published, rollback to ${r.runId}`);
+    expect(runsTable([report])).toContain(`${handle.workflowId}  published (rollback to ${r.runId})`);
     // The history keeps every score ever published; the next run rescores the leads whose source moved on since R.
     expect(await h.query('select count(*)::int as n from scoring.lead_score_history')).toEqual([{ n: 530 }]);
     expect((await h.run(DAY3)).extracted).toBe(30);

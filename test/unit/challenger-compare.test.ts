@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { averageRanks, bucketMigration, coverage, overlapAtK, scoreShift, spearman } from '../../models/challenger-compare.js';
+import { comparisonText } from '../../workers/challenger-commands.js';
 
 describe('champion × challenger figures', () => {
   it('the bucket migration matrix counts keys per (champion bucket, challenger bucket) in the card\'s order', () => {
@@ -41,5 +42,32 @@ describe('champion × challenger figures', () => {
     expect(coverage(champion.values(), 10)).toEqual({ distinct: 6, share: 0.6 });
     expect(coverage(challenger.values(), 10)).toEqual({ distinct: 8, share: 0.8 });
     expect(overlapAtK(new Map(), challenger, 5)).toEqual({ keys: 0, overlap: null });
+  });
+});
+
+describe('models compare, as text', () => {
+  it('prints the matrix with champion rows and challenger columns, Spearman and the shift; overlap and coverage for top-k', () => {
+    const head = { runId: 'lead-scoring-2026-09-01', champion: { version: '1.0.0', sha256: 'a'.repeat(64) }, challenger: { version: '2.0.0', sha256: 'b'.repeat(64) }, chunks: 3, chunksDone: 2, compared: 5 };
+    const scores = comparisonText({
+      ...head, kind: 'probability-buckets', migration: { buckets: ['hot', 'cold'], counts: [[2, 1], [0, 2]] }, spearman: 0.82078,
+      shift: { n: 5, mean: 0.03, min: -0.1, p5: -0.08, p25: 0, p50: 0, p75: 0.05, p95: 0.17, max: 0.2 },
+    });
+    expect(scores.split('\n')).toEqual([
+      'run lead-scoring-2026-09-01: champion 1.0.0 (aaaaaaaaaaaa) vs challenger 2.0.0 (bbbbbbbbbbbb)',
+      '5 keys compared; the challenger scored 2 of 3 chunks (incomplete: see the run\'s workflow for its error)',
+      'bucket migration (rows: champion, columns: challenger):',
+      '      hot  cold',
+      'hot     2     1',
+      'cold    0     2',
+      'Spearman rank correlation: 0.8208',
+      'score shift (challenger − champion): mean +0.0300, p5 -0.0800, p25 +0.0000, median +0.0000, p75 +0.0500, p95 +0.1700',
+    ]);
+    const recs = comparisonText({
+      ...head, chunksDone: 3, kind: 'top-k', k: 5, overlapAtK: 0.7, catalogue: 10,
+      coverage: { champion: { distinct: 6, share: 0.6 }, challenger: { distinct: 8, share: 0.8 } },
+    });
+    expect(recs).toContain('overlap@5: 70.0% (mean share of the 5 items both models recommend)');
+    expect(recs).toMatch(/^champion +6 +60\.0%$/m);
+    expect(recs).toMatch(/^challenger +8 +80\.0%$/m);
   });
 });

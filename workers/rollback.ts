@@ -23,15 +23,19 @@ export async function startRollback(
   const { rows } = await rt.pool.query<{ n: number }>(
     "select count(*)::int as n from scoring.pipeline_runs where run_id like $1 || '-rollback-%'", [p.toRun],
   );
+  const requestedBy = cliIdentity();
   return rt.temporal!.client.workflow.start(rollbackWorkflow, {
     taskQueue: rt.config.temporal.taskQueue,
     workflowId: rollbackIdFor(p.toRun, rows[0]!.n + 1),
+    // What the Web UI shows on the workflow's page: what is rolled back, by whom and why.
+    staticSummary: `rollback of ${def.id} to run ${p.toRun}`,
+    staticDetails: `requested by ${requestedBy}${p.reason ? `: ${p.reason}` : ''}`,
     args: [{
       pipeline: def.id,
       toRun: p.toRun,
       asOf: today(def.schedule.timezone),
       reason: p.reason,
-      requestedBy: cliIdentity(),
+      requestedBy,
       crmSync: (p.crm ?? true) && rt.config.crm.target !== 'off' && def.crm !== undefined,
     }],
   });

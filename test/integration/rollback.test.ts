@@ -44,6 +44,9 @@ describe('scoreflow rollback', () => {
     const result = await handle.result();
 
     expect(handle.workflowId).toBe(`${r.runId}-rollback-1`);
+    const described = await handle.describe();
+    expect(await described.staticSummary()).toBe(`rollback of lead-scoring to run ${r.runId}`);
+    expect(await described.staticDetails()).toMatch(/^requested by scoreflow-cli:.+: day 2 read broken click counts$/);
     expect(await h.query(`select ${SCORE_COLUMNS} from scoring.lead_scores order by lead_id`))
       .toEqual(await h.query(`select ${SCORE_COLUMNS} from scoring.lead_score_history where run_id = $1 order by lead_id`, [r.runId]));
     expect(result).toMatchObject({ runId: handle.workflowId, rolledBackFrom: r.runId, restored: 500, removed: 0, crm: { sent: differ, unchanged: 500 - differ, failed: 0 } });

@@ -4,6 +4,8 @@ import { makeExtract } from './extract.js';
 import { makeScoreChunk } from './score.js';
 import { makePublishRun } from './store.js';
 import { makeCrmSync } from './crm-sync.js';
+import { makeShadowScoring } from './shadow-score.js';
+import { makeRollback } from './rollback.js';
 
 export type { ActivityDeps, RunRef } from './deps.js';
 export type { ExtractInput, ExtractResult } from './extract.js';
@@ -12,6 +14,8 @@ export type { PublishCounts } from './sql/publish-run.js';
 export type { ChunkCounts } from './sql/stage-chunk.js';
 export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
+export type { PinnedChallenger, ShadowChunkInput } from './shadow-score.js';
+export type { RollbackCounts, RollbackInput } from './rollback.js';
 
 /** The stage activities of every pipeline, bound to one process's pool, pipeline registry, models and settings. */
 export function createScoringActivities(deps: ActivityDeps) {
@@ -22,6 +26,8 @@ export function createScoringActivities(deps: ActivityDeps) {
     recordRunFailure: makeRecordRunFailure(deps),
     recordRunCancelled: makeRecordRunCancelled(deps),
     ...makeCrmSync(deps),
+    ...makeShadowScoring(deps),
+    rollbackRun: makeRollback(deps),
   };
 }
 

@@ -34,12 +34,15 @@ export interface RunReport {
   cancelled_by: string | null;
   cancel_reason: string | null;
   cancelled_at: Date | null;
+  /** 'rollback' for a run made by `scoreflow rollback`, which republished `rolled_back_from`. */
+  kind: string;
+  rolled_back_from: string | null;
 }
 
 const RUN_COLUMNS = `run_id, to_char(as_of, 'YYYY-MM-DD') as as_of, status, model_version, model_sha256, leads_extracted,
   leads_scored, leads_rejected, leads_published, extract_ms, score_ms, store_ms, error_type, error_message, started_at,
   finished_at, temporal_run_id, crm_status, crm_target, crm_sent, crm_unchanged, crm_failed, crm_skipped, crm_deferred, crm_calls,
-  crm_rate_limited, crm_ms, cancelled_by, cancel_reason, cancelled_at`;
+  crm_rate_limited, crm_ms, cancelled_by, cancel_reason, cancelled_at, kind, rolled_back_from`;
 
 /** The newest runs first, of one pipeline or (without `pipeline`) of all. */
 export async function recentRuns(pool: Pool, limit: number, pipeline?: string): Promise<RunReport[]> {

@@ -180,6 +180,13 @@ export class PipelineNotDefined extends ScoreflowError {
   }
 }
 
+/** `scoreflow rollback` named a run that cannot be republished: unknown, of another pipeline, never published, or (top-k) no longer kept. */
+export class RollbackTargetInvalid extends ScoreflowError {
+  constructor(detail: string) {
+    super('RollbackTargetInvalid', `Cannot roll back: ${detail}. Nothing was changed.`, true);
+  }
+}
+
 /** PostgreSQL refused a statement for a reason a retry cannot fix: a missing table, column or permission. */
 export class DatabaseSchemaInvalid extends ScoreflowError {
   constructor(detail: string) {

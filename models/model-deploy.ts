@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ModelCardMismatch } from '../lib/errors.js';
 import { loadModelBytes, sha256Of } from './load-model.js';
-import { CURRENT, readModelFiles, readModelFilesIn, resolveModelDir, VERSIONS } from './model-dir.js';
+import { CHALLENGER, CURRENT, readModelFiles, readModelFilesIn, resolveModelDir, VERSIONS } from './model-dir.js';
 import { loadRecsModelDir, readRecsFilesIn } from './recs-model.js';
 
 /** One model in a model directory, as `scoreflow models list` shows it. */
@@ -14,6 +14,8 @@ export interface ModelVersion {
   version?: string;
   sha256?: string;
   current: boolean;
+  /** The pipeline's challenger (`<model dir>/challenger`), scored in shadow beside the current one. */
+  challenger?: boolean;
   /** Why the directory is not a usable model. */
   problem?: string;
 }
@@ -29,6 +31,7 @@ export async function deployModel(
   modelDir: string,
   from: string,
   kind: ModelKind = 'probability-buckets',
+  pointer: string = CURRENT,
 ): Promise<{ dir: string; version: string; sha256: string; previous?: string }> {
   const model = await checkModel(from, kind);
   const name = `${model.version.replace(/[^A-Za-z0-9._-]/g, '_')}-${model.sha256.slice(0, 12)}`;
@@ -36,14 +39,14 @@ export async function deployModel(
   fs.mkdirSync(path.dirname(target), { recursive: true });
   if (fs.existsSync(target)) assertSameModel(target, model.sha256, kind);
   else copyVersion(model.dir, target, model.sha256, kind);
-  const previous = currentVersion(modelDir);
-  const link = path.join(modelDir, `.${CURRENT}-${randomBytes(6).toString('hex')}`);
+  const previous = pointer === CURRENT ? currentVersion(modelDir) : pointedVersion(modelDir, pointer);
+  const link = path.join(modelDir, `.${pointer}-${randomBytes(6).toString('hex')}`);
   fs.symlinkSync(path.join(VERSIONS, name), link);
   try {
-    fs.renameSync(link, path.join(modelDir, CURRENT));
+    fs.renameSync(link, path.join(modelDir, pointer));
   } catch (err) {
     fs.rmSync(link, { force: true });
-    throw new ModelCardMismatch(`cannot make ${target} current: ${(err as Error).message} (${path.join(modelDir, CURRENT)} must be a symlink or absent)`);
+    throw new ModelCardMismatch(`cannot make ${target} ${pointer}: ${(err as Error).message} (${path.join(modelDir, pointer)} must be a symlink or absent)`);
   }
   return { dir: target, version: model.version, sha256: model.sha256, previous };
 }
@@ -102,9 +105,19 @@ export function currentVersion(modelDir: string): string | undefined {
   return resolved === modelDir ? undefined : path.relative(fs.realpathSync(modelDir), resolved);
 }
 
+/** The version directory a pointer other than `current` (e.g. `challenger`) names, relative to the model directory; undefined when unset. */
+export function pointedVersion(modelDir: string, pointer: string): string | undefined {
+  try {
+    return path.relative(fs.realpathSync(modelDir), fs.realpathSync(path.join(modelDir, pointer)));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every model in the directory: its version directories and, when present, the flat layout's files. */
 export function listModelVersions(modelDir: string, kind: ModelKind = 'probability-buckets'): ModelVersion[] {
   const current = currentVersion(modelDir);
+  const challenger = pointedVersion(modelDir, CHALLENGER);
   const dirs = fs.existsSync(path.join(modelDir, VERSIONS))
     ? fs.readdirSync(path.join(modelDir, VERSIONS), { withFileTypes: true })
       .filter((e) => e.isDirectory() && !e.name.includes('.tmp-'))
@@ -117,9 +130,9 @@ export function listModelVersions(modelDir: string, kind: ModelKind = 'probabili
     try {
       const { name, version, cardSha256, sha256 } = describeModel(path.join(modelDir, dir), kind);
       const problem = sha256 === cardSha256 ? undefined : `the file's sha256 ${sha256} differs from the card's`;
-      return { dir, name, version, sha256, current: isCurrent, problem };
+      return { dir, name, version, sha256, current: isCurrent, challenger: dir === challenger, problem };
     } catch (err) {
-      return { dir, current: isCurrent, problem: (err as Error).message };
+      return { dir, current: isCurrent, challenger: dir === challenger, problem: (err as Error).message };
     }
   });
 }

@@ -6,6 +6,8 @@ import { modelCardSchema, type ModelCard } from './card.js';
 /** The pointer of a versioned model directory: a symlink to `versions/<version>-<sha>/`, swapped by rename. */
 export const CURRENT = 'current';
 export const VERSIONS = 'versions';
+/** The pointer to a pipeline's challenger model, beside `current`: scored into shadow tables only (models/challenger.ts). */
+export const CHALLENGER = 'challenger';
 
 /**
  * The directory whose card and ONNX file are the model: the target of `<modelDir>/current` when the

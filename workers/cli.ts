@@ -33,6 +33,7 @@ import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
+import { registerRollbackCommand } from './rollback.js';
 import { installTemporalLogging } from './temporal-logging.js';
 import { openWorkerMetrics } from './metrics-server.js';
 import { registerRunGauges } from './run-gauges.js';
@@ -368,6 +369,7 @@ export function buildCli(): Command {
   registerDataCommands(program, withRuntime, print);
   registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
+  registerRollbackCommand(program, withRuntime);
   return program;
 }
 

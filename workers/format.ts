@@ -32,7 +32,7 @@ export function runsTable(runs: RunReport[]): string {
     ['run', 'status', 'model', 'extracted', 'scored', 'rejected', 'published', 'error'],
     runs.map((r) => [
       r.run_id,
-      r.status,
+      r.kind === 'rollback' ? `${r.status} (rollback to ${r.rolled_back_from})` : r.status,
       r.model_version ?? '-',
       n(r.leads_extracted),
       n(r.leads_scored),
@@ -48,6 +48,7 @@ export function runOutcome(r: RunReport): string {
   const who = ` by ${r.cancelled_by ?? 'an unknown user'}${r.cancel_reason ? `: ${r.cancel_reason}` : ''}`;
   if (r.status === 'cancelled') return `cancelled${who}`;
   if (r.crm_status === 'cancelled') return `${r.status}, CRM sync cancelled${who}`;
+  if (r.kind === 'rollback') return `${r.status}, rollback to ${r.rolled_back_from}`;
   return r.status;
 }
 

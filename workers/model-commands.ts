@@ -5,6 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import { LEAD_SCORING, makePipelineRegistry } from '../pipelines/index.js';
 import { deployModel, listModelVersions, type ModelVersion } from '../models/model-deploy.js';
 import type { WithRuntime } from './runtime.js';
+import { registerChallengerCommands } from './challenger-commands.js';
 
 
 /** `scoreflow models deploy|list`: versioned model directories with an atomic `current` pointer, and the shared store. */
@@ -42,15 +43,17 @@ export function registerModelCommands(program: Command, withRuntime: WithRuntime
         process.stdout.write(o.json ? `${JSON.stringify({ modelDir: def.modelDir, versions, stored }, null, 2)}\n` : `${modelsTable(def.modelDir, versions, stored)}\n`);
       }),
     );
+
+  registerChallengerCommands(models, withRuntime);
 }
 
 function modelsTable(modelDir: string, versions: ModelVersion[], stored: StoredModelRow[]): string {
   const local = versions.map((v) =>
-    `${v.current ? '*' : ' '} ${v.dir.padEnd(32)} ${(v.version ?? '-').padEnd(10)} ${v.sha256?.slice(0, 12) ?? '-'.padEnd(12)}${v.problem ? `  ${v.problem}` : ''}`);
+    `${v.current ? '*' : v.challenger ? 'c' : ' '} ${v.dir.padEnd(32)} ${(v.version ?? '-').padEnd(10)} ${v.sha256?.slice(0, 12) ?? '-'.padEnd(12)}${v.problem ? `  ${v.problem}` : ''}`);
   const store = stored.map((m) =>
     `  ${m.sha256.slice(0, 12)} ${m.name} ${m.version.padEnd(10)} ${(m.bytes / 1024).toFixed(0).padStart(8)} KiB  ${m.registered_at.toISOString()}`);
   return [
-    `${modelDir} (* = current):`, ...(local.length ? local : ['  no model']),
+    `${modelDir} (* = current, c = challenger):`, ...(local.length ? local : ['  no model']),
     'scoring.model_store (models runs have pinned):', ...(store.length ? store : ['  empty: the next run stores its model']),
   ].join('\n');
 }

@@ -2,3 +2,4 @@
 export { leadScoringWorkflow } from './lead-scoring.js';
 export { pipelineWorkflow } from './pipeline.js';
 export { scheduledLeadScoringWorkflow, scheduledPipelineWorkflow } from './scheduled.js';
+export { rollbackWorkflow } from './rollback.js';

@@ -4,6 +4,7 @@ import {
 import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
 import { SCOREFLOW_MODEL_VERSION, SCOREFLOW_PIPELINE, SCOREFLOW_STATUS, type RunSearchStatus } from './search-attributes.js';
+import { scoreChallenger } from './challenger.js';
 
 /** Input of one pipeline's business day. Only a pipeline id, a date and settings: never source data. */
 export interface PipelineInput {
@@ -92,6 +93,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       await (mark.on ? scoreChunk.executeWithOptions({ summary: `score chunk ${chunk + 1} of ${extracted.chunks}` }, [chunkInput]) : scoreChunk(chunkInput));
       progress.chunksDone++;
     }, stopOnFirstFailure());
+    if (patched('challenger-shadow')) await scoreChallenger(run, extracted.chunks, input.scoringConcurrency ?? 2);
 
     progress.stage = 'store';
     mark('storing');

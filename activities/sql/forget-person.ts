@@ -14,9 +14,11 @@ export const PERSON_TABLES = [
   { name: 'rejected_leads', table: 'scoring.rejected_leads', key: 'lead_id' },
   { name: 'run_leads', table: 'scoring.run_leads', key: 'lead_id' },
   { name: 'staged_scores', table: 'scoring.staged_scores', key: 'lead_id' },
+  { name: 'shadow_scores', table: 'scoring.shadow_scores', key: 'lead_id' },
   { name: 'customer_recommendations', table: 'recs.customer_recommendations', key: 'customer_id' },
   { name: 'staged_recommendations', table: 'recs.staged_recommendations', key: 'customer_id' },
   { name: 'short_recommendations', table: 'recs.short_recommendations', key: 'customer_id' },
+  { name: 'shadow_recommendations', table: 'recs.shadow_recommendations', key: 'customer_id' },
 ] as const;
 
 export type PersonTable = (typeof PERSON_TABLES)[number]['name'];

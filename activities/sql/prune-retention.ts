@@ -11,13 +11,15 @@ export interface PruneCounts {
   crmOutbox: number;
   crmBatches: number;
   crmRateLog: number;
+  /** Runs whose challenger rows (shadow scores or recommendations) went. */
+  shadowRuns: number;
 }
 
 /**
  * Removes the working rows of runs whose audit row last moved more than `days` ago, in one statement:
  * their snapshot (run_leads), CRM outbox (which holds emails) and answered batches, and the staged scores
  * (and a top-k run's staged recommendations, in recs.customer_recommendations) and chunk marks of runs that never published (their audit row forgets its snapshot, so a rerun extracts
- * again); and budget log rows older than that. Audit rows, published scores, history, rejects and the CRM
+ * again); a challenger's shadow rows; and budget log rows older than that. Audit rows, published scores, history, rejects and the CRM
  * sync state stay.
  */
 export async function pruneRetention(db: Pool | PoolClient, days: number): Promise<PruneCounts> {
@@ -45,6 +47,8 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
        delete from scoring.crm_outbox t using old where t.run_id = old.run_id returning 1
      ), batches as (
        delete from scoring.crm_batches t using old where t.run_id = old.run_id returning 1
+     ), shadow as (
+       delete from scoring.shadow_runs t using old where t.run_id = old.run_id returning 1
      ), rate_log as (
        delete from scoring.crm_rate_log where called_at < now() - make_interval(days => $1) returning 1
      )
@@ -52,7 +56,7 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
             (select count(*)::int from staged) as "stagedScores", (select count(*)::int from staged_recs) + (select count(*)::int from unpublished_recs) as "stagedRecommendations",
             (select count(*)::int from chunks) as "runChunks",
             (select count(*)::int from outbox) as "crmOutbox", (select count(*)::int from batches) as "crmBatches",
-            (select count(*)::int from rate_log) as "crmRateLog"`,
+            (select count(*)::int from rate_log) as "crmRateLog", (select count(*)::int from shadow) as "shadowRuns"`,
     [days],
   );
   return rows[0]!;

@@ -27,13 +27,15 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run and one with search attributes and activity summaries', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger and a rollback', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
       'lead-scoring-reset-after-bad-token.json',
+      'lead-scoring-rollback.json',
       'lead-scoring-success-7-chunks.json',
+      'lead-scoring-with-challenger.json',
       'lead-scoring-with-crm-sync.json',
       'lead-scoring-worker-killed-retried.json',
       'product-recs-success-3-chunks.json',
@@ -44,6 +46,11 @@ describe('recorded workflow histories', () => {
     // The killed worker's chunk was retried on the new worker; the reset run starts with a reset workflow task.
     expect(events('lead-scoring-worker-killed-retried.json').some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
     expect(events('lead-scoring-reset-after-bad-token.json').some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED')).toBe(true);
+    // The challenger's stage (patch challenger-shadow) scored every chunk in shadow; the rollback is a workflow of its own.
+    const activities = (file: string) => events(file).map((e) => (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } })
+      .activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(activities('lead-scoring-with-challenger.json').filter((a) => a === 'shadowScoreChunk')).toHaveLength(3);
+    expect(activities('lead-scoring-rollback.json')).toEqual(expect.arrayContaining(['rollbackRun', 'prepareCrmSync', 'finishCrmSync']));
     // Cancelled mid-scoring: the chunk in flight was cancelled, and the run closed as cancelled after recording it.
     expect(events('lead-scoring-cancelled-mid-scoring.json').map((e) => e.eventType)).toEqual(
       expect.arrayContaining(['EVENT_TYPE_ACTIVITY_TASK_CANCELED', 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED']),

@@ -1,0 +1,84 @@
+import { heartbeat } from '@temporalio/activity';
+import { bucketFor } from '../models/card.js';
+import { challengerDir } from '../models/challenger.js';
+import { prepareFeatures } from '../models/features.js';
+import { predict } from '../models/predict.js';
+import { recommend } from '../models/top-k.js';
+import { shopTablesOf } from '../source/shop-tables.js';
+import { throwIfCancelled, withCancellableTransaction } from './cancellation.js';
+import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
+import { stagePipeline, type StagePipeline } from './pipeline.js';
+import { withHeartbeats } from './with-heartbeats.js';
+import { readChunkLeads } from './sql/read-chunk-leads.js';
+import { readChunkHistory } from './sql/recs-history.js';
+import { lockShadowChunk, pinShadowRun, writeShadowRecs, writeShadowScores } from './sql/shadow.js';
+
+/** The challenger a run scores in shadow: which model, by its ONNX sha256. */
+export interface PinnedChallenger {
+  modelVersion: string;
+  modelSha256: string;
+}
+
+export interface ShadowChunkInput {
+  runId: string;
+  pipeline: string;
+  chunk: number;
+  modelSha256: string;
+}
+
+/**
+ * The challenger stage: scores a run's snapshot with the pipeline's challenger model (`<model dir>/challenger`)
+ * into scoring.shadow_scores or recs.shadow_recommendations, through the same readers and model functions
+ * as the champion's chunks. Nothing here writes a published table, the CRM outbox or the run's counts.
+ */
+export function makeShadowScoring(deps: ActivityDeps) {
+  /** Pins the pipeline's challenger for the run (stored in scoring.model_store for every worker); null when it has none. */
+  async function pinChallenger(input: RunRef & { chunks: number }): Promise<PinnedChallenger | null> {
+    assertRunId(input.runId);
+    const pipeline = stagePipeline(deps, input.pipeline);
+    const dir = challengerDir(pipeline.definition.modelDir);
+    if (!dir) return null;
+    const model = pipeline.definition.output.kind === 'top-k'
+      ? await deps.recsModelSource(dir).current()
+      : await deps.modelSource(dir).current();
+    const pinned = await pinShadowRun(deps.pool, {
+      runId: input.runId, pipeline: input.pipeline, modelName: model.card.name, modelVersion: model.card.version, modelSha256: model.sha256, chunks: input.chunks,
+    });
+    deps.log.info({ runId: input.runId, challenger: pinned.model_sha256 }, 'challenger pinned');
+    return { modelVersion: pinned.model_version, modelSha256: pinned.model_sha256 };
+  }
+
+  /** Scores one chunk of the run's snapshot with the pinned challenger; a chunk already scored is left as it is. */
+  function shadowScoreChunk(input: ShadowChunkInput): Promise<number> {
+    assertRunId(input.runId);
+    const pipeline = stagePipeline(deps, input.pipeline);
+    return withHeartbeats(() => withCancellableTransaction(deps.pool, async (client) => {
+      if (await lockShadowChunk(client, input.runId, input.chunk)) return 0;
+      const progress = (scored: number) => {
+        heartbeat({ chunk: input.chunk, scored });
+        throwIfCancelled();
+      };
+      if (pipeline.definition.output.kind === 'top-k') {
+        const recs = await recommendChunk(client, pipeline, input, progress);
+        await writeShadowRecs(client, { ...input, recs });
+        return recs.length;
+      }
+      const model = await pipeline.model.bySha(input.modelSha256);
+      const rows = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      const { batch } = prepareFeatures(model.card, rows);
+      const score = await predict(model, batch, progress);
+      await writeShadowScores(client, { ...input, leadIds: batch.leadIds, score, bucket: Array.from(score, (s) => bucketFor(model.card, s)) });
+      return batch.leadIds.length;
+    }), 1000);
+  }
+
+  async function recommendChunk(client: Parameters<typeof readChunkHistory>[0], pipeline: StagePipeline, input: ShadowChunkInput, progress: (n: number) => void) {
+    const model = await deps.recsModelSource(pipeline.definition.modelDir).bySha(input.modelSha256);
+    const inputs = await readChunkHistory(client, {
+      runId: input.runId, chunk: input.chunk, key: pipeline.definition.source.key, ...shopTablesOf(pipeline.definition), halfLifeDays: model.card.history.half_life_days,
+    });
+    return recommend(model, inputs, progress);
+  }
+
+  return { pinChallenger, shadowScoreChunk };
+}

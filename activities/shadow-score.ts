@@ -1,16 +1,17 @@
 import { heartbeat } from '@temporalio/activity';
+import type { PoolClient } from '../db/pool.js';
 import { bucketFor } from '../models/card.js';
 import { challengerDir } from '../models/challenger.js';
 import { prepareFeatures } from '../models/features.js';
 import { predict } from '../models/predict.js';
-import { recommend } from '../models/top-k.js';
+import { recommend, sliceBuffers } from '../models/top-k.js';
 import { shopTablesOf } from '../source/shop-tables.js';
 import { throwIfCancelled, withCancellableTransaction } from './cancellation.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { stagePipeline, type StagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
-import { readChunkHistory } from './sql/recs-history.js';
+import { readBatchPurchases, readChunkCustomers, readTopKContext } from './sql/recs-history.js';
 import { lockShadowChunk, pinShadowRun, writeShadowRecs, writeShadowScores } from './sql/shadow.js';
 
 /** The challenger a run scores in shadow: which model, by its ONNX sha256. */
@@ -58,11 +59,7 @@ export function makeShadowScoring(deps: ActivityDeps) {
         heartbeat({ chunk: input.chunk, scored });
         throwIfCancelled();
       };
-      if (pipeline.definition.output.kind === 'top-k') {
-        const recs = await recommendChunk(client, pipeline, input, progress);
-        await writeShadowRecs(client, { ...input, recs });
-        return recs.length;
-      }
+      if (pipeline.definition.output.kind === 'top-k') return recommendChunk(client, pipeline, input, progress);
       const model = await pipeline.model.bySha(input.modelSha256);
       const rows = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
       const { batch } = prepareFeatures(model.card, rows);
@@ -72,12 +69,25 @@ export function makeShadowScoring(deps: ActivityDeps) {
     }), 1000);
   }
 
-  async function recommendChunk(client: Parameters<typeof readChunkHistory>[0], pipeline: StagePipeline, input: ShadowChunkInput, progress: (n: number) => void) {
+  /** The champion's top-k path (scoreTopKChunk) with the challenger's model: batch by batch, each written to the shadow table. */
+  async function recommendChunk(client: PoolClient, pipeline: StagePipeline, input: ShadowChunkInput, progress: (n: number) => void): Promise<number> {
     const model = await deps.recsModelSource(pipeline.definition.modelDir).bySha(input.modelSha256);
-    const inputs = await readChunkHistory(client, {
-      runId: input.runId, chunk: input.chunk, key: pipeline.definition.source.key, ...shopTablesOf(pipeline.definition), halfLifeDays: model.card.history.half_life_days,
-    });
-    return recommend(model, inputs, progress);
+    const tables = shopTablesOf(pipeline.definition);
+    const { batchSize } = pipeline.definition.sizing;
+    const customers = await readChunkCustomers(client, { runId: input.runId, chunk: input.chunk });
+    const context = await readTopKContext(client, { runId: input.runId, products: tables.products });
+    const buffers = sliceBuffers(model);
+    for (let start = 0; start < customers.length; start += batchSize) {
+      const customerIds = customers.slice(start, start + batchSize);
+      const purchases = await readBatchPurchases(client, {
+        runId: input.runId, first: customerIds[0]!, last: customerIds[customerIds.length - 1]!, key: pipeline.definition.source.key,
+        purchases: tables.purchases, halfLifeDays: model.card.history.half_life_days,
+      });
+      const recs = await recommend(model, { customerIds, purchases, ...context }, () => progress(start), buffers);
+      await writeShadowRecs(client, { ...input, recs });
+      progress(start + customerIds.length);
+    }
+    return customers.length;
   }
 
   return { pinChallenger, shadowScoreChunk };

@@ -47,5 +47,6 @@ function missedRow(m: MissedRunEntry): RunReport {
     error_message: `scheduled ${m.scheduled_at}, did not start`, started_at: new Date(m.scheduled_at), finished_at: none, temporal_run_id: none,
     crm_status: none, crm_target: none, crm_sent: none, crm_unchanged: none, crm_failed: none, crm_skipped: none, crm_deferred: none,
     crm_calls: none, crm_rate_limited: none, crm_ms: none, cancelled_by: none, cancel_reason: none, cancelled_at: none,
+    kind: 'run', rolled_back_from: none,
   };
 }

@@ -4,6 +4,7 @@ import { makeExtract } from './extract.js';
 import { makeScoreChunk } from './score.js';
 import { makePublishRun } from './store.js';
 import { makeCrmSync } from './crm-sync.js';
+import { makeEvaluateGate, makeRecordGateDecision } from './gate.js';
 
 export type { ActivityDeps, RunRef } from './deps.js';
 export type { ExtractInput, ExtractResult } from './extract.js';
@@ -12,6 +13,7 @@ export type { PublishCounts } from './sql/publish-run.js';
 export type { ChunkCounts } from './sql/stage-chunk.js';
 export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
+export type { GateDecision, GateVerdict } from './gate.js';
 
 /** The stage activities of every pipeline, bound to one process's pool, pipeline registry, models and settings. */
 export function createScoringActivities(deps: ActivityDeps) {
@@ -22,6 +24,8 @@ export function createScoringActivities(deps: ActivityDeps) {
     recordRunFailure: makeRecordRunFailure(deps),
     recordRunCancelled: makeRecordRunCancelled(deps),
     ...makeCrmSync(deps),
+    evaluateGate: makeEvaluateGate(deps),
+    recordGateDecision: makeRecordGateDecision(deps),
   };
 }
 

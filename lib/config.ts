@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigInvalid } from './errors.js';
 import { PROJECT_ROOT } from './paths.js';
 import { isTimeZone } from './time-zone.js';
+import { durationSchema, gatesSchema, type GateOverrides } from '../pipelines/gates.js';
 
 
 const sqlName = z
@@ -59,6 +60,15 @@ const envSchema = z.object({
   SCOREFLOW_CRM_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(100),
   SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   SCOREFLOW_CRM_SYNC_MODE: z.enum(['update', 'upsert']).default('update'),
+  SCOREFLOW_APPROVAL_TIMEOUT: durationSchema.optional(),
+  SCOREFLOW_GATES: z.string().transform((v, ctx) => {
+    try {
+      return z.record(z.string(), gatesSchema.partial()).parse(JSON.parse(v));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON naming thresholds per pipeline, such as {"product-recs":{"maxTopItemShare":0.4}} (see pipelines/gates.ts)' });
+      return z.NEVER;
+    }
+  }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -98,6 +108,8 @@ export interface Config {
     /** `update`: only contacts HubSpot already has (by email); `upsert`: also creates a contact per unknown email. */
     syncMode: 'update' | 'upsert';
   };
+  /** Quality-gate settings that override the pipeline definitions' (SCOREFLOW_APPROVAL_TIMEOUT, SCOREFLOW_GATES). */
+  gates: GateOverrides;
   /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -148,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     crm: { ...crmConnection(e, defaults), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
       concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },
+    gates: { approvalTimeout: e.SCOREFLOW_APPROVAL_TIMEOUT, byPipeline: e.SCOREFLOW_GATES ?? {} },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../lib/time-zone.js';
+import { gatesSchema } from './gates.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const identifier = z.string().regex(IDENTIFIER, 'must be a plain column name (letters, digits, underscores)');
@@ -84,6 +85,8 @@ export const pipelineDefinitionSchema = z.object({
     chunkSize: z.number().int().min(100).max(1_000_000),
     concurrency: z.number().int().min(1).max(64),
   }),
+  /** The quality gate before publication (pipelines/gates.ts); absent: the defaults there. */
+  gates: gatesSchema.prefault({}),
 });
 
 export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;

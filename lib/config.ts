@@ -63,7 +63,12 @@ const envSchema = z.object({
   SCOREFLOW_APPROVAL_TIMEOUT: durationSchema.optional(),
   SCOREFLOW_GATES: z.string().transform((v, ctx) => {
     try {
-      return z.record(z.string(), gatesSchema.partial()).parse(JSON.parse(v));
+      const raw = z.record(z.string(), z.record(z.string(), z.unknown())).parse(JSON.parse(v));
+      // Validated as thresholds, but only the ones given: the definition's stay where the JSON is silent.
+      return Object.fromEntries(Object.entries(raw).map(([id, t]) => {
+        const valid = gatesSchema.parse(t);
+        return [id, Object.fromEntries(Object.keys(t).map((k) => [k, valid[k as keyof typeof valid]]))];
+      }));
     } catch {
       ctx.addIssue({ code: 'custom', message: 'must be JSON naming thresholds per pipeline, such as {"product-recs":{"maxTopItemShare":0.4}} (see pipelines/gates.ts)' });
       return z.NEVER;

@@ -34,6 +34,9 @@ import { registerDataCommands } from './data-commands.js';
 import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { installTemporalLogging } from './temporal-logging.js';
+import { registerApprovalCommands } from './approval-commands.js';
+import { gateReports } from '../activities/sql/gate-report.js';
+import { gateSummary, gateText } from './gate-format.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -270,7 +273,9 @@ export function buildCli(): Command {
     .action((o: { pipeline: string; limit: number; json?: boolean }) =>
       withRuntime({ temporal: false, crm: 'off', pipeline: o.pipeline }, async (rt) => {
         const runs = await recentRuns(rt.pool, o.limit, o.pipeline);
-        print(o.json, runs, () => (runs.length ? runsTable(runs) : 'no runs yet: try `scoreflow run`'));
+        const gates = await gateReports(rt.pool, runs.map((r) => r.run_id));
+        print(o.json, runs.map((r) => ({ ...r, gate: gates.get(r.run_id) ?? null })), () =>
+          (runs.length ? runsTable(runs, (runId) => gateSummary(gates.get(runId))) : 'no runs yet: try `scoreflow run`'));
       }),
     );
 
@@ -281,13 +286,16 @@ export function buildCli(): Command {
         const { source } = rt.pipelines.get(o.pipeline);
         const future = await futureDatedLeads(rt.pool, parseLeadsTable(source.table, { key: source.key, change: source.change, email: source.email }));
         const warning = future ? `\n${futureDatedWarning(o.pipeline === LEAD_SCORING ? rt.config.source.leadsTable : source.table, future)}` : '';
-        print(o.json, latest || future ? { ...latest, future_dated_leads: future } : null, () => {
+        const gate = latest ? (await gateReports(rt.pool, [latest.run_id])).get(latest.run_id) : undefined;
+        print(o.json, latest || future ? { ...latest, gate: gate ?? null, future_dated_leads: future } : null, () => {
           if (!latest) return `no runs yet: try \`scoreflow run\`${warning}`;
           const head = `${latest.run_id}: ${runOutcome(latest)} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
           const rerun = `scoreflow rerun${o.pipeline === LEAD_SCORING ? '' : ` --pipeline ${o.pipeline}`} --as-of ${latest.as_of}`;
           const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: ${rerun}` : '';
           const again = latest.cancelled_at && !latest.error_type ? `\nTo run it again: ${rerun}` : '';
-          return `${head}\n${stageTable(latest)}${error}${again}${warning}`;
+          const decide = `scoreflow approve|reject${o.pipeline === LEAD_SCORING ? '' : ` --pipeline ${o.pipeline}`} --as-of ${latest.as_of} --reason "..."`;
+          const gateLines = gate ? `\n${gateText(gate, decide)}` : '';
+          return `${head}\n${stageTable(latest)}${gateLines}${error}${again}${warning}`;
         });
       }),
     );
@@ -358,6 +366,7 @@ export function buildCli(): Command {
   registerDataCommands(program, withRuntime, print);
   registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
+  registerApprovalCommands(program, withRuntime, print);
   return program;
 }
 

@@ -92,7 +92,9 @@ function awaitingDetails(v: GateVerdict): string {
     '',
     `No decision within ${v.approvalTimeout}: ${v.onTimeout}.`,
     '',
-    HOW_TO_DECIDE,
+    'Decide with **Send a Signal** (workflow actions above): signal name `decide`, data',
+    '`{"decision": "approve", "by": "your name", "reason": "why"}` (or `"reject"`);',
+    'or run `scoreflow approve|reject --pipeline <id> --as-of <date> --reason "why"`.',
   ].join('\n');
 }
 

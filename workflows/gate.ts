@@ -63,6 +63,7 @@ export async function qualityGate(run: RunRef, onWait: () => void): Promise<Gate
 
   const verdict: GateVerdict = await evaluateGate(run);
   const counts = { scored: verdict.scored, rejected: verdict.rejected };
+  if (verdict.alreadyPublished) return { verdict: verdict.verdict, reasons: verdict.reasons, decision: verdict.alreadyPublished.decision, ...counts };
   if (verdict.verdict === 'pass') return { verdict: 'pass', reasons: [], decision: null, ...counts };
 
   state = { ...state, awaiting: true, reasons: verdict.reasons, note: verdict.note, baselineRunId: verdict.baselineRunId,

@@ -23,12 +23,12 @@ export interface GateVerdict {
   alreadyPublished?: { decision: GateDecision | null };
 }
 
-/** A decision on a breached run: from a person (the `decide` signal) or the timeout's default. */
+/** A decision on a breached run: from a person (the `decide` signal or update) or the timeout's default. */
 export interface GateDecision {
   decision: 'approve' | 'reject';
   by: string;
   reason: string | null;
-  via: 'signal' | 'timeout';
+  via: 'signal' | 'update' | 'timeout';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineSignal, log, proxyActivities, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, log, proxyActivities, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { GateDecision, GateVerdict, RunRef, ScoringActivities } from '../activities/index.js';
 
 /** The `decide` signal's payload, as typed into the Web UI's "Send a Signal" form or sent by `scoreflow approve|reject`. */
@@ -34,6 +34,8 @@ export interface GateOutcome {
 
 export const decideSignal = defineSignal<[DecideInput]>('decide');
 export const approvalQuery = defineQuery<ApprovalState>('approval');
+/** The same decision as an Update (the Web UI's "Send an Update"): refused at once when malformed or not awaited, answered once recorded. */
+export const decideUpdate = defineUpdate<ApprovalState, [DecideInput]>('decide');
 
 const HOW_TO_DECIDE = 'Send the signal "decide" with {"decision": "approve" | "reject", "by": "<your name>", "reason": "<why>"} '
   + '(Web UI: workflow actions, Send a Signal), or run scoreflow approve|reject --pipeline <id> --as-of <date> --reason "<why>".';
@@ -56,10 +58,21 @@ export async function qualityGate(run: RunRef, onWait: () => void): Promise<Gate
   };
   setHandler(approvalQuery, () => state, { description: 'Whether this run awaits approval at the quality gate, and why' });
   setHandler(decideSignal, (input) => {
-    const decision = decisionOf(input);
+    const decision = decisionOf(input, 'signal');
     if (!decision) log.warn('ignored a decide signal that is not {"decision": "approve"|"reject", "by": "<name>", "reason": "<why>"}');
     else if (state.awaiting && !signalled) signalled = decision;
   }, { description: 'Approve or reject a run that awaits approval: {"decision": "approve"|"reject", "by": "<your name>", "reason": "<why>"}' });
+  setHandler(decideUpdate, async (input) => {
+    signalled ??= decisionOf(input, 'update')!;
+    await condition(() => state.decision !== null);
+    return state;
+  }, {
+    validator: (input) => {
+      if (!decisionOf(input, 'update')) throw new Error('expected {"decision": "approve"|"reject", "by": "<your name>", "reason": "<why>"}');
+      if (!state.awaiting || signalled) throw new Error('this run is not awaiting approval');
+    },
+    description: 'Approve or reject a run that awaits approval, answered with the recorded decision: {"decision": "approve"|"reject", "by": "<your name>", "reason": "<why>"}',
+  });
 
   const verdict: GateVerdict = await evaluateGate(run);
   const counts = { scored: verdict.scored, rejected: verdict.rejected };
@@ -100,10 +113,10 @@ function awaitingDetails(v: GateVerdict): string {
 }
 
 /** A well-formed decision from the signal's payload, or null. */
-function decisionOf(input: unknown): GateDecision | null {
+function decisionOf(input: unknown, via: 'signal' | 'update'): GateDecision | null {
   const d = input as Partial<DecideInput> | null;
   if (!d || (d.decision !== 'approve' && d.decision !== 'reject')) return null;
   if (typeof d.by !== 'string' || !d.by.trim() || d.by.length > 200) return null;
   const reason = typeof d.reason === 'string' && d.reason.trim() ? d.reason.trim().slice(0, 2000) : null;
-  return { decision: d.decision, by: d.by.trim(), reason, via: 'signal' };
+  return { decision: d.decision, by: d.by.trim(), reason, via };
 }

@@ -15,7 +15,7 @@ export interface GateReport {
   decision: 'approve' | 'reject' | null;
   decided_by: string | null;
   decision_reason: string | null;
-  decided_via: 'signal' | 'timeout' | null;
+  decided_via: 'signal' | 'update' | 'timeout' | null;
   decided_at: Date | null;
 }
 
@@ -44,7 +44,7 @@ export async function saveGateReport(
 /** Records who decided what and why; a rejection marks the run `rejected` (nothing of it is published). */
 export async function saveGateDecision(
   client: PoolClient,
-  d: { runId: string; decision: 'approve' | 'reject'; by: string; reason: string | null; via: 'signal' | 'timeout' },
+  d: { runId: string; decision: 'approve' | 'reject'; by: string; reason: string | null; via: 'signal' | 'update' | 'timeout' },
 ): Promise<void> {
   await client.query(
     `update scoring.run_gate_reports set decision = $2, decided_by = $3, decision_reason = $4, decided_via = $5, decided_at = now()

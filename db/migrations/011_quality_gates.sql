@@ -22,8 +22,8 @@ create table scoring.run_gate_reports (
   decision        text check (decision in ('approve', 'reject')),
   decided_by      text,
   decision_reason text,
-  -- 'signal': a person (Web UI or `scoreflow approve|reject`); 'timeout': nobody decided in time.
-  decided_via     text check (decided_via in ('signal', 'timeout')),
+  -- 'signal' or 'update': a person (Web UI, `scoreflow approve|reject`); 'timeout': nobody decided in time.
+  decided_via     text check (decided_via in ('signal', 'update', 'timeout')),
   decided_at      timestamptz
 );
 create index run_gate_reports_pipeline on scoring.run_gate_reports (pipeline, evaluated_at desc);

@@ -7,7 +7,8 @@ import { SHOP_TABLES } from '../../pipelines/index.js';
 import { seedShop } from '../../source/seed-shop.js';
 import { exportHistory } from '../../workers/history.js';
 import { startRun } from '../../workers/run-pipeline.js';
-import { approvalQuery, decideSignal } from '../../workflows/gate.js';
+import { approvalQuery, decideSignal, decideUpdate } from '../../workflows/gate.js';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { progressQuery, type PipelineResult } from '../../workflows/pipeline.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 import { cliEnv, scoreflow } from '../support/scoreflow-cli.js';
@@ -158,13 +159,15 @@ describe('the quality gate', () => {
     expect(await gateRow(h, 'product-recs-2026-11-27')).toMatchObject({ status: 'rejected', decided_by: 'carol' });
   });
 
-  it('ignores a malformed decide signal and keeps waiting', async () => {
+  it('ignores a malformed decide signal and keeps waiting; the decide update refuses one at once and answers a good one with the recorded decision', async () => {
     const h = await publishedOnce();
     await driftLeads(h);
     const handle = await heldAtGate(h);
     await handle.signal(decideSignal, { decision: 'maybe', by: '' } as never);
     expect(await handle.query(approvalQuery)).toMatchObject({ awaiting: true, decision: null });
-    await handle.signal(decideSignal, { decision: 'approve', by: 'dave' });
+    await expect(handle.executeUpdate(decideUpdate, { args: [{ decision: 'perhaps', by: 'dave' } as never] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    const answer = await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'dave', reason: 'looked fine' }] });
+    expect(answer).toMatchObject({ awaiting: false, decision: { decision: 'approve', by: 'dave', reason: 'looked fine', via: 'update' } });
     expect(await handle.result()).toMatchObject({ published: 2000 });
   });
 });

@@ -82,16 +82,16 @@ describe('the quality gate', () => {
     const runs = await scoreflow(['runs'], cliEnv(h));
     expect(runs.stdout).toMatch(/lead-scoring-2026-10-02\s+published\s+breach: approved by alice/);
 
-    // Running the published date again neither judges it again nor waits: it answers the decision it was published with.
-    const again = await h.run(SECOND, { crm: false });
-    expect(again.gate).toEqual(result.gate);
-    expect(await gateRow(h, `lead-scoring-${SECOND}`)).toMatchObject({ decided_by: 'alice', decision_reason: 'new campaign: every lead asked for a demo' });
-
     // Its history is what test/histories/lead-scoring-gated-approved.json holds: SCOREFLOW_RECORD_HISTORIES=<dir> writes it.
     const history = await exportHistory(h.rt, result.runId);
     expect(history).not.toMatch(/@example|email/i);
     const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
     if (record) fs.writeFileSync(path.join(record, 'lead-scoring-gated-approved.json'), history);
+
+    // Running the published date again neither judges it again nor waits: it answers the decision it was published with.
+    const again = await h.run(SECOND, { crm: false });
+    expect(again.gate).toEqual(result.gate);
+    expect(await gateRow(h, `lead-scoring-${SECOND}`)).toMatchObject({ decided_by: 'alice', decision_reason: 'new campaign: every lead asked for a demo' });
   });
 
   it('publishes nothing of a run a person rejects: its status is rejected and the published scores stay the last run\'s', async () => {

@@ -63,7 +63,7 @@ function shares(counts: Record<string, number>, bins: string[]): Record<string, 
 
 /**
  * Compares a run with its pipeline's last published run (`baseline`, null for the first run). A pipeline's
- * first run and a run with fewer than `minRows` rows pass with a note: there is nothing, or too little, to compare.
+ * first run, and a run or baseline with fewer than `minRows` rows, pass with a note: there is nothing, or too little, to compare.
  */
 export function evaluateGate(run: RunMetrics, baseline: RunMetrics | null, t: GateThresholds): GateEvaluation {
   const extracted = run.rows + run.rejected;
@@ -82,7 +82,9 @@ export function evaluateGate(run: RunMetrics, baseline: RunMetrics | null, t: Ga
     ? 'first run of the pipeline: nothing published to compare with, passed'
     : extracted < t.minRows
       ? `${extracted} rows, fewer than minRows ${t.minRows}: too few to compare, passed`
-      : null;
+      : baseline.rows + baseline.rejected < t.minRows
+        ? `the last published run has ${baseline.rows + baseline.rejected} rows, fewer than minRows ${t.minRows}: too few to compare with, passed`
+        : null;
   if (note) return { verdict: 'pass', checks: checks.map((c) => ({ ...c, breached: false })), note };
   return { verdict: checks.some((c) => c.breached) ? 'breach' : 'pass', checks, note: null };
 }

@@ -21,7 +21,7 @@ function loginName(): string {
 export async function decideRun(rt: Runtime, p: { workflowId: string; decision: 'approve' | 'reject'; by: string; reason: string }): Promise<GateReport> {
   const handle = rt.temporal!.client.workflow.getHandle(p.workflowId);
   const state = await handle.query(approvalQuery).catch((err: Error): ApprovalState | null => {
-    if (/not found|QueryNotRegistered|not registered|unknown queryType/i.test(err.message)) return null;
+    if (/not found|did not register|not registered|QueryNotRegistered|unknown queryType/i.test(err.message)) return null;
     throw err;
   });
   if (!state?.awaiting) {

@@ -65,6 +65,11 @@ describe('the gate evaluation', () => {
     expect(e).toMatchObject({ verdict: 'pass', note: expect.stringMatching(/fewer than minRows 100/) });
   });
 
+  it('passes with a note when the last published run is too small to compare with (an incremental day of few changes)', () => {
+    const e = evaluateGate(buckets(700, 200, 50, 50), buckets(10, 20, 30, 30), thresholds);
+    expect(e).toMatchObject({ verdict: 'pass', note: expect.stringMatching(/last published run has 90 rows/) });
+  });
+
   it('holds a top-k run to catalogue coverage and the most recommended product\'s share', () => {
     const t = { ...thresholds, maxBucketShareChange: null, minCoverage: 0.2, maxTopItemShare: 0.3 };
     const base: RunMetrics = { rows: 1000, rejected: 0, bins: { d1: 500, d2: 500 }, coverage: 0.6, topItemShare: 0.1 };

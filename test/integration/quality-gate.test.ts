@@ -159,6 +159,18 @@ describe('the quality gate', () => {
     expect(await gateRow(h, 'product-recs-2026-11-27')).toMatchObject({ status: 'rejected', decided_by: 'carol' });
   });
 
+  it('can be cancelled while it awaits approval: recorded cancelled, nothing published', async () => {
+    const h = await publishedOnce();
+    const before = await h.publishedTables();
+    await driftLeads(h);
+    const handle = await heldAtGate(h);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    await waitForQuery(h, `select status = 'cancelled' as ok from scoring.pipeline_runs where run_id = 'lead-scoring-${SECOND}'`);
+    expect(await h.publishedTables()).toEqual(before);
+    expect(await gateRow(h, `lead-scoring-${SECOND}`)).toMatchObject({ verdict: 'breach', decision: null });
+  });
+
   it('ignores a malformed decide signal and keeps waiting; the decide update refuses one at once and answers a good one with the recorded decision', async () => {
     const h = await publishedOnce();
     await driftLeads(h);

@@ -3,6 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ModelSource } from '../models/model-source.js';
 import type { RecsModelSource } from '../models/recs-model.js';
 import type { PipelineRegistry } from '../pipelines/index.js';
+import type { GateOverrides } from '../pipelines/gates.js';
 import type { CrmSettings } from './crm-sync.js';
 
 /** What the stage activities need from the process that hosts them. */
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   /** Days a run's working rows are kept after it last moved; the store stage prunes older ones. */
   retentionDays: number;
   crm: CrmSettings;
+  /** Configuration's overrides of the definitions' quality gates (SCOREFLOW_APPROVAL_TIMEOUT, SCOREFLOW_GATES). */
+  gates?: GateOverrides;
 }
 
 /** Identifies a run in every activity input: only ids, dates and flags cross Temporal, never lead data. */

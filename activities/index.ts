@@ -6,6 +6,7 @@ import { makePublishRun } from './store.js';
 import { makeCrmSync } from './crm-sync.js';
 import { makeShadowScoring } from './shadow-score.js';
 import { makeRollback } from './rollback.js';
+import { makeEvaluateGate, makeRecordGateDecision } from './gate.js';
 
 export type { ActivityDeps, RunRef } from './deps.js';
 export type { ExtractInput, ExtractResult } from './extract.js';
@@ -16,6 +17,7 @@ export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';
 export type { PinnedChallenger, ShadowChunkInput } from './shadow-score.js';
 export type { RollbackCounts, RollbackInput } from './rollback.js';
+export type { GateDecision, GateVerdict } from './gate.js';
 
 /** The stage activities of every pipeline, bound to one process's pool, pipeline registry, models and settings. */
 export function createScoringActivities(deps: ActivityDeps) {
@@ -28,6 +30,8 @@ export function createScoringActivities(deps: ActivityDeps) {
     ...makeCrmSync(deps),
     ...makeShadowScoring(deps),
     rollbackRun: makeRollback(deps),
+    evaluateGate: makeEvaluateGate(deps),
+    recordGateDecision: makeRecordGateDecision(deps),
   };
 }
 

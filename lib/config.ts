@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigInvalid } from './errors.js';
 import { PROJECT_ROOT } from './paths.js';
 import { isTimeZone } from './time-zone.js';
+import { durationSchema, gatesSchema, type GateOverrides } from '../pipelines/gates.js';
 
 
 const sqlName = z
@@ -61,6 +62,20 @@ const envSchema = z.object({
   SCOREFLOW_CRM_VERIFY_SAMPLE: z.coerce.number().int().min(0).default(100),
   SCOREFLOW_CRM_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   SCOREFLOW_CRM_SYNC_MODE: z.enum(['update', 'upsert']).default('update'),
+  SCOREFLOW_APPROVAL_TIMEOUT: durationSchema.optional(),
+  SCOREFLOW_GATES: z.string().transform((v, ctx) => {
+    try {
+      const raw = z.record(z.string(), z.record(z.string(), z.unknown())).parse(JSON.parse(v));
+      // Validated as thresholds, but only the ones given: the definition's stay where the JSON is silent.
+      return Object.fromEntries(Object.entries(raw).map(([id, t]) => {
+        const valid = gatesSchema.parse(t);
+        return [id, Object.fromEntries(Object.keys(t).map((k) => [k, valid[k as keyof typeof valid]]))];
+      }));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON naming thresholds per pipeline, such as {"product-recs":{"maxTopItemShare":0.4}} (see pipelines/gates.ts)' });
+      return z.NEVER;
+    }
+  }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -102,6 +117,8 @@ export interface Config {
     /** `update`: only contacts HubSpot already has (by email); `upsert`: also creates a contact per unknown email. */
     syncMode: 'update' | 'upsert';
   };
+  /** Quality-gate settings that override the pipeline definitions' (SCOREFLOW_APPROVAL_TIMEOUT, SCOREFLOW_GATES). */
+  gates: GateOverrides;
   /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 }
@@ -153,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
     crm: { ...crmConnection(e, defaults), sandboxPort: e.SCOREFLOW_SANDBOX_PORT, ratePer10s: e.SCOREFLOW_CRM_RATE_PER_10S,
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
       concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },
+    gates: { approvalTimeout: e.SCOREFLOW_APPROVAL_TIMEOUT, byPipeline: e.SCOREFLOW_GATES ?? {} },
     logLevel: e.LOG_LEVEL,
   };
 }

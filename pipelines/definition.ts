@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isTimeZone } from '../lib/time-zone.js';
+import { gatesSchema } from './gates.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const identifier = z.string().regex(IDENTIFIER, 'must be a plain column name (letters, digits, underscores)');
@@ -86,6 +87,8 @@ export const pipelineDefinitionSchema = z.object({
     /** top-k only: keys read, scored and staged at a time within a chunk (bounds a chunk's memory; heartbeats between). */
     batchSize: z.number().int().min(1).max(100_000).default(5_000),
   }),
+  /** The quality gate before publication (pipelines/gates.ts); absent: the defaults there. */
+  gates: gatesSchema.prefault({}),
 });
 
 export type PipelineDefinition = z.infer<typeof pipelineDefinitionSchema>;

@@ -24,5 +24,7 @@ export function leadScoringDefinition(config: Config): PipelineDefinitionInput {
     crm: { properties: { score: 'lead_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } },
     schedule: { timezone: config.schedule.timezone, cron: [config.schedule.cron] },
     sizing: { chunkSize: config.scoring.chunkSize, concurrency: config.scoring.concurrency },
+    // Incremental: the row count follows the day's changes, so only rejects and the score distribution are held.
+    gates: { maxRowChange: null, maxRejectRate: 0.05, maxPsi: 0.25, maxBucketShareChange: 0.15 },
   };
 }

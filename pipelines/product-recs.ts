@@ -38,5 +38,7 @@ export function productRecsDefinition(config: Config): PipelineDefinitionInput {
       calendars: [{ dayOfWeek: 1, hour: 13, minute: 0 }, { dayOfWeek: 5, hour: 8, minute: 0 }],
     },
     sizing: { chunkSize: config.recs.chunkSize, concurrency: 2, batchSize: config.recs.batchSize },
+    // Every run scores every customer: its size may move only a little; most customers get model picks, not popularity.
+    gates: { maxRowChange: 0.3, maxRejectRate: 0.05, maxPsi: 0.25, maxBucketShareChange: null, minCoverage: 0.05, maxTopItemShare: 0.3 },
   };
 }

@@ -38,6 +38,9 @@ import { installTemporalLogging } from './temporal-logging.js';
 import { openWorkerMetrics } from './metrics-server.js';
 import { registerRunGauges } from './run-gauges.js';
 import { listRuns, runsText, runsWithMissed } from './runs-command.js';
+import { registerApprovalCommands } from './approval-commands.js';
+import { gateReports } from '../activities/sql/gate-report.js';
+import { gateSummary, gateText } from './gate-format.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -276,12 +279,14 @@ export function buildCli(): Command {
     );
   }
 
-  pipelineOption(program.command('runs')).description('recent runs of a pipeline from scoring.pipeline_runs, and scheduled times that did not start (status missed)')
+  pipelineOption(program.command('runs')).description('recent runs of a pipeline from scoring.pipeline_runs, with their quality gates, and scheduled times that did not start (status missed)')
     .option('--limit <n>', 'how many', positiveInt, 10).option('--missed-days <n>', 'days of scheduled times to check for runs that did not start (0: none, no Temporal)', positiveInt, 7).option('--json', 'JSON output')
     .action((o: { pipeline: string; limit: number; missedDays: number; json?: boolean }) =>
       withRuntime({ temporal: o.missedDays > 0, crm: 'off', pipeline: o.pipeline }, async (rt) => {
         const list = await listRuns(rt, o);
-        print(o.json, runsWithMissed(list), () => runsText(list));
+        const gates = await gateReports(rt.pool, list.runs.map((r) => r.run_id));
+        print(o.json, runsWithMissed(list).map((r) => ('scheduled_at' in r ? r : { ...r, gate: gates.get(r.run_id) ?? null })), () =>
+          runsText(list, (runId) => gateSummary(gates.get(runId))));
       }),
     );
 
@@ -292,13 +297,16 @@ export function buildCli(): Command {
         const { source } = rt.pipelines.get(o.pipeline);
         const future = await futureDatedLeads(rt.pool, parseLeadsTable(source.table, { key: source.key, change: source.change, email: source.email }));
         const warning = future ? `\n${futureDatedWarning(o.pipeline === LEAD_SCORING ? rt.config.source.leadsTable : source.table, future)}` : '';
-        print(o.json, latest || future ? { ...latest, future_dated_leads: future } : null, () => {
+        const gate = latest ? (await gateReports(rt.pool, [latest.run_id])).get(latest.run_id) : undefined;
+        print(o.json, latest || future ? { ...latest, gate: gate ?? null, future_dated_leads: future } : null, () => {
           if (!latest) return `no runs yet: try \`scoreflow run\`${warning}`;
           const head = `${latest.run_id}: ${runOutcome(latest)} (model ${latest.model_version ?? '-'}, started ${latest.started_at.toISOString()})`;
           const rerun = `scoreflow rerun${o.pipeline === LEAD_SCORING ? '' : ` --pipeline ${o.pipeline}`} --as-of ${latest.as_of}`;
           const error = latest.error_type ? `\n${latest.error_type}: ${latest.error_message}\nAfter fixing it: ${rerun}` : '';
           const again = latest.cancelled_at && !latest.error_type ? `\nTo run it again: ${rerun}` : '';
-          return `${head}\n${stageTable(latest)}${error}${again}${warning}`;
+          const decide = `scoreflow approve|reject${o.pipeline === LEAD_SCORING ? '' : ` --pipeline ${o.pipeline}`} --as-of ${latest.as_of} --reason "..."`;
+          const gateLines = gate ? `\n${gateText(gate, decide)}` : '';
+          return `${head}\n${stageTable(latest)}${gateLines}${error}${again}${warning}`;
         });
       }),
     );
@@ -370,6 +378,7 @@ export function buildCli(): Command {
   registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
   registerRollbackCommand(program, withRuntime);
+  registerApprovalCommands(program, withRuntime, print);
   return program;
 }
 

@@ -26,13 +26,14 @@ export function stageTable(r: RunReport): string {
   );
 }
 
-/** One line per run for `scoreflow runs`. */
-export function runsTable(runs: RunReport[]): string {
+/** One line per run for `scoreflow runs`; with `gate`, each run's quality-gate outcome in a column. */
+export function runsTable(runs: RunReport[], gate?: (runId: string) => string): string {
   return table(
-    ['run', 'status', 'model', 'extracted', 'scored', 'rejected', 'published', 'error'],
+    ['run', 'status', ...(gate ? ['gate'] : []), 'model', 'extracted', 'scored', 'rejected', 'published', 'error'],
     runs.map((r) => [
       r.run_id,
       r.kind === 'rollback' ? `${r.status} (rollback to ${r.rolled_back_from})` : r.status,
+      ...(gate ? [gate(r.run_id)] : []),
       r.model_version ?? '-',
       n(r.leads_extracted),
       n(r.leads_scored),

@@ -28,9 +28,9 @@ export function runsWithMissed({ runs, gaps }: { runs: RunReport[]; gaps?: Sched
 }
 
 /** The runs table, missed slots as rows with status `missed`, and what Temporal's schedule skipped or dropped. */
-export function runsText(list: { runs: RunReport[]; gaps?: ScheduleGaps }): string {
+export function runsText(list: { runs: RunReport[]; gaps?: ScheduleGaps }, gate?: (runId: string) => string): string {
   const rows = runsWithMissed(list).map((r) => ('scheduled_at' in r ? missedRow(r) : r));
-  const lines = [rows.length ? runsTable(rows) : 'no runs yet: try `scoreflow run`'];
+  const lines = [rows.length ? runsTable(rows, gate) : 'no runs yet: try `scoreflow run`'];
   const g = list.gaps;
   if (g && (g.skippedOverlap || g.missedCatchupWindow)) {
     lines.push(`schedule ${g.scheduleId}: ${g.skippedOverlap} action(s) skipped because a run was still going, ${g.missedCatchupWindow} missed while Temporal was down past the catch-up window (since it was created)`);

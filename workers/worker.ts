@@ -69,6 +69,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
     recsKeepRuns: p.config.recs.keepRuns,
     lookbackHours: p.config.scoring.lookbackHours,
     retentionDays: p.config.retention.days,
+    gates: p.config.gates,
     crm: {
       connection: p.crm,
       // 250 ms more than HubSpot's ten seconds absorbs the spread of request latencies between workers.

@@ -5,6 +5,7 @@ import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.
 import { boundedMap } from './bounded-map.js';
 import { SCOREFLOW_MODEL_VERSION, SCOREFLOW_PIPELINE, SCOREFLOW_STATUS, type RunSearchStatus } from './search-attributes.js';
 import { scoreChallenger } from './challenger.js';
+import { qualityGate, type GateOutcome } from './gate.js';
 
 /** Input of one pipeline's business day. Only a pipeline id, a date and settings: never source data. */
 export interface PipelineInput {
@@ -30,10 +31,12 @@ export interface PipelineResult {
   published: number;
   /** Absent for runs started before the CRM stage existed. */
   crm?: CrmSummary;
+  /** The quality gate's verdict and decision; absent for runs started before the gate existed. */
+  gate?: GateOutcome;
 }
 
 export interface RunProgress {
-  stage: 'extract' | 'batch-score' | 'store' | 'crm-sync' | 'done' | 'failed' | 'cancelled';
+  stage: 'extract' | 'batch-score' | 'gate' | 'awaiting-approval' | 'rejected' | 'store' | 'crm-sync' | 'done' | 'failed' | 'cancelled';
   chunksDone: number;
   chunksTotal: number;
 }
@@ -95,6 +98,22 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     }, stopOnFirstFailure());
     if (patched('challenger-shadow')) await scoreChallenger(run, extracted.chunks, input.scoringConcurrency ?? 2);
 
+    let gate: GateOutcome | undefined;
+    // Runs recorded before the quality gate went straight to store; the patch keeps them replayable.
+    if (patched('quality-gate')) {
+      progress.stage = 'gate';
+      gate = await qualityGate(run, () => {
+        progress.stage = 'awaiting-approval';
+        mark('awaiting-approval');
+      });
+      if (gate.decision?.decision === 'reject') {
+        progress.stage = 'rejected';
+        mark('rejected');
+        const { modelVersion, modelSha256, total, chunks: chunkCount } = extracted;
+        return { ...run, modelVersion, modelSha256, extracted: total, chunks: chunkCount, scored: gate.scored, rejected: gate.rejected, published: 0, gate };
+      }
+    }
+
     progress.stage = 'store';
     mark('storing');
     // A cancel waits for the store stage: a run is published entirely or not at all.
@@ -126,6 +145,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       rejected: stored.rejected,
       published: stored.published,
       crm,
+      gate,
     };
   } catch (err) {
     progress.stage = isCancellation(err) ? 'cancelled' : 'failed';

@@ -4,7 +4,7 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 export interface RunRow {
   run_id: string;
   pipeline: string;
-  status: 'extracting' | 'scoring' | 'storing' | 'published' | 'failed' | 'cancelled';
+  status: 'extracting' | 'scoring' | 'awaiting-approval' | 'storing' | 'published' | 'failed' | 'cancelled' | 'rejected';
   chunks: number | null;
   leads_extracted: number | null;
   model_sha256: string | null;

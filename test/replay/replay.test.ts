@@ -27,11 +27,12 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger and a rollback', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a rollback and a run held at the quality gate and approved', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
+      'lead-scoring-gated-approved.json',
       'lead-scoring-reset-after-bad-token.json',
       'lead-scoring-rollback.json',
       'lead-scoring-success-7-chunks.json',
@@ -43,6 +44,10 @@ describe('recorded workflow histories', () => {
       'scheduled-launcher.json',
     ]);
     const events = (file: string) => (histories.find((h) => h.file === file)!.history as { events: HistoryEvent[] }).events;
+    // Held at the quality gate: the run waited for the decide signal, then published.
+    expect(events('lead-scoring-gated-approved.json').map((e) => e.eventType)).toEqual(
+      expect.arrayContaining(['EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED', 'EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED']),
+    );
     // The killed worker's chunk was retried on the new worker; the reset run starts with a reset workflow task.
     expect(events('lead-scoring-worker-killed-retried.json').some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
     expect(events('lead-scoring-reset-after-bad-token.json').some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_TASK_FAILED')).toBe(true);

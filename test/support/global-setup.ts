@@ -14,6 +14,8 @@ import { INTEGRATION_DIR, namespaceOfTestFile } from './test-namespace.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The dev server's Web UI, for tests that drive it in a browser. */
+    temporalUiUrl: string;
     adminDatabaseUrl: string;
     workflowBundlePath: string;
     temporalCliPath: string;
@@ -48,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const workflowBundlePath = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(workflowBundlePath, bundle.code);
   project.provide('temporalAddress', temporal.address);
+  project.provide('temporalUiUrl', temporal.uiUrl);
   project.provide('adminDatabaseUrl', postgres.url);
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('temporalCliPath', temporalCliPath);

@@ -4,7 +4,7 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { breachLines, evaluateGate, type RunMetrics } from './gate-checks.js';
 import { stagePipeline } from './pipeline.js';
-import { lastPublishedRun, publishedBucketMetrics, STAGED_TOP_K, stagedBucketMetrics, topKMetrics } from './sql/gate-metrics.js';
+import { lastPublishedRun, publishedBucketMetrics, stagedBucketMetrics, topKMetrics } from './sql/gate-metrics.js';
 import { gateReports, saveGateDecision, saveGateReport } from './sql/gate-report.js';
 import { withHeartbeats } from './with-heartbeats.js';
 
@@ -47,8 +47,9 @@ export function makeEvaluateGate(deps: ActivityDeps) {
     let base: RunMetrics | null = null;
     if (definition.output.kind === 'top-k') {
       const productsTable = parseLeadsTable(definition.source.tables!.products).sql;
-      const edgesFrom = baseline ? { table: sinks.history, runId: baseline.runId } : { table: STAGED_TOP_K, runId: ref.runId };
-      run = await topKMetrics(deps.pool, { table: STAGED_TOP_K, runId: ref.runId, productsTable, edgesFrom });
+      // Chunks stage a top-k run's rows straight into the versioned table, which readers see only once published.
+      const edgesFrom = { table: sinks.history, runId: baseline ? baseline.runId : ref.runId };
+      run = await topKMetrics(deps.pool, { table: sinks.history, runId: ref.runId, productsTable, edgesFrom });
       if (baseline) base = await topKMetrics(deps.pool, { table: sinks.history, runId: baseline.runId, productsTable, edgesFrom, rejected: baseline.rejected });
     } else {
       run = await stagedBucketMetrics(deps.pool, ref.runId);

@@ -32,9 +32,6 @@ export async function publishedBucketMetrics(db: Db, historyTable: string, basel
   return { ...binned(rows), rejected: baseline.rejected };
 }
 
-/** Where a top-k run's rows are before publication, and after it (the pipeline's versioned history table). */
-export const STAGED_TOP_K = 'recs.staged_recommendations';
-
 /**
  * A top-k run's figures: customers with recommendations, score deciles (edges from the baseline run, or
  * from the run itself without one), catalogue coverage against the active products and the most

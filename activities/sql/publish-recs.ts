@@ -42,8 +42,8 @@ export async function publishRecsRun(
   );
   await client.query(
     `delete from ${sinks.history} c
-     where c.run_id in (select run_id from scoring.pipeline_runs where pipeline = $1 and status = 'published')
-       and c.run_id not in (select run_id from scoring.pipeline_runs where pipeline = $1 and status = 'published'
+     where c.run_id in (select run_id from scoring.pipeline_runs where pipeline = $1 and status = 'published' and kind = 'run')
+       and c.run_id not in (select run_id from scoring.pipeline_runs where pipeline = $1 and status = 'published' and kind = 'run'
                             order by finished_at desc, run_id desc limit $2)`,
     [pipeline, p.keepRuns],
   );

@@ -33,6 +33,7 @@ import { checkCrm, dryRunCrm, testCrm } from './crm-commands.js';
 import { registerDataCommands } from './data-commands.js';
 import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
+import { registerServeCommand } from './serve-command.js';
 import { installTemporalLogging } from './temporal-logging.js';
 
 const positiveInt = (v: string) => {
@@ -358,6 +359,7 @@ export function buildCli(): Command {
   registerDataCommands(program, withRuntime, print);
   registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
+  registerServeCommand(program, withRuntime, waitForSignal);
   return program;
 }
 

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { startServeApp } from '../serve/app.js';
+import type { WithRuntime } from './runtime.js';
+
+/** `scoreflow serve`: the recommendations service in the foreground until SIGTERM or Ctrl-C, which finish in-flight requests first. */
+export function registerServeCommand(program: Command, withRuntime: WithRuntime, waitForSignal: () => Promise<void>): void {
+  program.command('serve')
+    .description('serve product recommendations over HTTP (GET /v1/customers/{id}/recommendations) from the published product-recs run; run as many as you like behind a load balancer')
+    .action(() =>
+      withRuntime({ temporal: false, crm: 'off', longRunning: true }, async (rt) => {
+        const service = await startServeApp(rt.config, { databaseUrl: rt.databaseUrl, log: rt.log });
+        const run = service.watcher.current();
+        process.stderr.write(`scoreflow serve on ${service.url} (${rt.config.serve.apiKeys.size} API keys from ${rt.config.serve.apiKeysSource}); `
+          + `${run ? `answering from ${run.runId}` : `no published run yet: ${service.watcher.lastError() ?? 'loading'}`}; Ctrl-C to stop\n`);
+        await waitForSignal();
+        await service.close();
+      }),
+    );
+}

@@ -359,7 +359,7 @@ export function buildCli(): Command {
   registerDataCommands(program, withRuntime, print);
   registerRecsCommands(program, withRuntime, print);
   registerModelCommands(program, withRuntime);
-  registerServeCommand(program, withRuntime, waitForSignal);
+  registerServeCommand(program, withRuntime);
   return program;
 }
 

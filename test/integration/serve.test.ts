@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECS_PUBLISHED_CHANNEL } from '../../activities/sql/publish-recs.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { makeLogger } from '../../lib/logger.js';
+import { PROJECT_ROOT } from '../../lib/paths.js';
 import { SHOP_TABLES } from '../../pipelines/index.js';
 import { startServeApp, type ServeHandle } from '../../serve/app.js';
 import { startEmbeddedPostgres, type LocalPostgres } from '../../services/embedded-postgres.js';
@@ -217,6 +219,42 @@ describe('scoreflow serve: recommendations on request', () => {
     const rows = await h.query<{ product_id: string }>('select product_id::text from recs.customer_recommendations where run_id = $1 and customer_id = $2 order by rank', [SECOND, id]);
     expect((await recs(`${id}/recommendations`)).body.items.map((i) => i.productId)).toEqual(rows.map((r) => r.product_id));
     expect(service.watcher.listening()).toBe(true);
+  });
+
+  it('without a NOTIFY (the pointer moved by hand), switches at the next poll of recs.published_run', async () => {
+    const polled = await startServeApp({ ...config, serve: { ...config.serve, pollSeconds: 0.3 } }, { port: 0, log: makeLogger('silent') });
+    try {
+      const id = await customerWhere(`exists (select 1 from recs.current_recommendations r where r.customer_id = c.customer_id and r.source = 'model')`);
+      expect((await get(`/v1/customers/${id}/recommendations`, 'ops', polled.url)).body.runId).toBe(SECOND);
+      await h.query('update recs.published_run set run_id = $1 where pipeline = $2', [FIRST, 'product-recs']);
+      await expect.poll(async () => (await get(`/v1/customers/${id}/recommendations`, 'ops', polled.url)).body.runId, { timeout: 30_000, interval: 100 }).toBe(FIRST);
+    } finally {
+      await h.query('update recs.published_run set run_id = $1 where pipeline = $2', [SECOND, 'product-recs']);
+      await polled.close();
+    }
+  });
+
+  it('runs as `scoreflow serve` in its own process, and exits cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn('node', [path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js'), 'serve'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', DATABASE_URL: h.config.database.url!, LOG_LEVEL: 'warn',
+        SCOREFLOW_SERVE_PORT: String(port), SCOREFLOW_SERVE_API_KEYS: `app:${KEYS.app}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => stderr, { timeout: 60_000, interval: 100 }).toContain(`scoreflow serve on http://127.0.0.1:${port}`);
+      const published = (await h.query<{ run_id: string }>('select run_id from recs.published_run'))[0]!.run_id;
+      expect(stderr).toContain(`answering from ${published}`);
+      const id = await customerWhere(`exists (select 1 from recs.current_recommendations r where r.customer_id = c.customer_id and r.source = 'model')`);
+      expect(await get(`/v1/customers/${id}/recommendations`, 'app', `http://127.0.0.1:${port}`)).toMatchObject({ status: 200, body: { source: 'batch', runId: published } });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).not.toContain(KEYS.app);
   });
 
   it('finishes a request in flight when shut down, and then refuses connections', async () => {

@@ -1,7 +1,6 @@
 import type { Latency, LoadResult } from './serve-load.js';
 import { int, type Figure } from './report.js';
 
-type Load = Omit<LoadResult, 'samples'>;
 
 /** What bench:serve measured, as written to its JSON. */
 export interface ServeMeasurements {
@@ -13,11 +12,11 @@ export interface ServeMeasurements {
   data: { reused: boolean; seedMs?: number; runMs?: number; run: { runId: string; asOf: string; published: number } };
   /** Sources of the answers to the warmed, live and no-purchase customers asked before the loads. */
   sources: Record<'warm' | 'live' | 'popular', Record<string, number>>;
-  hits: Load;
-  saturation: Load;
-  sweep: Array<{ connections: number; latency: Latency; autocannon: Load['autocannon']; errors: number }>;
-  mix: Load;
-  publish: Load & {
+  hits: LoadResult;
+  saturation: LoadResult;
+  sweep: Array<{ connections: number; latency: Latency; autocannon: LoadResult['autocannon']; errors: number }>;
+  mix: LoadResult;
+  publish: LoadResult & {
     runId: string;
     status: string;
     storeMs: number | null;
@@ -45,7 +44,7 @@ export function serveFigures(m: ServeMeasurements): Figure[] {
     p99Goal ? f(`${label}: p99`, ms(l.p99), `≤ ${p99Goal} ms`, l.p99 <= p99Goal) : f(`${label}: p99`, ms(l.p99)),
     f(`${label}: max`, ms(l.max)),
   ];
-  const errors = (label: string, load: Load) => f(`${label}: errors of ${int(load.requests)}`, int(load.errors), '0', load.errors === 0);
+  const errors = (label: string, load: LoadResult) => f(`${label}: errors of ${int(load.requests)}`, int(load.errors), '0', load.errors === 0);
   const steady = m.mix.latency.p99;
   const p = m.publish;
   const switchDelay = p.switchedAtMs === null ? 'never' : `${((p.switchedAtMs - p.publishedAtMs) / 1000).toFixed(2)} s`;

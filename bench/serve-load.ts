@@ -65,7 +65,7 @@ export async function runLoad(o: {
   pick: () => Pick;
   inspect: boolean;
   until?: (elapsedMs: number, runs: LoadResult['runs']) => boolean;
-}): Promise<LoadResult & { samples: Samples }> {
+}): Promise<{ result: LoadResult; samples: Samples }> {
   const samples: Samples = { ms: [], at: [], kind: [] };
   const sources = new Map<string, Record<string, number>>();
   const runs: LoadResult['runs'] = [];
@@ -115,7 +115,7 @@ export async function runLoad(o: {
   const byKind: LoadResult['byKind'] = {};
   for (const kind of new Set(samples.kind)) byKind[kind] = { ...latencyOf(samples, (i) => samples.kind[i] === kind), sources: sources.get(kind) ?? {} };
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
-  return {
+  const figures: LoadResult = {
     connections: o.connections,
     rate: o.rate,
     seconds: result.duration,
@@ -127,6 +127,6 @@ export async function runLoad(o: {
     byKind,
     runs,
     autocannon: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
-    samples,
   };
+  return { result: figures, samples };
 }

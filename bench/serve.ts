@@ -157,18 +157,18 @@ async function main(o: Options): Promise<void> {
     const onlyWarm = () => ({ kind: 'warm', id: warm[Math.floor(Math.random() * warm.length)]! });
 
     say(`cache hits at ${int(rate)} req/s, ${o.connections} connections, ${o.duration} s`);
-    const hits = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration, pick: onlyWarm, inspect: true });
+    const { result: hits } = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration, pick: onlyWarm, inspect: true });
     say(`cache hits at saturation, ${o.saturationConnections} connections, ${o.duration} s`);
-    const saturation = await runLoad({ url: service.url, apiKey, connections: o.saturationConnections, rate: 0, seconds: o.duration, pick: onlyWarm, inspect: false });
+    const { result: saturation } = await runLoad({ url: service.url, apiKey, connections: o.saturationConnections, rate: 0, seconds: o.duration, pick: onlyWarm, inspect: false });
     const sweep = [];
     for (const connections of o.sweep) {
       say(`cache hits at ${int(rate)} req/s with ${connections} connections, ${o.duration} s`);
-      const r = await runLoad({ url: service.url, apiKey, connections, rate, seconds: o.duration, pick: onlyWarm, inspect: false });
+      const { result: r } = await runLoad({ url: service.url, apiKey, connections, rate, seconds: o.duration, pick: onlyWarm, inspect: false });
       sweep.push({ connections, latency: r.latency, autocannon: r.autocannon, errors: r.errors });
     }
 
     say(`mix (45% warm, 45% cold, 10% live) at ${int(rate)} req/s, ${o.duration} s`);
-    const mix = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration,
+    const { result: mix } = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration,
       pick: makePicker({ warm, cold: coldMix, live }, { cold: 0.45, live: 0.1 }), inspect: true });
     rss.peak = service.rssMiB().peak;
 
@@ -190,7 +190,7 @@ async function main(o: Options): Promise<void> {
       return r;
     });
     const loadStart = performance.now();
-    const publishing = await runLoad({
+    const { result: publishing, samples } = await runLoad({
       url: service.url, apiKey, connections: o.connections, rate, seconds: 3600,
       pick: makePicker({ warm, cold: coldPublish, live }, { cold: 0.45, live: 0.1 }), inspect: true,
       until: (elapsed, runs) => {
@@ -204,21 +204,17 @@ async function main(o: Options): Promise<void> {
     const report = await runReport(rt.pool, runId);
     const switched = publishing.runs.find((r) => r.runId === runId);
     const publishedAtMs = finished! - loadStart;
-    const before = latencyOf(publishing.samples, (i) => !switched || publishing.samples.at[i]! < switched.firstMs);
-    const after = latencyOf(publishing.samples, (i) => switched !== undefined && publishing.samples.at[i]! >= switched.firstMs);
+    const before = latencyOf(samples, (i) => !switched || samples.at[i]! < switched.firstMs);
+    const after = latencyOf(samples, (i) => switched !== undefined && samples.at[i]! >= switched.firstMs);
     say(switched
       ? `the service answered from ${runId} ${secs(switched.firstMs - publishedAtMs)} after the workflow returned`
       : `the service never answered from ${runId}`);
 
-    const { samples: _a, ...hitsFigures } = hits;
-    const { samples: _b, ...saturationFigures } = saturation;
-    const { samples: _c, ...mixFigures } = mix;
-    const { samples: _d, ...publishingFigures } = publishing;
     const measured: ServeMeasurements = {
       customers: o.customers, products: o.products, live: live.length, warm: warm.length, rate,
-      data, sources, hits: hitsFigures, saturation: saturationFigures, sweep, mix: mixFigures,
+      data, sources, hits, saturation, sweep, mix,
       publish: {
-        ...publishingFigures, runId, status: report?.status ?? 'unknown', storeMs: report?.store_ms ?? null, storeAfterMs,
+        ...publishing, runId, status: report?.status ?? 'unknown', storeMs: report?.store_ms ?? null, storeAfterMs,
         switchedAtMs: switched?.firstMs ?? null, publishedAtMs, beforeSwitch: before, afterSwitch: after,
       },
       rss,

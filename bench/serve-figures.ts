@@ -1,7 +1,6 @@
 import type { Latency, LoadResult } from './serve-load.js';
 import { int, type Figure } from './report.js';
 
-
 /** What bench:serve measured, as written to its JSON. */
 export interface ServeMeasurements {
   customers: number;

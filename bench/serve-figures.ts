@@ -13,9 +13,10 @@ export interface ServeMeasurements {
   sources: Record<'warm' | 'live' | 'popular', Record<string, number>>;
   hits: LoadResult;
   saturation: LoadResult;
-  sweep: Array<{ connections: number; latency: Latency; autocannon: LoadResult['autocannon']; errors: number }>;
+  sweep: Array<{ connections: number; latency: Latency; autocannon: LoadResult['autocannon']; burstMs: number; errors: number }>;
   mix: LoadResult;
-  publish: LoadResult & {
+  /** Absent with --no-publish. */
+  publish?: LoadResult & {
     runId: string;
     status: string;
     storeMs: number | null;
@@ -46,22 +47,25 @@ export function serveFigures(m: ServeMeasurements): Figure[] {
   const errors = (label: string, load: LoadResult) => f(`${label}: errors of ${int(load.requests)}`, int(load.errors), '0', load.errors === 0);
   const steady = m.mix.latency.p99;
   const p = m.publish;
-  const switchDelay = p.switchedAtMs === null ? 'never' : `${((p.switchedAtMs - p.publishedAtMs) / 1000).toFixed(2)} s`;
   return [
     ...latency(`cache hits, ${at}, ${m.hits.connections} conn.`, m.hits.latency, 5),
     errors('cache hits', m.hits),
+    f('cache hits at a fixed rate: 95% of each second\'s answers within', ms(m.hits.burstMs)),
     f(`cache hits, saturation, ${m.saturation.connections} conn.`, `${int(m.saturation.perSecond)} req/s`, '≥ 10,000 req/s', m.saturation.perSecond >= 10_000),
     f('cache hits, saturation: p99', ms(m.saturation.latency.p99)),
     errors('saturation', m.saturation),
-    ...m.sweep.map((s) => f(`cache hits, ${at}, ${s.connections} conn.: p99 (autocannon's own)`, `${ms(s.latency.p99)} (${s.autocannon.p99} ms)`)),
+    ...m.sweep.map((s) => f(`cache hits, ${at}, ${s.connections} conn.: p99 (autocannon's own; 95% in)`, `${ms(s.latency.p99)} (${s.autocannon.p99} ms; ${s.burstMs.toFixed(0)} ms)`)),
     ...latency(`mix 45% warm/45% cold/10% live, ${at}`, m.mix.latency, 10),
     ...Object.entries(m.mix.byKind).map(([kind, l]) => f(`mix, ${kind} customers (${int(l.requests)}): p99`, ms(l.p99))),
     errors('mix', m.mix),
-    f(`mix across publish (${int(p.requests)} req.): p99`, ms(p.latency.p99), `≤ 2 × ${ms(steady)}`, p.latency.p99 <= 2 * steady),
-    f('mix across publish: p99 before / after the switch', `${ms(p.beforeSwitch.p99)} / ${ms(p.afterSwitch.p99)}`),
-    f('mix across publish: max', ms(p.latency.max)),
-    errors('mix across publish', p),
-    f(`answers from the new run after its workflow returned`, switchDelay, 'within seconds', p.switchedAtMs !== null && p.switchedAtMs - p.publishedAtMs < 10_000),
+    ...(p ? [
+      f(`mix across publish (${int(p.requests)} req.): p99`, ms(p.latency.p99), `≤ 2 × ${ms(steady)}`, p.latency.p99 <= 2 * steady),
+      f('mix across publish: p99 before / after the switch', `${ms(p.beforeSwitch.p99)} / ${ms(p.afterSwitch.p99)}`),
+      f('mix across publish: max', ms(p.latency.max)),
+      errors('mix across publish', p),
+      f('answers from the new run after its workflow returned', p.switchedAtMs === null ? 'never' : `${((p.switchedAtMs - p.publishedAtMs) / 1000).toFixed(2)} s`,
+        'within seconds', p.switchedAtMs !== null && p.switchedAtMs - p.publishedAtMs < 10_000),
+    ] : []),
     f('service RSS after start / peak', `${int(m.rss.afterStart)} / ${int(m.rss.peak)} MiB`),
   ];
 }

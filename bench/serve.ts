@@ -55,6 +55,8 @@ interface Options {
   port: number;
   fresh: boolean;
   cpuProf: boolean;
+  nodeFlags: string;
+  publish: boolean;
   out: string;
 }
 
@@ -109,6 +111,55 @@ function makePicker(sets: { warm: string[]; cold: string[]; live: string[] }, sh
   };
 }
 
+/**
+ * Starts the next product-recs run (a day after `fromRun`) and, from its store stage until `o.after` seconds
+ * after the first answer from the new run, loads the service with the mix: the figures before and after the switch.
+ */
+async function loadAcrossPublish(
+  rt: Runtime,
+  o: Options,
+  p: { service: ServeProcess; apiKey: string; fromRun: { runId: string; asOf: string }; pick: () => Pick },
+): Promise<NonNullable<ServeMeasurements['publish']>> {
+  const asOf = nextDay(p.fromRun.asOf);
+  say(`the next run (${asOf}) with a scoreflow worker process; the mix runs from its store stage to ${o.after} s after the service switches`);
+  const handle = await startRun(rt, { pipeline: PRODUCT_RECS, asOf, full: false, crm: false });
+  const runStarted = performance.now();
+  for (;;) {
+    const progress = await handle.query(progressQuery);
+    if (progress.stage === 'store' || progress.stage === 'done') break;
+    if (progress.stage === 'failed' || progress.stage === 'cancelled') throw new Error(`run ${handle.workflowId} ended ${progress.stage}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const storeAfterMs = performance.now() - runStarted;
+  let finished: number | undefined;
+  const result = handle.result().then((r) => {
+    finished = performance.now();
+    return r;
+  });
+  const loadStart = performance.now();
+  const { result: publishing, samples } = await runLoad({
+    url: p.service.url, apiKey: p.apiKey, connections: o.connections, rate: o.rate, seconds: 3600, pick: p.pick, inspect: true,
+    until: (elapsed, runs) => {
+      const switched = runs.find((r) => r.runId !== p.fromRun.runId);
+      if (switched) return elapsed > switched.firstMs + o.after * 1000;
+      return elapsed > 900_000 || (finished !== undefined && performance.now() - finished > 60_000);
+    },
+  });
+  const { runId } = await result;
+  const report = await runReport(rt.pool, runId);
+  const switched = publishing.runs.find((r) => r.runId === runId);
+  const publishedAtMs = finished! - loadStart;
+  say(switched
+    ? `the service answered from ${runId} ${secs(switched.firstMs - publishedAtMs)} after the workflow returned`
+    : `the service never answered from ${runId}`);
+  return {
+    ...publishing, runId, status: report?.status ?? 'unknown', storeMs: report?.store_ms ?? null, storeAfterMs,
+    switchedAtMs: switched?.firstMs ?? null, publishedAtMs,
+    beforeSwitch: latencyOf(samples, (i) => !switched || samples.at[i]! < switched.firstMs),
+    afterSwitch: latencyOf(samples, (i) => switched !== undefined && samples.at[i]! >= switched.firstMs),
+  };
+}
+
 async function main(o: Options): Promise<void> {
   const env = benchEnv(SERVE_PLACE);
   if (o.fresh) fs.rmSync(env['SCOREFLOW_HOME']!, { recursive: true, force: true });
@@ -141,10 +192,10 @@ async function main(o: Options): Promise<void> {
 
     const apiKey = randomBytes(24).toString('hex');
     const profileDir = path.join(config.home, 'cpu-profiles');
-    say(`starting scoreflow serve (its own process)${o.cpuProf ? `, CPU profile into ${profileDir}` : ''}`);
+    say(`starting scoreflow serve (its own process)${o.nodeFlags ? ` with ${o.nodeFlags}` : ''}${o.cpuProf ? `, CPU profile into ${profileDir}` : ''}`);
     service = await startServeProcess({
       databaseUrl: rt.databaseUrl, port: o.port, apiKey,
-      nodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      nodeFlags: [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...o.nodeFlags.split(' ').filter(Boolean)],
     });
     const rss = { afterStart: service.rssMiB().now, peak: 0 };
 
@@ -164,7 +215,7 @@ async function main(o: Options): Promise<void> {
     for (const connections of o.sweep) {
       say(`cache hits at ${int(rate)} req/s with ${connections} connections, ${o.duration} s`);
       const { result: r } = await runLoad({ url: service.url, apiKey, connections, rate, seconds: o.duration, pick: onlyWarm, inspect: false });
-      sweep.push({ connections, latency: r.latency, autocannon: r.autocannon, errors: r.errors });
+      sweep.push({ connections, latency: r.latency, autocannon: r.autocannon, burstMs: r.burstMs, errors: r.errors });
     }
 
     say(`mix (45% warm, 45% cold, 10% live) at ${int(rate)} req/s, ${o.duration} s`);
@@ -172,52 +223,16 @@ async function main(o: Options): Promise<void> {
       pick: makePicker({ warm, cold: coldMix, live }, { cold: 0.45, live: 0.1 }), inspect: true });
     rss.peak = service.rssMiB().peak;
 
-    const asOf = nextDay(data.run.asOf);
-    say(`the next run (${asOf}) with a scoreflow worker process; the mix runs from its store stage to ${o.after} s after the service switches`);
-    await startWorker();
-    const handle = await startRun(rt, { pipeline: PRODUCT_RECS, asOf, full: false, crm: false });
-    const runStarted = performance.now();
-    for (;;) {
-      const p = await handle.query(progressQuery);
-      if (p.stage === 'store' || p.stage === 'done') break;
-      if (p.stage === 'failed' || p.stage === 'cancelled') throw new Error(`run ${handle.workflowId} ended ${p.stage}`);
-      await new Promise((r) => setTimeout(r, 100));
+    let publish: ServeMeasurements['publish'];
+    if (o.publish) {
+      await startWorker();
+      publish = await loadAcrossPublish(rt, o, { service, apiKey, fromRun: data.run, pick: makePicker({ warm, cold: coldPublish, live }, { cold: 0.45, live: 0.1 }) });
+      rss.peak = service.rssMiB().peak;
     }
-    const storeAfterMs = performance.now() - runStarted;
-    let finished: number | undefined;
-    const result = handle.result().then((r) => {
-      finished = performance.now();
-      return r;
-    });
-    const loadStart = performance.now();
-    const { result: publishing, samples } = await runLoad({
-      url: service.url, apiKey, connections: o.connections, rate, seconds: 3600,
-      pick: makePicker({ warm, cold: coldPublish, live }, { cold: 0.45, live: 0.1 }), inspect: true,
-      until: (elapsed, runs) => {
-        const switched = runs.find((r) => r.runId !== data.run.runId);
-        if (switched) return elapsed > switched.firstMs + o.after * 1000;
-        return elapsed > 900_000 || (finished !== undefined && performance.now() - finished > 60_000);
-      },
-    });
-    const { runId } = await result;
-    rss.peak = service.rssMiB().peak;
-    const report = await runReport(rt.pool, runId);
-    const switched = publishing.runs.find((r) => r.runId === runId);
-    const publishedAtMs = finished! - loadStart;
-    const before = latencyOf(samples, (i) => !switched || samples.at[i]! < switched.firstMs);
-    const after = latencyOf(samples, (i) => switched !== undefined && samples.at[i]! >= switched.firstMs);
-    say(switched
-      ? `the service answered from ${runId} ${secs(switched.firstMs - publishedAtMs)} after the workflow returned`
-      : `the service never answered from ${runId}`);
 
     const measured: ServeMeasurements = {
       customers: o.customers, products: o.products, live: live.length, warm: warm.length, rate,
-      data, sources, hits, saturation, sweep, mix,
-      publish: {
-        ...publishing, runId, status: report?.status ?? 'unknown', storeMs: report?.store_ms ?? null, storeAfterMs,
-        switchedAtMs: switched?.firstMs ?? null, publishedAtMs, beforeSwitch: before, afterSwitch: after,
-      },
-      rss,
+      data, sources, hits, saturation, sweep, mix, ...(publish ? { publish } : {}), rss,
     };
     const figures = serveFigures(measured);
     process.stdout.write(`\n${printFigures(figures)}\n`);
@@ -251,10 +266,12 @@ const program = new Command('bench:serve')
   .option('--connections <n>', 'connections of the fixed-rate loads', positiveInt, 10)
   .option('--saturation-connections <n>', 'connections of the saturation load', positiveInt, 32)
   .option('--sweep <list>', 'also cache hits at the fixed rate with each of these connection counts, or none', counts, [1, 50])
+  .option('--no-publish', 'skip the load across the next run\'s publication (and its minutes of scoring)')
   .option('--after <s>', 'seconds the publish load goes on after the service switched runs', positiveInt, 10)
   .option('--port <n>', 'port of the service', positiveInt, 8093)
   .option('--fresh', 'seed and score again even when the database holds a run of this size', false)
   .option('--cpu-prof', 'write a V8 CPU profile of the service (node --cpu-prof) under the bench\'s home', false)
+  .option('--node-flags <flags>', 'node options for the service process, e.g. "--max-semi-space-size=32"', '')
   .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
   .action(async (o: Options) => main(o));
 

@@ -71,7 +71,7 @@ describe('npm run bench:serve', () => {
       '--duration', '1', '--after', '1', '--sweep', '2', '--port', String(serve), '--out', out, ...args], { env, timeout: 170_000 });
 
     const { stdout } = await bench();
-    for (const measure of ['cache hits, 1,000 req/s, 10 conn.: p99', 'cache hits, saturation, 32 conn.', '2 conn.: p99 (autocannon\'s own)',
+    for (const measure of ['cache hits, 1,000 req/s, 10 conn.: p99', 'cache hits, saturation, 32 conn.', '2 conn.: p99 (autocannon\'s own', 'cache hits at a fixed rate: 95% of each second',
       'mix 45% warm/45% cold/10% live, 1,000 req/s: p99', 'mix, cold customers', 'mix, live customers', 'mix across publish',
       'answers from the new run after its workflow returned', 'service RSS after start / peak']) {
       expect(stdout).toContain(measure);

@@ -15,6 +15,9 @@ export interface ServeMeasurements {
   saturation: LoadResult;
   sweep: Array<{ connections: number; latency: Latency; autocannon: LoadResult['autocannon']; burstMs: number; errors: number }>;
   mix: LoadResult;
+  /** The same cache hits and mix at the same rate, evenly paced (bench/paced-load.ts). */
+  pacedHits: LoadResult;
+  pacedMix: LoadResult;
   /** Absent with --no-publish. */
   publish?: LoadResult & {
     runId: string;
@@ -58,6 +61,12 @@ export function serveFigures(m: ServeMeasurements): Figure[] {
     ...latency(`mix 45% warm/45% cold/10% live, ${at}`, m.mix.latency, 10),
     ...Object.entries(m.mix.byKind).map(([kind, l]) => f(`mix, ${kind} customers (${int(l.requests)}): p99`, ms(l.p99))),
     errors('mix', m.mix),
+    f(`paced ${at} (one every ${(1000 / m.rate).toFixed(2)} ms): cache hits p50 / max`, `${ms(m.pacedHits.latency.p50)} / ${ms(m.pacedHits.latency.max)}`),
+    f(`paced ${at}: cache hits p99`, ms(m.pacedHits.latency.p99), '≤ 5 ms', m.pacedHits.latency.p99 <= 5),
+    f(`paced ${at}: mix p50 / max`, `${ms(m.pacedMix.latency.p50)} / ${ms(m.pacedMix.latency.max)}`),
+    f(`paced ${at}: mix p99`, ms(m.pacedMix.latency.p99), '≤ 10 ms', m.pacedMix.latency.p99 <= 10),
+    ...Object.entries(m.pacedMix.byKind).map(([kind, l]) => f(`paced mix, ${kind} customers (${int(l.requests)}): p99`, ms(l.p99))),
+    errors('paced', { ...m.pacedHits, requests: m.pacedHits.requests + m.pacedMix.requests, errors: m.pacedHits.errors + m.pacedMix.errors }),
     ...(p ? [
       f(`mix across publish (${int(p.requests)} req.): p99`, ms(p.latency.p99), `≤ 2 × ${ms(steady)}`, p.latency.p99 <= 2 * steady),
       f('mix across publish: p99 before / after the switch', `${ms(p.beforeSwitch.p99)} / ${ms(p.afterSwitch.p99)}`),

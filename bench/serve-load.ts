@@ -49,6 +49,11 @@ export function latencyOf(samples: { ms: number[]; at: number[]; kind: string[] 
   return { requests: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1]! : 0 };
 }
 
+/** Within how many ms of the start of each second (since the load began) 95% of the answers came. */
+export function burstMsOf(samples: Samples): number {
+  return quantile(Float64Array.from(samples.at, (at) => at % 1000).sort(), 0.95);
+}
+
 /** Every response's latency, kind and time, for figures over a window of the run (before and after a switch). */
 export interface Samples {
   ms: number[];
@@ -131,7 +136,7 @@ export async function runLoad(o: {
     latency: latencyOf(samples, () => true),
     byKind,
     runs,
-    burstMs: quantile(Float64Array.from(samples.at, (at) => at % 1000).sort(), 0.95),
+    burstMs: burstMsOf(samples),
     autocannon: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
   };
   return { result: figures, samples };

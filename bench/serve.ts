@@ -26,6 +26,7 @@ import { benchEnv, type BenchPlace } from './bench-env.js';
 import { measureRun } from './pipeline-run.js';
 import { int, printFigures, secs } from './report.js';
 import { serveFigures, type ServeMeasurements } from './serve-figures.js';
+import { runPacedLoad } from './paced-load.js';
 import { latencyOf, runLoad, type Pick } from './serve-load.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { addLiveCustomers, publishedRecsRun, recordSeededShop, sampleRunCustomers, seededShop, type ShopSql } from './serve-shop.js';
@@ -182,12 +183,12 @@ async function main(o: Options): Promise<void> {
     say(`added ${int(live.length)} live customers (purchases after run ${data.run.runId}, no row in it)`);
 
     const rate = o.rate;
-    const coldNeeded = Math.ceil(rate * o.duration * 0.45 * 1.2) + Math.ceil(rate * 180 * 0.45);
+    const coldNeeded = 3 * Math.ceil(rate * Math.max(o.duration, 120) * 0.45);
     const model = await sampleRunCustomers(rt.pool, { runId: data.run.runId, source: 'model', maxId: o.customers, count: o.warm * 2 + coldNeeded });
     const warm = model.slice(0, Math.min(o.warm, Math.floor(model.length / 4)));
     const coldAll = model.slice(warm.length);
-    const coldMix = coldAll.slice(0, Math.floor(coldAll.length / 2));
-    const coldPublish = coldAll.slice(coldMix.length);
+    const third = Math.floor(coldAll.length / 3);
+    const [coldMix, coldPaced, coldPublish] = [coldAll.slice(0, third), coldAll.slice(third, 2 * third), coldAll.slice(2 * third)];
     const popular = await sampleRunCustomers(rt.pool, { runId: data.run.runId, source: 'popular', maxId: o.customers, count: 20 });
 
     const apiKey = randomBytes(24).toString('hex');
@@ -221,6 +222,10 @@ async function main(o: Options): Promise<void> {
     say(`mix (45% warm, 45% cold, 10% live) at ${int(rate)} req/s, ${o.duration} s`);
     const { result: mix } = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration,
       pick: makePicker({ warm, cold: coldMix, live }, { cold: 0.45, live: 0.1 }), inspect: true });
+    say(`the same, paced: one request every ${(1000 / rate).toFixed(2)} ms (node:http, open loop), cache hits then the mix, ${o.duration} s each`);
+    const { result: pacedHits } = await runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration, pick: onlyWarm });
+    const { result: pacedMix } = await runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration,
+      pick: makePicker({ warm, cold: coldPaced, live }, { cold: 0.45, live: 0.1 }) });
     rss.peak = service.rssMiB().peak;
 
     let publish: ServeMeasurements['publish'];
@@ -232,7 +237,7 @@ async function main(o: Options): Promise<void> {
 
     const measured: ServeMeasurements = {
       customers: o.customers, products: o.products, live: live.length, warm: warm.length, rate,
-      data, sources, hits, saturation, sweep, mix, ...(publish ? { publish } : {}), rss,
+      data, sources, hits, saturation, sweep, mix, pacedHits, pacedMix, ...(publish ? { publish } : {}), rss,
     };
     const figures = serveFigures(measured);
     process.stdout.write(`\n${printFigures(figures)}\n`);

@@ -73,13 +73,13 @@ describe('npm run bench:serve', () => {
     const { stdout } = await bench();
     for (const measure of ['cache hits, 1,000 req/s, 10 conn.: p99', 'cache hits, saturation, 32 conn.', '2 conn.: p99 (autocannon\'s own', 'cache hits at a fixed rate: 95% of each second',
       'mix 45% warm/45% cold/10% live, 1,000 req/s: p99', 'mix, cold customers', 'mix, live customers', 'mix across publish',
-      'answers from the new run after its workflow returned', 'service RSS after start / peak']) {
+      'answers from the new run after its workflow returned', 'paced 1,000 req/s: cache hits p99', 'paced 1,000 req/s: mix p99', 'service RSS after start / peak']) {
       expect(stdout).toContain(measure);
     }
     const first = JSON.parse(fs.readFileSync(path.join(out, 'serve-latest.json'), 'utf8'));
     expect(first.data).toMatchObject({ reused: false, run: { runId: 'product-recs-2026-11-24', published: 2000 } });
     expect(first.sources).toEqual({ warm: { batch: first.warm }, live: { live: 20 }, popular: { popular: expect.any(Number) } });
-    for (const load of [first.hits, first.saturation, first.mix, first.publish]) {
+    for (const load of [first.hits, first.saturation, first.mix, first.pacedHits, first.pacedMix, first.publish]) {
       expect(load.requests).toBeGreaterThan(0);
       expect(load.errors).toBe(0);
       expect(load.latency.p99).toBeGreaterThan(0);
@@ -89,7 +89,7 @@ describe('npm run bench:serve', () => {
     expect(first.publish).toMatchObject({ runId: 'product-recs-2026-11-25', status: 'published', switchedAtMs: expect.any(Number) });
     expect(first.publish.afterSwitch.requests).toBeGreaterThan(0);
     expect(first.rss.peak).toBeGreaterThan(50);
-    expect(first.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(9);
+    expect(first.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(12);
 
     const { stderr } = await bench();
     expect(stderr).toContain('reusing the shop of 2,000 customers × 5,000 products and run product-recs-2026-11-25');

@@ -75,6 +75,10 @@ export function serveFigures(m: ServeMeasurements): Figure[] {
       f('answers from the new run after its workflow returned', p.switchedAtMs === null ? 'never' : `${((p.switchedAtMs - p.publishedAtMs) / 1000).toFixed(2)} s`,
         'within seconds', p.switchedAtMs !== null && p.switchedAtMs - p.publishedAtMs < 10_000),
     ] : []),
+    f('service CPU per request: cache hits (saturation) / mix / paced mix',
+      [m.saturation, m.mix, m.pacedMix].map((l) => (l.serviceCpuMsPerRequest ?? 0).toFixed(3)).join(' / ') + ' ms'),
+    f('load generator CPU per request: autocannon (saturation) / node:http (paced mix)',
+      [m.saturation, m.pacedMix].map((l) => (l.loaderCpuMsPerRequest ?? 0).toFixed(3)).join(' / ') + ' ms'),
     f('service RSS after start / peak', `${int(m.rss.afterStart)} / ${int(m.rss.peak)} MiB`),
   ];
 }

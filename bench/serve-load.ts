@@ -35,6 +35,10 @@ export interface LoadResult {
    * over the second, far less when autocannon's fixed rate sends each connection's share in a burst.
    */
   burstMs: number;
+  /** CPU the service process used during the load, per request, in ms (set by the bench around the load). */
+  serviceCpuMsPerRequest?: number;
+  /** CPU this (the load's) process used per request, in ms: the load generator's own share of the 2 cores. */
+  loaderCpuMsPerRequest?: number;
   /** What autocannon itself reports: integer milliseconds, and at a fixed rate "corrected" for coordinated omission. */
   autocannon: { p50: number; p99: number; max: number };
 }

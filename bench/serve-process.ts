@@ -11,10 +11,18 @@ export interface ServeProcess {
   pid: number;
   /** Resident memory now (VmRSS) and at its peak so far (VmHWM), in MiB. */
   rssMiB(): { now: number; peak: number };
+  /** CPU time the process has used so far (user + system), in ms. */
+  cpuMs(): number;
   stop(): Promise<number | null>;
 }
 
 const statusKiB = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+/** utime + stime of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 a second on Linux). */
+function cpuTicks(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
 
 /**
  * Starts `node [nodeFlags] dist/workers/cli.js serve` on `databaseUrl` with one API key, no rate limit and
@@ -51,6 +59,7 @@ export async function startServeProcess(o: { databaseUrl: string; port: number; 
   return {
     url, pid,
     rssMiB: () => ({ now: statusKiB(pid, 'VmRSS') / 1024, peak: statusKiB(pid, 'VmHWM') / 1024 }),
+    cpuMs: () => cpuTicks(pid) * 10,
     async stop() {
       child.kill('SIGTERM');
       return exited;

@@ -27,7 +27,7 @@ import { measureRun } from './pipeline-run.js';
 import { int, printFigures, secs } from './report.js';
 import { serveFigures, type ServeMeasurements } from './serve-figures.js';
 import { runPacedLoad } from './paced-load.js';
-import { latencyOf, runLoad, type Pick } from './serve-load.js';
+import { latencyOf, runLoad, type LoadResult, type Pick } from './serve-load.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { addLiveCustomers, publishedRecsRun, recordSeededShop, sampleRunCustomers, seededShop, type ShopSql } from './serve-shop.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -206,12 +206,20 @@ async function main(o: Options): Promise<void> {
       popular: await ask(service, apiKey, popular),
     };
     say(`warmed ${int(warm.length)} customers; answers by source: ${JSON.stringify(sources)}`);
+    const cpuOf = async <T extends { result: LoadResult }>(load: Promise<T>): Promise<T> => {
+      const [before, loader] = [service!.cpuMs(), process.cpuUsage()];
+      const r = await load;
+      const used = process.cpuUsage(loader);
+      r.result.serviceCpuMsPerRequest = (service!.cpuMs() - before) / Math.max(1, r.result.requests);
+      r.result.loaderCpuMsPerRequest = (used.user + used.system) / 1000 / Math.max(1, r.result.requests);
+      return r;
+    };
     const onlyWarm = () => ({ kind: 'warm', id: warm[Math.floor(Math.random() * warm.length)]! });
 
     say(`cache hits at ${int(rate)} req/s, ${o.connections} connections, ${o.duration} s`);
-    const { result: hits } = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration, pick: onlyWarm, inspect: true });
+    const { result: hits } = await cpuOf(runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration, pick: onlyWarm, inspect: true }));
     say(`cache hits at saturation, ${o.saturationConnections} connections, ${o.duration} s`);
-    const { result: saturation } = await runLoad({ url: service.url, apiKey, connections: o.saturationConnections, rate: 0, seconds: o.duration, pick: onlyWarm, inspect: false });
+    const { result: saturation } = await cpuOf(runLoad({ url: service.url, apiKey, connections: o.saturationConnections, rate: 0, seconds: o.duration, pick: onlyWarm, inspect: false }));
     const sweep = [];
     for (const connections of o.sweep) {
       say(`cache hits at ${int(rate)} req/s with ${connections} connections, ${o.duration} s`);
@@ -220,12 +228,12 @@ async function main(o: Options): Promise<void> {
     }
 
     say(`mix (45% warm, 45% cold, 10% live) at ${int(rate)} req/s, ${o.duration} s`);
-    const { result: mix } = await runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration,
-      pick: makePicker({ warm, cold: coldMix, live }, { cold: 0.45, live: 0.1 }), inspect: true });
+    const { result: mix } = await cpuOf(runLoad({ url: service.url, apiKey, connections: o.connections, rate, seconds: o.duration,
+      pick: makePicker({ warm, cold: coldMix, live }, { cold: 0.45, live: 0.1 }), inspect: true }));
     say(`the same, paced: one request every ${(1000 / rate).toFixed(2)} ms (node:http, open loop), cache hits then the mix, ${o.duration} s each`);
-    const { result: pacedHits } = await runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration, pick: onlyWarm });
-    const { result: pacedMix } = await runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration,
-      pick: makePicker({ warm, cold: coldPaced, live }, { cold: 0.45, live: 0.1 }) });
+    const { result: pacedHits } = await cpuOf(runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration, pick: onlyWarm }));
+    const { result: pacedMix } = await cpuOf(runPacedLoad({ url: service.url, apiKey, rate, seconds: o.duration,
+      pick: makePicker({ warm, cold: coldPaced, live }, { cold: 0.45, live: 0.1 }) }));
     rss.peak = service.rssMiB().peak;
 
     let publish: ServeMeasurements['publish'];

@@ -163,6 +163,8 @@ async function loadAcrossPublish(
 
 async function main(o: Options): Promise<void> {
   const env = benchEnv(SERVE_PLACE);
+  const loadAtStart = os.loadavg();
+  say(`load average ${loadAtStart.map((l) => l.toFixed(2)).join(', ')} on ${os.cpus().length} cores${loadAtStart[0]! > os.cpus().length ? ': other processes compete for the CPU, take the times as rough' : ''}`);
   if (o.fresh) fs.rmSync(env['SCOREFLOW_HOME']!, { recursive: true, force: true });
   const config = loadConfig(env);
   const log = makeLogger(config.logLevel ?? 'warn');
@@ -251,7 +253,7 @@ async function main(o: Options): Promise<void> {
     process.stdout.write(`\n${printFigures(figures)}\n`);
     const results = {
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg() },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg() },
       options: o,
       ...measured,
       figures,

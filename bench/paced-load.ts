@@ -21,8 +21,10 @@ export async function runPacedLoad(o: { url: string; apiKey: string; rate: numbe
   let sent = 0;
   let peak = 0;
   const pending = new Set<Promise<void>>();
+  const lag: Samples = { ms: [], at: [], kind: [] };
   const send = (due: number) => {
     const p = o.pick();
+    lag.ms.push(performance.now() - due);
     const done = new Promise<void>((resolve) => {
       const req = http.get({ agent, host: target.hostname, port: target.port, path: `/v1/customers/${p.id}/recommendations`,
         headers: { authorization: `Bearer ${o.apiKey}` }, timeout: 10_000 }, (res) => {
@@ -65,7 +67,7 @@ export async function runPacedLoad(o: { url: string; apiKey: string; rate: numbe
   return {
     result: {
       connections: peak, rate: o.rate, seconds, requests: samples.ms.length, perSecond: samples.ms.length / seconds, errors, statusCodes,
-      latency: all, byKind, runs: [], burstMs: burstMsOf(samples), autocannon: { p50: 0, p99: 0, max: 0 },
+      latency: all, byKind, runs: [], burstMs: burstMsOf(samples), sendLag: latencyOf(lag, () => true), autocannon: { p50: 0, p99: 0, max: 0 },
     },
     samples,
   };

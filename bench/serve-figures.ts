@@ -65,6 +65,7 @@ export function serveFigures(m: ServeMeasurements): Figure[] {
     f(`paced ${at}: cache hits p99`, ms(m.pacedHits.latency.p99), '≤ 5 ms', m.pacedHits.latency.p99 <= 5),
     f(`paced ${at}: mix p50 / max`, `${ms(m.pacedMix.latency.p50)} / ${ms(m.pacedMix.latency.max)}`),
     f(`paced ${at}: mix p99`, ms(m.pacedMix.latency.p99), '≤ 10 ms', m.pacedMix.latency.p99 <= 10),
+    f(`paced ${at}: requests sent late by the loader, p99 (hits / mix)`, `${ms(m.pacedHits.sendLag?.p99 ?? 0)} / ${ms(m.pacedMix.sendLag?.p99 ?? 0)}`),
     ...Object.entries(m.pacedMix.byKind).map(([kind, l]) => f(`paced mix, ${kind} customers (${int(l.requests)}): p99`, ms(l.p99))),
     errors('paced', { ...m.pacedHits, requests: m.pacedHits.requests + m.pacedMix.requests, errors: m.pacedHits.errors + m.pacedMix.errors }),
     ...(p ? [

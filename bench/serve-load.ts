@@ -35,6 +35,8 @@ export interface LoadResult {
    * over the second, far less when autocannon's fixed rate sends each connection's share in a burst.
    */
   burstMs: number;
+  /** Paced loads: how late each request went out after it was due (the loader's own lag, part of the latency). */
+  sendLag?: Latency;
   /** CPU the service process used during the load, per request, in ms (set by the bench around the load). */
   serviceCpuMsPerRequest?: number;
   /** CPU this (the load's) process used per request, in ms: the load generator's own share of the 2 cores. */

@@ -12,14 +12,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, InvalidArgumentError } from 'commander';
-import { runReport } from '../db/reports.js';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
 import { PRODUCT_RECS } from '../pipelines/index.js';
 import { parseLeadsTable } from '../source/leads-table.js';
-import { progressQuery } from '../workflows/pipeline.js';
-import { startRun } from '../workers/run-pipeline.js';
 import { seedRecsShop } from '../workers/recs-commands.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { benchEnv, type BenchPlace } from './bench-env.js';
@@ -27,7 +24,8 @@ import { measureRun } from './pipeline-run.js';
 import { int, printFigures, secs } from './report.js';
 import { serveFigures, type ServeMeasurements } from './serve-figures.js';
 import { runPacedLoad } from './paced-load.js';
-import { latencyOf, runLoad, type LoadResult, type Pick } from './serve-load.js';
+import { runLoad, type LoadResult, type Pick } from './serve-load.js';
+import { loadAcrossPublish, nextDay } from './serve-publish.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { addLiveCustomers, publishedRecsRun, recordSeededShop, sampleRunCustomers, seededShop, type ShopSql } from './serve-shop.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -62,7 +60,6 @@ interface Options {
 }
 
 const say = (line: string) => process.stderr.write(`bench:serve: ${line}\n`);
-const nextDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 /** The shop of customers × products with a published product-recs run: the one in the database when its size matches, else seeded and run. */
 async function publishedShop(rt: Runtime, o: Options, worker: () => Promise<WorkerProcess>) {
@@ -109,55 +106,6 @@ function makePicker(sets: { warm: string[]; cold: string[]; live: string[] }, sh
     if (r < shares.live) return { kind: 'live', id: any(sets.live) };
     if (r < shares.live + shares.cold && cold < sets.cold.length) return { kind: 'cold', id: sets.cold[cold++]! };
     return { kind: 'warm', id: any(sets.warm) };
-  };
-}
-
-/**
- * Starts the next product-recs run (a day after `fromRun`) and, from its store stage until `o.after` seconds
- * after the first answer from the new run, loads the service with the mix: the figures before and after the switch.
- */
-async function loadAcrossPublish(
-  rt: Runtime,
-  o: Options,
-  p: { service: ServeProcess; apiKey: string; fromRun: { runId: string; asOf: string }; pick: () => Pick },
-): Promise<NonNullable<ServeMeasurements['publish']>> {
-  const asOf = nextDay(p.fromRun.asOf);
-  say(`the next run (${asOf}) with a scoreflow worker process; the mix runs from its store stage to ${o.after} s after the service switches`);
-  const handle = await startRun(rt, { pipeline: PRODUCT_RECS, asOf, full: false, crm: false });
-  const runStarted = performance.now();
-  for (;;) {
-    const progress = await handle.query(progressQuery);
-    if (progress.stage === 'store' || progress.stage === 'done') break;
-    if (progress.stage === 'failed' || progress.stage === 'cancelled') throw new Error(`run ${handle.workflowId} ended ${progress.stage}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const storeAfterMs = performance.now() - runStarted;
-  let finished: number | undefined;
-  const result = handle.result().then((r) => {
-    finished = performance.now();
-    return r;
-  });
-  const loadStart = performance.now();
-  const { result: publishing, samples } = await runLoad({
-    url: p.service.url, apiKey: p.apiKey, connections: o.connections, rate: o.rate, seconds: 3600, pick: p.pick, inspect: true,
-    until: (elapsed, runs) => {
-      const switched = runs.find((r) => r.runId !== p.fromRun.runId);
-      if (switched) return elapsed > switched.firstMs + o.after * 1000;
-      return elapsed > 900_000 || (finished !== undefined && performance.now() - finished > 60_000);
-    },
-  });
-  const { runId } = await result;
-  const report = await runReport(rt.pool, runId);
-  const switched = publishing.runs.find((r) => r.runId === runId);
-  const publishedAtMs = finished! - loadStart;
-  say(switched
-    ? `the service answered from ${runId} ${secs(switched.firstMs - publishedAtMs)} after the workflow returned`
-    : `the service never answered from ${runId}`);
-  return {
-    ...publishing, runId, status: report?.status ?? 'unknown', storeMs: report?.store_ms ?? null, storeAfterMs,
-    switchedAtMs: switched?.firstMs ?? null, publishedAtMs,
-    beforeSwitch: latencyOf(samples, (i) => !switched || samples.at[i]! < switched.firstMs),
-    afterSwitch: latencyOf(samples, (i) => switched !== undefined && samples.at[i]! >= switched.firstMs),
   };
 }
 
@@ -241,7 +189,7 @@ async function main(o: Options): Promise<void> {
     let publish: ServeMeasurements['publish'];
     if (o.publish) {
       await startWorker();
-      publish = await loadAcrossPublish(rt, o, { service, apiKey, fromRun: data.run, pick: makePicker({ warm, cold: coldPublish, live }, { cold: 0.45, live: 0.1 }) });
+      publish = await loadAcrossPublish(rt, { ...o, say }, { service, apiKey, fromRun: data.run, pick: makePicker({ warm, cold: coldPublish, live }, { cold: 0.45, live: 0.1 }) });
       rss.peak = service.rssMiB().peak;
     }
 

@@ -19,6 +19,7 @@ import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
+import { benchEnv } from './bench-env.js';
 import { inferenceAlone } from './inference.js';
 import { baselineMs, benchFigures, recsBaselineMs, recsFigures, type Measurements } from './figures.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
@@ -52,27 +53,6 @@ interface Options {
 }
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
-
-/**
- * The bench's own PostgreSQL, Temporal and sandbox under .scoreflow/bench (SCOREFLOW_BENCH_HOME), on
- * ports of their own (SCOREFLOW_BENCH_*_PORT), never the user's DATABASE_URL or HubSpot.
- */
-function benchEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    SCOREFLOW_HOME: process.env['SCOREFLOW_BENCH_HOME'] ?? path.join(PROJECT_ROOT, '.scoreflow', 'bench'),
-    SCOREFLOW_PG_PORT: process.env['SCOREFLOW_BENCH_PG_PORT'] ?? '5489',
-    SCOREFLOW_TEMPORAL_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_PORT'] ?? '7243',
-    SCOREFLOW_TEMPORAL_UI_PORT: process.env['SCOREFLOW_BENCH_TEMPORAL_UI_PORT'] ?? '8243',
-    SCOREFLOW_SANDBOX_PORT: process.env['SCOREFLOW_BENCH_SANDBOX_PORT'] ?? '8098',
-    SCOREFLOW_TASK_QUEUE: 'bench-full',
-    // The bench's sandbox starts with no contacts: upsert creates them, so every contact is measured sending.
-    SCOREFLOW_CRM_SYNC_MODE: 'upsert',
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-  };
-  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SCOREFLOW_CRM', 'HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_ACCESS_TOKEN_FILE', 'HUBSPOT_BASE_URL']) delete env[k];
-  return env;
-}
 
 async function seed(rt: Runtime, count: number): Promise<void> {
   const started = Date.now();

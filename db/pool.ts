@@ -4,9 +4,13 @@ import type { Logger } from '../lib/logger.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
-/** The one connection pool of a process. Idle-client errors (a restarted server) are logged, not fatal. */
-export function makePool(connectionString: string, log: Logger, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
+/**
+ * The one connection pool of a process. Idle-client errors (a restarted server) are logged, not fatal.
+ * `timeouts` shortens the waits of a latency-bound reader (the recommendations service): connecting and each query.
+ */
+export function makePool(connectionString: string, log: Logger, max = 10, timeouts: { connectMs?: number; queryMs?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: timeouts.connectMs ?? 10_000,
+    ...(timeouts.queryMs ? { query_timeout: timeouts.queryMs } : {}) });
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle PostgreSQL client failed; it will be replaced'));
   return pool;
 }

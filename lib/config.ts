@@ -76,6 +76,16 @@ const envSchema = z.object({
       return z.NEVER;
     }
   }).optional(),
+  SCOREFLOW_SERVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  SCOREFLOW_SERVE_HOST: z.string().min(1).default('127.0.0.1'),
+  SCOREFLOW_SERVE_API_KEYS: z.string().optional(),
+  SCOREFLOW_SERVE_API_KEYS_FILE: z.string().min(1).optional(),
+  SCOREFLOW_SERVE_CACHE_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+  SCOREFLOW_SERVE_CACHE_MIB: z.coerce.number().positive().optional(),
+  SCOREFLOW_SERVE_LIVE_TTL_SECONDS: z.coerce.number().min(0).default(60),
+  SCOREFLOW_SERVE_RATE_LIMIT: z.coerce.number().int().min(0).default(1000),
+  SCOREFLOW_SERVE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  SCOREFLOW_SERVE_POLL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -119,8 +129,28 @@ export interface Config {
   };
   /** Quality-gate settings that override the pipeline definitions' (SCOREFLOW_APPROVAL_TIMEOUT, SCOREFLOW_GATES). */
   gates: GateOverrides;
+  /** `scoreflow serve`, the recommendations service (see serve/ and README, "The recommendations service"). */
+  serve: ServeConfig;
   /** Unset means: info for long-running processes (worker, dev), warn for one-shot commands. */
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+}
+
+/** The recommendations service's settings; API keys are read here, from the environment or their file, and never logged. */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  /** API key → the name access logs and rate limits use for it (`key-<n>` for a bare key). */
+  apiKeys: Map<string, string>;
+  /** Where the keys came from, for messages (never the keys themselves). */
+  apiKeysSource: string;
+  cache: { maxEntries: number; maxMiB?: number };
+  /** How long a live or popular answer is cached: the customer may buy meanwhile. */
+  liveTtlSeconds: number;
+  /** Requests per API key per second, per instance; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  poolSize: number;
+  /** How often the published-run pointer is polled besides LISTEN/NOTIFY. */
+  pollSeconds: number;
 }
 
 /** What a command assumes where the environment leaves a choice open. */
@@ -171,8 +201,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
       dailyLimit: e.SCOREFLOW_CRM_DAILY_LIMIT, epsilon: e.SCOREFLOW_CRM_SCORE_EPSILON, verifySample: e.SCOREFLOW_CRM_VERIFY_SAMPLE,
       concurrency: e.SCOREFLOW_CRM_CONCURRENCY, syncMode: e.SCOREFLOW_CRM_SYNC_MODE },
     gates: { approvalTimeout: e.SCOREFLOW_APPROVAL_TIMEOUT, byPipeline: e.SCOREFLOW_GATES ?? {} },
+    serve: {
+      port: e.SCOREFLOW_SERVE_PORT,
+      host: e.SCOREFLOW_SERVE_HOST,
+      ...apiKeys(e),
+      cache: { maxEntries: e.SCOREFLOW_SERVE_CACHE_ENTRIES, ...(e.SCOREFLOW_SERVE_CACHE_MIB ? { maxMiB: e.SCOREFLOW_SERVE_CACHE_MIB } : {}) },
+      liveTtlSeconds: e.SCOREFLOW_SERVE_LIVE_TTL_SECONDS,
+      rateLimitPerSecond: e.SCOREFLOW_SERVE_RATE_LIMIT,
+      poolSize: e.SCOREFLOW_SERVE_POOL_SIZE,
+      pollSeconds: e.SCOREFLOW_SERVE_POLL_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * The service's API keys: SCOREFLOW_SERVE_API_KEYS (comma-separated) and the lines of SCOREFLOW_SERVE_API_KEYS_FILE
+ * (blank lines and # comments skipped), each `name:key` or a bare key (named key-<n>). Fewer than 16 characters is refused.
+ */
+function apiKeys(e: z.infer<typeof envSchema>): Pick<ServeConfig, 'apiKeys' | 'apiKeysSource'> {
+  const entries: Array<{ text: string; origin: string }> = [];
+  const sources: string[] = [];
+  if (e.SCOREFLOW_SERVE_API_KEYS) {
+    sources.push('SCOREFLOW_SERVE_API_KEYS');
+    for (const text of e.SCOREFLOW_SERVE_API_KEYS.split(',')) if (text.trim()) entries.push({ text: text.trim(), origin: 'SCOREFLOW_SERVE_API_KEYS' });
+  }
+  if (e.SCOREFLOW_SERVE_API_KEYS_FILE) {
+    const file = e.SCOREFLOW_SERVE_API_KEYS_FILE;
+    sources.push(`the file ${file} (SCOREFLOW_SERVE_API_KEYS_FILE)`);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigInvalid(`SCOREFLOW_SERVE_API_KEYS_FILE ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); point it at a file with one API key (or name:key) per line`);
+    }
+    for (const line of text.split(/\r?\n/)) if (line.trim() && !line.trim().startsWith('#')) entries.push({ text: line.trim(), origin: `SCOREFLOW_SERVE_API_KEYS_FILE line` });
+  }
+  const keys = new Map<string, string>();
+  entries.forEach(({ text, origin }, i) => {
+    const colon = text.indexOf(':');
+    const [name, key] = colon > 0 ? [text.slice(0, colon).trim(), text.slice(colon + 1).trim()] : [`key-${i + 1}`, text];
+    if (key.length < 16) throw new ConfigInvalid(`${origin}: API key "${name}" is shorter than 16 characters; use long random keys (e.g. \`openssl rand -hex 24\`)`);
+    keys.set(key, name);
+  });
+  return { apiKeys: keys, apiKeysSource: sources.join(' and ') || 'none' };
 }
 
 /**

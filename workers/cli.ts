@@ -34,6 +34,7 @@ import { registerDataCommands } from './data-commands.js';
 import { RECS_DEMO_SHOP, registerRecsCommands, seedRecsShop } from './recs-commands.js';
 import { registerModelCommands } from './model-commands.js';
 import { registerRollbackCommand } from './rollback.js';
+import { registerServeCommand } from './serve-command.js';
 import { installTemporalLogging } from './temporal-logging.js';
 import { openWorkerMetrics } from './metrics-server.js';
 import { registerRunGauges } from './run-gauges.js';
@@ -379,6 +380,7 @@ export function buildCli(): Command {
   registerModelCommands(program, withRuntime);
   registerRollbackCommand(program, withRuntime);
   registerApprovalCommands(program, withRuntime, print);
+  registerServeCommand(program, withRuntime);
   return program;
 }
 

@@ -1,13 +1,17 @@
 import type { PoolClient } from '../../db/pool.js';
 import type { PublishCounts, SinkTables } from './publish-run.js';
 
+/** The channel a top-k publication notifies at commit (payload: `{"pipeline", "runId"}`); `scoreflow serve` listens on it. */
+export const RECS_PUBLISHED_CHANNEL = 'scoreflow_recs_published';
+
 /**
  * Publishes a fully scored top-k run inside the caller's transaction: its rows are already in the
  * versioned table (`sinks.history`, recs.customer_recommendations; chunks stage into it), so
  * recs.published_run points the readers' view at it, rows of the pipeline's published runs beyond the last
  * `keepRuns` are deleted and the audit row is marked published. Readers see the previous run's complete
  * set until commit. Rows a run staged into recs.staged_recommendations (before chunks staged into the
- * versioned table) are moved over first.
+ * versioned table) are moved over first. At commit PostgreSQL delivers the NOTIFY on RECS_PUBLISHED_CHANNEL
+ * to listening services (none if the transaction rolls back).
  */
 export async function publishRecsRun(
   client: PoolClient,
@@ -27,6 +31,7 @@ export async function publishRecsRun(
      on conflict (pipeline) do update set run_id = excluded.run_id, published_at = now()`,
     [pipeline, runId],
   );
+  await client.query('select pg_notify($1, $2)', [RECS_PUBLISHED_CHANNEL, JSON.stringify({ pipeline, runId })]);
   const { rows } = await client.query<{ published: number; scored: number; rejected: number }>(
     `select (select count(*)::int from ${sinks.history} where run_id = $1 and rank = 1) as published,
             (select coalesce(sum(scored), 0)::int from scoring.run_chunks where run_id = $1) as scored,

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 import { RollbackTargetInvalid } from '../../lib/errors.js';
 import type { LeadsTable } from '../../source/leads-table.js';
 import type { SinkTables } from './publish-run.js';
+import { RECS_PUBLISHED_CHANNEL } from './publish-recs.js';
 
 /** The run a rollback republishes, as its audit row has it. */
 export interface RollbackTarget {
@@ -98,6 +99,8 @@ export async function restoreRecsPointer(
      on conflict (pipeline) do update set run_id = excluded.run_id, published_at = now()`,
     [p.pipeline, p.target],
   );
+  // Services reading the pointer (scoreflow serve) switch back at commit, as after a publication.
+  await client.query('select pg_notify($1, $2)', [RECS_PUBLISHED_CHANNEL, JSON.stringify({ pipeline: p.pipeline, runId: p.target })]);
   const { rows } = await client.query<{ n: number }>(`select count(distinct customer_id)::int as n from ${p.versioned} where run_id = $1`, [p.target]);
   return { restored: rows[0]!.n, removed: 0 };
 }

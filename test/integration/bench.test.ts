@@ -57,3 +57,47 @@ describe('npm run bench', () => {
     expect(results.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(11);
   });
 });
+
+describe('npm run bench:serve', () => {
+  it('loads scoreflow serve on a small shop, prints each figure beside its goal, writes them as JSON, and reuses the shop the next time', async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-serve-'));
+    fs.chmodSync(home, 0o755);
+    const out = path.join(home, 'results');
+    const [pg, temporal, ui, sandbox, serve] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const env = {
+      PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home, 'state'),
+      SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
+      SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox), SCOREFLOW_RECS_CHUNK_SIZE: '500',
+    };
+    const bench = (...args: string[]) => run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'serve.js'), '--customers', '2000', '--live', '50',
+      '--duration', '1', '--after', '1', '--sweep', '2', '--port', String(serve), '--out', out, ...args], { env, timeout: 170_000 });
+
+    const { stdout } = await bench();
+    for (const measure of ['cache hits, 1,000 req/s, 10 conn.: p99', 'cache hits, saturation, 32 conn.', '2 conn.: p99 (autocannon\'s own', 'cache hits at a fixed rate: 95% of each second',
+      'mix 45% warm/45% cold/10% live, 1,000 req/s: p99', 'mix, cold customers', 'mix, live customers', 'mix across publish',
+      'answers from the new run after its workflow returned', 'paced 1,000 req/s: cache hits p99', 'paced 1,000 req/s: mix p99', 'service RSS after start / peak']) {
+      expect(stdout).toContain(measure);
+    }
+    const first = JSON.parse(fs.readFileSync(path.join(out, 'serve-latest.json'), 'utf8'));
+    expect(first.data).toMatchObject({ reused: false, run: { runId: 'product-recs-2026-11-24', published: 2000 } });
+    expect(first.sources).toEqual({ warm: { batch: first.warm }, live: { live: 20 }, popular: { popular: expect.any(Number) } });
+    for (const load of [first.hits, first.saturation, first.mix, first.pacedHits, first.pacedMix, first.publish]) {
+      expect(load.requests).toBeGreaterThan(0);
+      expect(load.errors).toBe(0);
+      expect(load.latency.p99).toBeGreaterThan(0);
+    }
+    expect(Object.keys(first.mix.byKind).sort()).toEqual(['cold', 'live', 'warm']);
+    expect(first.mix.byKind.live.sources).toEqual({ live: first.mix.byKind.live.requests });
+    expect(first.publish).toMatchObject({ runId: 'product-recs-2026-11-25', status: 'published', switchedAtMs: expect.any(Number) });
+    expect(first.publish.afterSwitch.requests).toBeGreaterThan(0);
+    expect(first.rss.peak).toBeGreaterThan(50);
+    expect(first.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(12);
+
+    const { stderr } = await bench();
+    expect(stderr).toContain('reusing the shop of 2,000 customers × 5,000 products and run product-recs-2026-11-25');
+    const second = JSON.parse(fs.readFileSync(path.join(out, 'serve-latest.json'), 'utf8'));
+    expect(second.data).toMatchObject({ reused: true, run: { runId: 'product-recs-2026-11-25' } });
+    expect(second.publish).toMatchObject({ runId: 'product-recs-2026-11-26', errors: 0, status: 'published' });
+    expect(second.sources.live).toEqual({ live: 20 });
+  });
+});

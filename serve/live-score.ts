@@ -1,5 +1,5 @@
 import type { LoadedRecsModel } from '../models/recs-model.js';
-import { recommend } from '../models/top-k.js';
+import { recommend, type SliceBuffers } from '../models/top-k.js';
 
 /** What live scoring gives one customer: the model's ranking, or the popularity list when no purchase is in the model's index. */
 export interface LiveRecs {
@@ -22,6 +22,11 @@ export async function scoreOneCustomer(
     purchases: p.purchases.map((x) => ({ customerId, productId: x.productId, weight: x.weight })),
     active: p.active,
     popular: p.popular,
-  });
+  }, undefined, oneRowBuffers(model));
   return { source: recs!.source === 'model' ? 'live' : 'popular', items: recs!.items };
+}
+
+/** History buffers for one customer (n_items floats), not the batch's two 500-row slices (40 MB at 10,000 items) per request. */
+function oneRowBuffers(model: LoadedRecsModel): SliceBuffers {
+  return { free: [new ArrayBuffer(model.productIds.length * 4)] };
 }

@@ -19,7 +19,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe.skipIf(!fs.existsSync(CHROMIUM))('a run held at the quality gate, in the Web UI', () => {
+describe('a run held at the quality gate, in the Web UI', () => {
+  it('has Debian\'s Chromium to drive (.ci/run installs it: apt-get install chromium)', () => {
+    expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`).toBe(true);
+  });
+
   it('shows why it awaits approval and publishes once a person sends the decide signal from the Web UI', async () => {
     h = await makeHarness();
     await h.seed(2000, { seed: 11 });

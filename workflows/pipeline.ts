@@ -1,8 +1,8 @@
-import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { CrmSummary, RunRef, ScoringActivities } from '../activities/index.js';
+import { CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CrmSummary, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
+import { recordFailure, recordOutcome } from './run-outcome.js';
+import { CHUNK_STAGE, CRM_STAGE, DATABASE_STAGE } from './stage-options.js';
 import { SCOREFLOW_MODEL_VERSION, SCOREFLOW_PIPELINE, SCOREFLOW_STATUS, type RunSearchStatus } from './search-attributes.js';
 import { scoreChallenger } from './challenger.js';
 import { qualityGate, type GateOutcome } from './gate.js';
@@ -43,36 +43,9 @@ export interface RunProgress {
 
 export const progressQuery = defineQuery<RunProgress>('progress');
 
-/**
- * Database stages: retried with backoff through restarts; typed non-retryable errors stop at once.
- * They heartbeat while their statements run, so a killed worker's stage moves on within 30 s.
- * A cancelled run waits for the activity it cancelled to stop (here and below): nothing it started goes
- * on writing after the run is recorded cancelled.
- */
-const { extractLeads, publishRun } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-/** Inference on one chunk heartbeats every slice, so a killed worker's chunk is retried elsewhere within 20 s. */
-const { scoreChunk } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-/** CRM batches heartbeat; 429s and 5xx are handled inside, so attempts here are for crashes and outages. */
-const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
-});
-const { recordRunFailure, recordRunCancelled } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10 },
-});
+const { extractLeads, publishRun } = proxyActivities<ScoringActivities>(DATABASE_STAGE);
+const { scoreChunk } = proxyActivities<ScoringActivities>(CHUNK_STAGE);
+const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>(CRM_STAGE);
 
 /**
  * One business day of any pipeline: extract → batch-score (chunks in parallel, bounded) → store → crm-sync
@@ -152,7 +125,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     mark(progress.stage);
     // Recorded even when the run itself was cancelled; runs recorded before this lost that record.
     if (patched('record-outcome-non-cancellable')) await CancellationScope.nonCancellable(() => recordOutcome(run, err));
-    else await recordRunFailure(failureOf(run, err));
+    else await recordFailure(run, err);
     throw err;
   }
 }
@@ -177,18 +150,6 @@ function markRun(pipeline: string): ((status: RunSearchStatus, modelVersion?: st
     ]);
   };
   return Object.assign(mark, { on });
-}
-
-/** Records a cancelled run with who/why, or a failed one with its error type. */
-async function recordOutcome(run: RunRef, err: unknown): Promise<void> {
-  if (isCancellation(err)) await recordRunCancelled(run);
-  else await recordRunFailure(failureOf(run, err));
-}
-
-function failureOf(run: RunRef, err: unknown) {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
-  return { ...run, errorType, message: (cause as Error).message };
 }
 
 /** The run id keys every row a run writes: one per pipeline and business date (and one more for a --full rescore). */

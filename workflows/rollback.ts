@@ -1,8 +1,8 @@
-import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CrmSummary, RollbackCounts, RunRef, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
+import { recordOutcome } from './run-outcome.js';
+import { CRM_STAGE, DATABASE_STAGE } from './stage-options.js';
 
 /** What `scoreflow rollback` starts: only ids, a date and the operator's words. */
 export interface RollbackWorkflowInput {
@@ -22,22 +22,8 @@ export interface RollbackWorkflowResult extends RollbackCounts {
   crm?: CrmSummary;
 }
 
-const { rollbackRun } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 30 },
-});
-const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
-});
-const { recordRunFailure, recordRunCancelled } = proxyActivities<ScoringActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 10 },
-});
+const { rollbackRun } = proxyActivities<ScoringActivities>(DATABASE_STAGE);
+const { prepareCrmSync, syncCrmPartition, finishCrmSync } = proxyActivities<ScoringActivities>(CRM_STAGE);
 
 /**
  * A rollback, as a run of its own (its workflow id is its run id, `<run>-rollback-<n>`): republish the
@@ -59,14 +45,7 @@ export async function rollbackWorkflow(input: RollbackWorkflowInput): Promise<Ro
     }
     return { runId: run.runId, ...counts, crm };
   } catch (err) {
-    await CancellationScope.nonCancellable(async () => {
-      if (isCancellation(err)) await recordRunCancelled(run);
-      else {
-        const cause = err instanceof ActivityFailure ? err.cause : err;
-        const errorType = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause as Error).name;
-        await recordRunFailure({ ...run, errorType, message: (cause as Error).message });
-      }
-    });
+    await CancellationScope.nonCancellable(() => recordOutcome(run, err));
     throw err;
   }
 }

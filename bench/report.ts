@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError } from 'commander';
+
 /** One line of the printed table; `target` and `met` only where the issue sets a target. */
 export interface Figure {
   section: string;
@@ -26,4 +30,20 @@ export function printFigures(figures: Figure[]): string {
   return all
     .map((r) => r.map((c, i) => (align[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n');
+}
+
+/** A bench option's count: a positive whole number, underscores allowed (1_000_000). */
+export function positiveInt(v: string): number {
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** Writes a bench's results as `<prefix>-<date>.json` in `out` and copies them to `<latest>`; says where. */
+export function writeResults(out: string, p: { prefix: string; latest: string; date: string; results: unknown; say: (line: string) => void }): void {
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, `${p.prefix}-${p.date.slice(0, 19).replace(/:/g, '')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(p.results, null, 2)}\n`);
+  fs.copyFileSync(file, path.join(out, p.latest));
+  p.say(`figures written to ${path.relative(process.cwd(), file)} and ${p.latest}`);
 }

@@ -24,14 +24,9 @@ import { inferenceAlone } from './inference.js';
 import { baselineMs, benchFigures, recsBaselineMs, recsFigures, type Measurements } from './figures.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
 import { benchRecs, type RecsMeasurements } from './recs.js';
-import { int, printFigures, secs } from './report.js';
+import { int, positiveInt, printFigures, secs, writeResults } from './report.js';
 import { startWorkerProcess } from './worker-process.js';
 
-const positiveInt = (v: string) => {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-};
 const share = (v: string) => {
   const n = Number(v);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a share between 0 and 1, such as 0.01');
@@ -157,11 +152,7 @@ async function main(o: Options): Promise<void> {
       ...(recs ? { recs: { ...recs, baselineMs: recsBaselineMs(recs) } } : {}),
       figures,
     };
-    fs.mkdirSync(o.out, { recursive: true });
-    const file = path.join(o.out, `bench-${results.date.slice(0, 19).replace(/:/g, '')}.json`);
-    fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    fs.copyFileSync(file, path.join(o.out, 'latest.json'));
-    say(`figures written to ${path.relative(process.cwd(), file)} and latest.json`);
+    writeResults(o.out, { prefix: 'bench', latest: 'latest.json', date: results.date, results, say });
   } finally {
     await model.session.release();
     await rt.close();

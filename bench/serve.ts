@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
@@ -21,7 +21,7 @@ import { seedRecsShop } from '../workers/recs-commands.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { benchEnv, type BenchPlace } from './bench-env.js';
 import { measureRun } from './pipeline-run.js';
-import { int, printFigures, secs } from './report.js';
+import { int, positiveInt, printFigures, secs, writeResults } from './report.js';
 import { serveFigures, type ServeMeasurements } from './serve-figures.js';
 import { runPacedLoad } from './paced-load.js';
 import { runLoad, type LoadResult, type Pick } from './serve-load.js';
@@ -33,11 +33,6 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 /** bench:serve's own services, apart from `npm run bench`'s (which wipes .scoreflow/bench at start): its 1M shop survives between runs. */
 const SERVE_PLACE: BenchPlace = { dir: 'bench-serve', pgPort: 5493, temporalPort: 7247, uiPort: 8247, sandboxPort: 8097, taskQueue: 'bench-serve' };
 
-const positiveInt = (v: string) => {
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-};
 const counts = (v: string) => (v === 'none' ? [] : v.split(',').map((x) => positiveInt(x.trim())));
 
 interface Options {
@@ -206,11 +201,7 @@ async function main(o: Options): Promise<void> {
       ...measured,
       figures,
     };
-    fs.mkdirSync(o.out, { recursive: true });
-    const file = path.join(o.out, `serve-${results.date.slice(0, 19).replace(/:/g, '')}.json`);
-    fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    fs.copyFileSync(file, path.join(o.out, 'serve-latest.json'));
-    say(`figures written to ${path.relative(process.cwd(), file)} and serve-latest.json`);
+    writeResults(o.out, { prefix: 'serve', latest: 'serve-latest.json', date: results.date, results, say });
   } finally {
     await service?.stop();
     await worker?.stop();

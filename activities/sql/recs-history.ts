@@ -37,6 +37,15 @@ export async function readTopKContext(client: PoolClient, p: { runId: string; pr
 }
 
 /**
+ * The recency weight of one purchase, 0.5 ** (age_days / half-life), in float8 (numeric `power()` per
+ * purchase cost the batch read most of its time): `at` and `occurredAt` are timestamp expressions,
+ * `halfLifeDays` a parameter placeholder such as `$4`. The batch and the service's live answers both use it.
+ */
+export function recencyWeightSql(at: string, occurredAt: string, halfLifeDays: string): string {
+  return `power(0.5, date_part('epoch', ${at} - ${occurredAt}) / (86400.0 * ${halfLifeDays}::float8))`;
+}
+
+/**
  * The purchases before the run's snapshot of the customers with keys in [first, last] (a batch of one
  * chunk: chunks are key ranges), weighted 0.5 ** (age_days / halfLifeDays) in float8 and summed per
  * (customer, product), in one statement: a range scan of the purchases' (key, occurred_at) index. Rows of
@@ -50,7 +59,7 @@ export async function readBatchPurchases(
   const { rows } = await client.query<[string, string, number]>({
     rowMode: 'array',
     text: `select pu.${key}::text as customer_id, pu.product_id::text as product_id,
-            sum(power(0.5, date_part('epoch', s.snapshot_at - pu.occurred_at) / (86400.0 * $4::float8)))::float8 as weight
+            sum(${recencyWeightSql('s.snapshot_at', 'pu.occurred_at', '$4')})::float8 as weight
      from ${p.purchases.sql} pu
      cross join (select snapshot_at from scoring.pipeline_runs where run_id = $1) s
      where pu.${key} between $2 and $3 and pu.occurred_at < s.snapshot_at

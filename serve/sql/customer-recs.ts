@@ -1,4 +1,5 @@
 import type { Pool } from '../../db/pool.js';
+import { recencyWeightSql } from '../../activities/sql/recs-history.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
 /** One stored recommendation of a customer in a published run. */
@@ -31,7 +32,7 @@ export async function readCustomerHistory(
   const { rows } = await pool.query<{ known: boolean; purchases: Array<{ p: string; w: number }> }>(
     `select exists (select 1 from ${p.customers.sql} where ${key} = $1) as known,
             coalesce((select json_agg(json_build_object('p', product_id::text, 'w', weight))
-                      from (select product_id, sum(power(0.5, extract(epoch from (now() - occurred_at)) / 86400.0 / $2))::float8 as weight
+                      from (select product_id, sum(${recencyWeightSql('now()', 'occurred_at', '$2')})::float8 as weight
                             from ${p.purchases.sql} where ${key} = $1 and occurred_at <= now()
                             group by product_id) h), '[]'::json) as purchases`,
     [p.customerId, p.halfLifeDays],

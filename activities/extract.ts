@@ -10,6 +10,7 @@ import { checkShopTables, shopTablesOf } from '../source/shop-tables.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { stagePipeline, type StagePipeline } from './pipeline.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
+import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
 import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
 
@@ -73,6 +74,7 @@ export function makeExtract(deps: ActivityDeps) {
         mode,
       });
       if (topK) await snapshotPopularProducts(client, { runId: input.runId, ...shopTablesOf(pipeline.definition) });
+      else await createRunStagingTable(client, input.runId);
       const chunks = Math.ceil(snapshotted / chunkSize);
       await client.query(
         `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()

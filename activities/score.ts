@@ -58,6 +58,7 @@ export function makeScoreChunk(deps: ActivityDeps) {
         runId,
         chunk,
         scores: { leadIds: batch.leadIds, updatedAt: batch.updatedAt, score, bucket },
+        model: { version: model.card.version, sha256: model.sha256 },
         rejected,
         scoredAt: new Date(),
         scoreMs: Date.now() - started,

@@ -92,7 +92,7 @@ export function registerDataCommands(program: Command, withRuntime: WithRuntime,
       withRuntime({ temporal: false, crm: 'off' }, async (rt) => {
         const p = await pruneNow(rt);
         print(o.json, p, () =>
-          `pruned runs older than ${p.retentionDays} days: run_leads ${p.runLeads}, staged_scores ${p.stagedScores}, staged_recommendations ${p.stagedRecommendations}, run_chunks ${p.runChunks}, `
+          `pruned runs older than ${p.retentionDays} days: run_leads ${p.runLeads}, staged_scores ${p.stagedScores} (staging tables ${p.stagingTables}), staged_recommendations ${p.stagedRecommendations}, run_chunks ${p.runChunks}, `
           + `crm_outbox ${p.crmOutbox}, crm_batches ${p.crmBatches}, crm_rate_log ${p.crmRateLog}; audit rows, scores and history kept`);
       }),
     );

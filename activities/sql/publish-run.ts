@@ -1,4 +1,5 @@
 import type { PoolClient } from '../../db/pool.js';
+import { attachRunTable, createRunHistoryPartition, partitionedByRun, runStagingTable } from './run-tables.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
 export interface SinkTables {
@@ -14,28 +15,33 @@ export interface PublishCounts {
 
 /**
  * Publishes a fully staged run, inside the caller's transaction, into the pipeline's sink tables: history
- * rows, the current score per key (never replacing a score made from a newer version of the lead), the watermark (never past the
- * run's snapshot time), the audit row, and the staging rows removed. Analysts see all of it at commit or
- * none of it.
+ * rows, the current score per key (never replacing a score made from a newer version of the lead), the
+ * watermark (never past the run's snapshot time), the audit row, and the staging emptied. Analysts see all
+ * of it at commit or none of it.
+ *
+ * A run with a table of its own (created at extract) into a history partitioned by run moves that table
+ * into history as it is, so its scores are not written a second time (see run-tables.ts); any other run's
+ * staged rows are copied into history.
  */
 export async function publishStagedRun(
   client: PoolClient,
   p: { runId: string; pipeline: string; sinks: SinkTables; storeStartedAt: number },
 ): Promise<PublishCounts> {
   const { runId, pipeline, sinks, storeStartedAt } = p;
-  await client.query(
-    `insert into ${sinks.history} (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
-     select s.run_id, s.lead_id, s.score, s.bucket, r.model_version, r.model_sha256, s.source_updated_at, s.scored_at
-     from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
-     where s.run_id = $1
-     on conflict do nothing`,
-    [runId],
-  );
+  const own = await runStagingTable(client, runId);
+  let scores: string;
+  if (own && (await partitionedByRun(client, sinks.history))) {
+    await attachRunTable(client, { runId, table: own, history: sinks.history });
+    scores = own.sql;
+  } else {
+    await copyStagedIntoHistory(client, { runId, history: sinks.history });
+    scores = 'scoring.staged_scores';
+  }
   const current = await client.query(
     `insert into ${sinks.current} as ls
        (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
      select s.lead_id, s.score, s.bucket, r.model_name, r.model_version, r.model_sha256, s.run_id, s.source_updated_at, s.scored_at
-     from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
+     from ${scores} s join scoring.pipeline_runs r using (run_id)
      where s.run_id = $1
      on conflict (lead_id) do update set
        score = excluded.score, bucket = excluded.bucket, model_name = excluded.model_name,
@@ -51,8 +57,8 @@ export async function publishStagedRun(
      select $2, case when max(t.updated_at) is not null then least(max(t.updated_at), coalesce(r.snapshot_at, r.extracted_at)) end,
             r.model_sha256, r.run_id
      from scoring.pipeline_runs r
-     left join (select source_updated_at as updated_at from scoring.staged_scores where run_id = $1
-                union all select source_updated_at from scoring.rejected_leads where run_id = $1) t on true
+     left join (select max(source_updated_at) as updated_at from ${scores} where run_id = $1
+                union all select max(source_updated_at) from scoring.rejected_leads where run_id = $1) t on true
      where r.run_id = $1
      group by r.model_sha256, r.run_id, r.snapshot_at, r.extracted_at
      on conflict (pipeline) do update set
@@ -74,8 +80,24 @@ export async function publishStagedRun(
      where run_id = $1`,
     [runId, counts.scored, counts.rejected, counts.published, Date.now() - storeStartedAt],
   );
+  // Empties what staging still holds of the run (nothing once its table moved into history).
   await client.query('delete from scoring.staged_scores where run_id = $1', [runId]);
+  if (own && scores !== own.sql) await client.query(`drop table ${own.sql}`);
   return counts;
+}
+
+/** Copies a run's staged rows into history (a history partitioned by run gets the run's partition first). */
+async function copyStagedIntoHistory(client: PoolClient, p: { runId: string; history: string }): Promise<void> {
+  if (await partitionedByRun(client, p.history)) await createRunHistoryPartition(client, p);
+  await client.query(
+    `insert into ${p.history} (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
+     select s.run_id, s.lead_id, s.score, s.bucket, coalesce(s.model_version, r.model_version), coalesce(s.model_sha256, r.model_sha256),
+            s.source_updated_at, s.scored_at
+     from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
+     where s.run_id = $1
+     on conflict do nothing`,
+    [p.runId],
+  );
 }
 
 /** Counts of a run that is already published, for an idempotent second publish. */

@@ -34,6 +34,8 @@ export async function stageChunk(
     runId: string;
     chunk: number;
     scores: { leadIds: string[]; updatedAt: string[]; score: Float32Array; bucket: string[] };
+    /** The model that scored the chunk: history names it on every row. */
+    model: { version: string; sha256: string };
     rejected: Rejection[];
     scoredAt: Date;
     scoreMs: number;
@@ -41,13 +43,14 @@ export async function stageChunk(
 ): Promise<ChunkCounts> {
   const { leadIds, updatedAt, score, bucket } = p.scores;
   const prefix = `${encodeCopyField(p.runId)}\t`;
+  const model = `${encodeCopyField(p.model.version)}\t${encodeCopyField(p.model.sha256)}`;
   const suffix = `\t${encodeCopyField(p.scoredAt.toISOString())}\n`;
   const lines = (function* () {
     const batch = 5000;
     for (let start = 0; start < leadIds.length; start += batch) {
       let out = '';
       for (let i = start; i < Math.min(leadIds.length, start + batch); i++) {
-        out += `${prefix}${leadIds[i]}\t${p.chunk}\t${score[i]}\t${encodeCopyField(bucket[i]!)}\t${updatedAt[i]}${suffix}`;
+        out += `${prefix}${leadIds[i]}\t${p.chunk}\t${score[i]}\t${encodeCopyField(bucket[i]!)}\t${model}\t${updatedAt[i]}${suffix}`;
       }
       yield out;
     }
@@ -55,7 +58,7 @@ export async function stageChunk(
   await pipeline(
     Readable.from(lines),
     client.query(copyStreams.from(
-      'copy scoring.staged_scores (run_id, lead_id, chunk, score, bucket, source_updated_at, scored_at) from stdin',
+      'copy scoring.staged_scores (run_id, lead_id, chunk, score, bucket, model_version, model_sha256, source_updated_at, scored_at) from stdin',
     )),
   );
   if (p.rejected.length) {

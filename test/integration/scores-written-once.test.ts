@@ -10,7 +10,7 @@ import { makeLogger } from '../../lib/logger.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { createDatabaseIfMissing } from '../../services/embedded-postgres.js';
 import { startRun } from '../../workers/run-pipeline.js';
-import { decideSignal } from '../../workflows/gate.js';
+import { approvalQuery, decideUpdate } from '../../workflows/gate.js';
 import type { PipelineResult } from '../../workflows/pipeline.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 
@@ -50,6 +50,8 @@ async function secondRunHeldAtGate(first: string, second: string) {
   await h.query('update public.leads set demo_requested = true, site_visits_30d = 30, days_since_last_activity = 0, updated_at = now()');
   const handle = await startRun(h.rt, { asOf: second, full: false, crm: false });
   await waitForQuery(h, `select status = 'awaiting-approval' as ok from scoring.pipeline_runs where run_id = 'lead-scoring-${second}'`);
+  // The audit row says so a moment before the workflow takes decisions.
+  while (!(await handle.query(approvalQuery)).awaiting) await new Promise((r) => setTimeout(r, 100));
   return { h, handle, firstRun: `lead-scoring-${first}`, run: `lead-scoring-${second}` };
 }
 
@@ -61,7 +63,7 @@ describe('each score is written once', () => {
     expect(await h.query('select count(*)::int as n from scoring.staged_scores_default')).toEqual([{ n: 0 }]);
     expect(await h.query('select count(*)::int as n from scoring.lead_score_history where run_id = $1', [RUN])).toEqual([{ n: 0 }]);
 
-    await handle.signal(decideSignal, { decision: 'approve', by: 'erin', reason: 'expected drift' });
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'erin', reason: 'expected drift' }] });
     const result = (await handle.result()) as PipelineResult;
     expect(result.published).toBe(2000);
 
@@ -78,7 +80,7 @@ describe('each score is written once', () => {
 
   it('drops the staging table of a run that never published once it is past retention, and keeps published runs\' history', async () => {
     const { h, handle, firstRun, run: RUN } = await secondRunHeldAtGate('2026-10-11', '2026-10-12');
-    await handle.signal(decideSignal, { decision: 'reject', by: 'erin', reason: 'not today' });
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'reject', by: 'erin', reason: 'not today' }] });
     await handle.result();
     expect(await runTable(h, RUN)).toMatchObject({ parent: 'scoring.staged_scores', rows: 2000 });
 

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { psi } from '../../activities/gate-checks.js';
+import { createScoringActivities } from '../../activities/index.js';
 import { keyIsUnique } from '../../activities/sql/snapshot-run-leads.js';
 import { setChallenger } from '../../models/challenger.js';
 import { deployModel } from '../../models/model-deploy.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
+import { makeLogger } from '../../lib/logger.js';
 import { exportHistory } from '../../workers/history.js';
+import { activityDeps } from '../../workers/worker.js';
 import { leadChallenger } from '../support/challenger-variants.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { BUNDLED_MODEL, emptyModelDir } from '../support/model-variant.js';
@@ -78,6 +82,17 @@ describe('a run\'s fixed costs', () => {
     const reported = report!.checks.find((c) => c.name === 'psi')!.value;
     expect(reported).toBeCloseTo(psi(moved, report!.run_metrics.bins), 5);
     expect(reported).not.toBeCloseTo(psi(stored!.run_metrics.bins, report!.run_metrics.bins), 5);
+  });
+
+  it('two attempts at extracting the same new run at once leave one snapshot: the later one returns the first one\'s', async () => {
+    h = await makeHarness({}, { worker: false });
+    await h.seed(3000);
+    const activities = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: h.rt.crm }));
+    const run = { runId: 'lead-scoring-2026-06-01', pipeline: 'lead-scoring', asOf: '2026-06-01', full: false };
+    const [a, b] = await Promise.all([0, 1].map(() => new MockActivityEnvironment().run(activities.extractLeads, run)));
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ total: 3000, duplicates: 0 });
+    expect(await h.query('select count(*)::int as n, count(distinct lead_id)::int as leads from scoring.run_leads')).toEqual([{ n: 3000, leads: 3000 }]);
   });
 
   it('a key counts as unique only where the table declares it so by itself, so repeated keys are still found and rejected everywhere else', async () => {

@@ -4,6 +4,7 @@ import { withTransaction, type PoolClient } from '../db/pool.js';
 import { ConfigInvalid } from '../lib/errors.js';
 import { SCOREFLOW_VERSION } from '../lib/version.js';
 import type { ModelCard } from '../models/card.js';
+import { challengerDir } from '../models/challenger.js';
 import type { PipelineDefinition } from '../pipelines/index.js';
 import { checkLeadsTable } from '../source/leads-table.js';
 import { checkShopTables, shopTablesOf } from '../source/shop-tables.js';
@@ -25,6 +26,8 @@ export interface ExtractResult {
   duplicates: number;
   modelVersion: string;
   modelSha256: string;
+  /** Whether the pipeline names a challenger model, so the workflow schedules the challenger stage only then. */
+  challenger: boolean;
 }
 
 /**
@@ -41,6 +44,7 @@ export function makeExtract(deps: ActivityDeps) {
     const chunkSize = pipeline.definition.sizing.chunkSize;
     const topK = pipeline.definition.output.kind === 'top-k';
     const modelRef = topK ? await pinTopKModel(pipeline) : await pinModel(pipeline);
+    const challenger = challengerDir(pipeline.definition.modelDir) !== undefined;
     return withTransaction(deps.pool, async (client) => {
       const before = await beginRun(client, {
         ...input,
@@ -51,7 +55,7 @@ export function makeExtract(deps: ActivityDeps) {
         scoreflowVersion: SCOREFLOW_VERSION,
       });
       const result = (total: number, chunks: number, duplicates: number): ExtractResult =>
-        ({ total, chunks, duplicates, modelVersion: modelRef.version, modelSha256: modelRef.sha256 });
+        ({ total, chunks, duplicates, modelVersion: modelRef.version, modelSha256: modelRef.sha256, challenger });
       if (before?.chunks != null) {
         const sameModel = before.model_sha256 === modelRef.sha256;
         if (before.status === 'published' || sameModel) {

@@ -4,7 +4,7 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { breachLines, evaluateGate, type RunMetrics } from './gate-checks.js';
 import { stagePipeline } from './pipeline.js';
-import { lastPublishedRun, publishedBucketMetrics, stagedBucketMetrics, topKMetrics } from './sql/gate-metrics.js';
+import { lastPublishedRun, publishedBucketMetrics, stagedBucketMetrics, storedBucketMetrics, topKMetrics } from './sql/gate-metrics.js';
 import { gateReports, saveGateDecision, saveGateReport } from './sql/gate-report.js';
 import { withHeartbeats } from './with-heartbeats.js';
 
@@ -53,12 +53,13 @@ export function makeEvaluateGate(deps: ActivityDeps) {
       if (baseline) base = await topKMetrics(deps.pool, { table: sinks.history, runId: baseline.runId, productsTable, edgesFrom, rejected: baseline.rejected });
     } else {
       run = await stagedBucketMetrics(deps.pool, ref.runId);
-      if (baseline) base = await publishedBucketMetrics(deps.pool, sinks.history, baseline);
+      if (baseline) base = await storedBucketMetrics(deps.pool, baseline) ?? await publishedBucketMetrics(deps.pool, sinks.history, baseline);
     }
     const evaluation = evaluateGate(run, base, thresholds);
     await withTransaction(deps.pool, (client) => saveGateReport(client, {
       runId: ref.runId, pipeline: ref.pipeline, baselineRunId: baseline?.runId ?? null, ...evaluation,
       approvalTimeout: thresholds.approvalTimeout, onTimeout: thresholds.onTimeout,
+      runMetrics: definition.output.kind === 'top-k' ? null : run,
     }));
     const reasons = breachLines(evaluation.checks);
     deps.log.info({ runId: ref.runId, verdict: evaluation.verdict, reasons, note: evaluation.note }, 'quality gate evaluated');

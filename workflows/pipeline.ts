@@ -69,7 +69,10 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       await (mark.on ? scoreChunk.executeWithOptions({ summary: `score chunk ${chunk + 1} of ${extracted.chunks}` }, [chunkInput]) : scoreChunk(chunkInput));
       progress.chunksDone++;
     }, stopOnFirstFailure());
-    if (patched('challenger-shadow')) await scoreChallenger(run, extracted.chunks, input.scoringConcurrency ?? 2);
+    // Extract says whether the pipeline has a challenger; runs recorded before it did asked pinChallenger every time.
+    if (patched('challenger-shadow') && (!patched('challenger-from-extract') || extracted.challenger !== false)) {
+      await scoreChallenger(run, extracted.chunks, input.scoringConcurrency ?? 2);
+    }
 
     let gate: GateOutcome | undefined;
     // Runs recorded before the quality gate went straight to store; the patch keeps them replayable.

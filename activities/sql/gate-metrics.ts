@@ -23,6 +23,19 @@ export async function stagedBucketMetrics(db: Db, runId: string): Promise<RunMet
   return { ...binned(rows), rejected: await rejectedOf(db, runId) };
 }
 
+/**
+ * A published probability-buckets run's rows per bucket as its own gate stored them when it was judged (its
+ * staged rows are the rows it published), or null for a run published without (before migration 014, a rollback).
+ */
+export async function storedBucketMetrics(db: Db, baseline: { runId: string; rejected: number }): Promise<RunMetrics | null> {
+  const { rows } = await db.query<{ run_metrics: Pick<RunMetrics, 'rows' | 'bins'> | null }>(
+    'select run_metrics from scoring.run_gate_reports where run_id = $1',
+    [baseline.runId],
+  );
+  const stored = rows[0]?.run_metrics;
+  return stored ? { rows: stored.rows, bins: stored.bins, rejected: baseline.rejected } : null;
+}
+
 /** A published probability-buckets run's rows per bucket, from the pipeline's history table. */
 export async function publishedBucketMetrics(db: Db, historyTable: string, baseline: { runId: string; rejected: number }): Promise<RunMetrics> {
   const { rows } = await db.query<{ bucket: string; n: number }>(

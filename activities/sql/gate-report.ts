@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
-import type { GateCheck } from '../gate-checks.js';
+import type { GateCheck, RunMetrics } from '../gate-checks.js';
 
 /** A run's stored gate report, with the decision once one is made. */
 export interface GateReport {
@@ -25,16 +25,22 @@ export interface GateReport {
  */
 export async function saveGateReport(
   client: PoolClient,
-  r: { runId: string; pipeline: string; baselineRunId: string | null; verdict: 'pass' | 'breach'; checks: GateCheck[]; note: string | null; approvalTimeout: string; onTimeout: 'approve' | 'reject' },
+  r: {
+    runId: string; pipeline: string; baselineRunId: string | null; verdict: 'pass' | 'breach'; checks: GateCheck[]; note: string | null;
+    approvalTimeout: string; onTimeout: 'approve' | 'reject';
+    /** The run's own rows per bucket, which the next run's gate reads as its baseline's (null where they depend on the baseline, as top-k deciles do). */
+    runMetrics: Pick<RunMetrics, 'rows' | 'bins'> | null;
+  },
 ): Promise<void> {
   await client.query(
-    `insert into scoring.run_gate_reports (run_id, pipeline, baseline_run_id, verdict, checks, note, approval_timeout, on_timeout)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)
+    `insert into scoring.run_gate_reports (run_id, pipeline, baseline_run_id, verdict, checks, note, approval_timeout, on_timeout, run_metrics)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict (run_id) do update set
        baseline_run_id = excluded.baseline_run_id, verdict = excluded.verdict, checks = excluded.checks, note = excluded.note,
-       approval_timeout = excluded.approval_timeout, on_timeout = excluded.on_timeout, evaluated_at = now(),
+       approval_timeout = excluded.approval_timeout, on_timeout = excluded.on_timeout, run_metrics = excluded.run_metrics, evaluated_at = now(),
        decision = null, decided_by = null, decision_reason = null, decided_via = null, decided_at = null`,
-    [r.runId, r.pipeline, r.baselineRunId, r.verdict, JSON.stringify(r.checks), r.note, r.approvalTimeout, r.onTimeout],
+    [r.runId, r.pipeline, r.baselineRunId, r.verdict, JSON.stringify(r.checks), r.note, r.approvalTimeout, r.onTimeout,
+      r.runMetrics && JSON.stringify({ rows: r.runMetrics.rows, bins: r.runMetrics.bins })],
   );
   if (r.verdict === 'breach') {
     await client.query("update scoring.pipeline_runs set status = 'awaiting-approval', updated_at = now() where run_id = $1 and status <> 'published'", [r.runId]);

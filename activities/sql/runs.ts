@@ -26,8 +26,11 @@ export interface RunStart {
 /**
  * Creates the run's audit row, or takes it over on a rerun: a published run stays published, any other
  * state restarts at extracting with the error cleared. Returns the row as it was before (null if new).
+ * Attempts at the same run wait for each other until commit (a lock on the run id, since a new run has no
+ * row to lock yet), so a second attempt finds the first one's snapshot instead of writing another.
  */
 export async function beginRun(client: PoolClient, r: RunStart): Promise<RunRow | null> {
+  await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.extract'), hashtext($1))", [r.runId]);
   const before = await client.query<RunRow>(
     'select run_id, pipeline, status, chunks, leads_extracted, model_sha256, model_version from scoring.pipeline_runs where run_id = $1 for update',
     [r.runId],

@@ -119,7 +119,7 @@ describe('migration 013', () => {
         `insert into scoring.staged_scores (run_id, lead_id, chunk, score, bucket, scored_at)
          select 'lead-scoring-2026-01-03', id, 0, 0.5, 'warm', now() from generate_series(1, 7) id`);
 
-      expect(await migrate(url, makeLogger('silent'))).toEqual(['013_scores_written_once']);
+      expect(await migrate(url, makeLogger('silent'))).toContain('013_scores_written_once');
 
       const { rows: parts } = await client.query(
         `select c.relname, count(h.*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid

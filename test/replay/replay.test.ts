@@ -27,7 +27,7 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a rollback and a run held at the quality gate and approved', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a run without one (no challenger activity), a rollback and a run held at the quality gate and approved', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
@@ -38,6 +38,7 @@ describe('recorded workflow histories', () => {
       'lead-scoring-success-7-chunks.json',
       'lead-scoring-with-challenger.json',
       'lead-scoring-with-crm-sync.json',
+      'lead-scoring-without-challenger.json',
       'lead-scoring-worker-killed-retried.json',
       'product-recs-success-3-chunks.json',
       'product-recs-with-search-attributes.json',
@@ -55,6 +56,8 @@ describe('recorded workflow histories', () => {
     const activities = (file: string) => events(file).map((e) => (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } })
       .activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(activities('lead-scoring-with-challenger.json').filter((a) => a === 'shadowScoreChunk')).toHaveLength(3);
+    // Extract says there is no challenger (patch challenger-from-extract): the run asks pinChallenger nothing.
+    expect(activities('lead-scoring-without-challenger.json')).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'evaluateGate', 'publishRun']);
     expect(activities('lead-scoring-rollback.json')).toEqual(expect.arrayContaining(['rollbackRun', 'prepareCrmSync', 'finishCrmSync']));
     // Cancelled mid-scoring: the chunk in flight was cancelled, and the run closed as cancelled after recording it.
     expect(events('lead-scoring-cancelled-mid-scoring.json').map((e) => e.eventType)).toEqual(

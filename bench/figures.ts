@@ -158,5 +158,6 @@ export function scaleFigures(m: ScaleMeasurements): Figure[] {
     size('disk: scoring schema after the run', base.disk.scoringBytes, large.disk.scoringBytes),
     size('disk: CRM outbox, planned', base.outboxBytes, large.outboxBytes),
     size('disk: leads table (source)', base.disk.sourceBytes, large.disk.sourceBytes),
+    { section, what: `disk: the ${int(large.leads)}-lead database after the plan`, value: mib(large.databaseBytes) },
   ];
 }

@@ -20,6 +20,12 @@ export async function footprint(pool: Pool, source: LeadsTable): Promise<Footpri
   return { scoringBytes: rows.reduce((s, r) => s + Number(r.bytes), 0), tables, sourceBytes: Number(src[0]!.bytes) };
 }
 
+/** Everything the pool's database takes on disk now (pg_database_size), in bytes. */
+export async function databaseBytes(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ bytes: string }>('select pg_database_size(current_database()) as bytes');
+  return Number(rows[0]!.bytes);
+}
+
 /** The size of one scoring table now, in bytes (0 when it has no rows on disk). */
 export async function tableBytes(pool: Pool, table: string): Promise<number> {
   const { rows } = await pool.query<{ bytes: string }>('select pg_total_relation_size($1::regclass) as bytes', [table]);

@@ -4,7 +4,7 @@ import { LEAD_SCORING } from '../pipelines/index.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import type { Runtime } from '../workers/runtime.js';
 import { dropSibling, openSibling, seedBenchLeads } from './bench-db.js';
-import { footprint, tableBytes, type Footprint } from './footprint.js';
+import { databaseBytes, footprint, tableBytes, type Footprint } from './footprint.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
 import { timePlanOutbox, type TimedPlan } from './plan-outbox.js';
 import { int, secs } from './report.js';
@@ -27,7 +27,8 @@ export interface ScalePoint {
 /** The --large section: the --leads run and the large one, measured the same way. */
 export interface ScaleMeasurements {
   base: ScalePoint;
-  large: ScalePoint & { seedMs: number };
+  /** With the seed's time and its whole database after the plan (bench_large holds nothing else). */
+  large: ScalePoint & { seedMs: number; databaseBytes: number };
 }
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -71,7 +72,8 @@ export async function benchLarge(
     }
     say(`${int(o.leads)} leads scored and published in ${secs(run.wallMs)}`);
     const disk = await footprint(large.pool, parseLeadsTable(large.config.source.leadsTable));
-    return { base, large: { leads: o.leads, seedMs, run, rss, disk, ...(await planFor(large, run.runId)) } };
+    const planned = await planFor(large, run.runId);
+    return { base, large: { leads: o.leads, seedMs, run, rss, disk, ...planned, databaseBytes: await databaseBytes(large.pool) } };
   } finally {
     await dropSibling(rt, large, DATABASE);
     say(`dropped database ${DATABASE}`);

@@ -76,7 +76,7 @@ describe('npm run bench -- --large', () => {
 
     for (const measure of ['seed 6,000 leads', 'extract, 3,000 → 6,000 leads', 'batch-score', 'store', 'whole run (start to result)',
       '6,000 leads: extracted / published', 'CRM planning (planOutbox), 3,000 → 6,000 outbox rows', 'worker peak RSS, 3,000 → 6,000 leads',
-      'history events', 'disk: scoring schema after the run', 'disk: CRM outbox, planned', 'disk: leads table (source)']) {
+      'history events', 'disk: scoring schema after the run', 'disk: CRM outbox, planned', 'disk: leads table (source)', 'disk: the 6,000-lead database after the plan']) {
       expect(stdout).toContain(measure);
     }
     expect(stdout).toMatch(/per row ≤ 1\.25× linear: \d+\.\d\d×/);
@@ -103,6 +103,7 @@ describe('npm run bench -- --large', () => {
     }
     expect(large.disk.sourceBytes).toBeGreaterThan(base.disk.sourceBytes);
     expect(large.disk.scoringBytes).toBeGreaterThan(base.disk.scoringBytes);
+    expect(large.databaseBytes).toBeGreaterThan(large.disk.scoringBytes + large.disk.sourceBytes);
     expect(Object.keys(growth).sort()).toEqual(['crmPlan', 'extract', 'score', 'store', 'wholeRun']);
     for (const g of Object.values(growth) as Array<{ baseMs: number; largeMs: number; growth: number }>) {
       expect(g.baseMs).toBeGreaterThan(0);

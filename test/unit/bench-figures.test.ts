@@ -52,7 +52,7 @@ const point = (leads: number, times: { extract: number; score: number; store: nu
 });
 const scale = (large: Partial<{ extract: number; score: number; store: number; whole: number; plan: number }>): ScaleMeasurements => ({
   base: point(1_000_000, { extract: 2000, score: 5000, store: 2500, whole: 10_000, plan: 12_000 }, 330, 1),
-  large: { ...point(10_000_000, { extract: 20_000, score: 50_000, store: 25_000, whole: 100_000, plan: 120_000, ...large }, 345, 10), seedMs: 90_000 },
+  large: { ...point(10_000_000, { extract: 20_000, score: 50_000, store: 25_000, whole: 100_000, plan: 120_000, ...large }, 345, 10), seedMs: 90_000, databaseBytes: 11_000 * MiB },
 });
 
 describe('bench figures at a larger size (--large)', () => {
@@ -69,6 +69,7 @@ describe('bench figures at a larger size (--large)', () => {
     expect(line('disk: scoring schema after the run')).toMatchObject({ value: '300 MiB → 3,000 MiB', target: 'per row: 1.00× linear' });
     expect(line('disk: leads table')).toMatchObject({ value: '150 MiB → 1,500 MiB' });
     expect(line('disk: CRM outbox')).toMatchObject({ value: '120 MiB → 1,200 MiB' });
+    expect(line('disk: the 10,000,000-lead database after the plan')).toMatchObject({ value: '11,000 MiB' });
     expect(figures.filter((f) => f.met !== undefined)).toHaveLength(5);
   });
 

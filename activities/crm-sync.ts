@@ -52,7 +52,7 @@ export interface CrmSummary {
 }
 
 /** Where a pipeline's outbox plan reads: its published results, its source's emails and (top-k) its products' names. */
-function outboxSource(pipeline: StagePipeline): OutboxSource {
+export function outboxSource(pipeline: Pick<StagePipeline, 'definition' | 'source' | 'sinks'>): OutboxSource {
   const { definition } = pipeline;
   return {
     pipeline: definition.id,

@@ -17,11 +17,14 @@ export interface StagePipeline {
 export function stagePipeline(deps: Pick<ActivityDeps, 'pipelines' | 'modelSource'>, pipelineId: string): StagePipeline {
   if (!deps.pipelines.ids().includes(pipelineId)) throw new PipelineNotDefined(pipelineId, deps.pipelines.ids());
   const definition = deps.pipelines.get(pipelineId);
+  return { definition, ...pipelineTables(definition), model: deps.modelSource(definition.modelDir) };
+}
+
+/** A definition's source and sink tables, validated and quoted for SQL. */
+export function pipelineTables(definition: PipelineDefinition): Pick<StagePipeline, 'source' | 'sinks'> {
   const { table, key, change, email } = definition.source;
   return {
-    definition,
     source: parseLeadsTable(table, { key, change, email }),
     sinks: { current: parseLeadsTable(definition.sinks.current).sql, history: parseLeadsTable(definition.sinks.history).sql },
-    model: deps.modelSource(definition.modelDir),
   };
 }

@@ -10,12 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { migrate } from '../db/migrate.js';
-import { makePool, withTransaction, type Pool } from '../db/pool.js';
+import { makePool, type Pool } from '../db/pool.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
 import { startEmbeddedPostgres } from '../services/embedded-postgres.js';
 import { parseLeadsTable } from '../source/leads-table.js';
-import { outboxBatches, planOutbox, readBatch, resumeBatch } from '../activities/sql/crm-outbox.js';
+import { outboxBatches, readBatch, resumeBatch } from '../activities/sql/crm-outbox.js';
+import { timePlanOutbox } from './plan-outbox.js';
 import { int, secs } from './report.js';
 
 const RUN = 'bench-outbox';
@@ -89,11 +90,7 @@ async function measure(pool: Pool, rows: number, samples: number) {
   await fill(pool, rows);
   const fillMs = ms(t);
 
-  t = process.hrtime.bigint();
-  const plan = await withTransaction(pool, (db) =>
-    planOutbox(db, { runId: RUN, pipeline: 'lead-scoring', table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores', target: 'sandbox:1', epsilon: 0, partitions: PARTITIONS, capacity: Number.MAX_SAFE_INTEGER }),
-  );
-  const planMs = ms(t);
+  const { plan, ms: planMs } = await timePlanOutbox(pool, { runId: RUN, pipeline: 'lead-scoring', table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores', target: 'sandbox:1', partitions: PARTITIONS });
   await pool.query('analyze scoring.crm_outbox');
   say(`planned ${int(plan.contacts)} contacts in ${plan.batches} batches in ${secs(planMs)}`);
 

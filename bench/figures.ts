@@ -1,4 +1,5 @@
 import type { postgresBaselines } from './baselines.js';
+import type { ScaleMeasurements, ScalePoint } from './large.js';
 import { perSecond, type Measured } from './measure.js';
 import type { MeasuredRun } from './pipeline-run.js';
 import type { RecsMeasurements } from './recs.js';
@@ -100,5 +101,63 @@ export function recsFigures(m: RecsMeasurements): Figure[] {
     },
     { section: 'recommender', what: `worker peak RSS, ${customers} customers`, value: `${m.rss.toFixed(0)} MiB`, target: '< 1 GiB', met: m.rss < 1024 },
     { section: 'recommender', what: `history events, ${customers} customers`, value: int(m.run.historyEvents), target: '≤ 300', met: m.run.historyEvents <= 300 },
+  ];
+}
+
+/** Per-row time at the large size over per-row time at the base size: 1 is linear, above 1 grows faster. */
+export function perRowGrowth(base: { rows: number; ms: number }, large: { rows: number; ms: number }): number {
+  return base.ms > 0 && base.rows > 0 && large.rows > 0 ? (large.ms / large.rows) / (base.ms / base.rows) : NaN;
+}
+
+/** A stage grows "faster than linear" when its time per row at the large size exceeds the base size's by more than this. */
+export const LINEAR_TOLERANCE = 1.25;
+
+/** Each stage's time at both sizes and its growth per row, keyed as in the JSON results. */
+export function scaleGrowth(m: ScaleMeasurements): Record<'extract' | 'score' | 'store' | 'wholeRun' | 'crmPlan', { baseMs: number; largeMs: number; growth: number }> {
+  const point = (p: ScalePoint) => ({
+    extract: p.run.report.extract_ms ?? 0, score: p.run.report.score_ms ?? 0, store: p.run.report.store_ms ?? 0, wholeRun: p.run.wallMs, crmPlan: p.plan.ms,
+  });
+  const b = point(m.base);
+  const l = point(m.large);
+  const entry = (k: keyof typeof b) => ({ baseMs: b[k], largeMs: l[k], growth: perRowGrowth({ rows: m.base.leads, ms: b[k] }, { rows: m.large.leads, ms: l[k] }) });
+  return { extract: entry('extract'), score: entry('score'), store: entry('store'), wholeRun: entry('wholeRun'), crmPlan: entry('crmPlan') };
+}
+
+const mib = (bytes: number) => (bytes < 100 * 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${int(bytes / 2 ** 20)} MiB`);
+
+/** The --large section's lines: each stage at both sizes with its growth per row against the linear tolerance, then RSS, history and disk. */
+export function scaleFigures(m: ScaleMeasurements): Figure[] {
+  const { base, large } = m;
+  const section = `${int(large.leads)} leads`;
+  const sizes = `${int(base.leads)} → ${int(large.leads)}`;
+  const growth = scaleGrowth(m);
+  const stage = (what: string, g: { baseMs: number; largeMs: number; growth: number }): Figure => {
+    const known = Number.isFinite(g.growth);
+    const met = known ? g.growth <= LINEAR_TOLERANCE : undefined;
+    return {
+      section, what, value: `${secs(g.baseMs)} → ${secs(g.largeMs)}`,
+      target: `per row ≤ ${LINEAR_TOLERANCE}× linear: ${known ? `${g.growth.toFixed(2)}×` : 'n/a'}${met === false ? ', faster than linear' : ''}`,
+      ...(met === undefined ? {} : { met }),
+    };
+  };
+  const size = (what: string, b: number, l: number): Figure => ({
+    section, what, value: `${mib(b)} → ${mib(l)}`, target: `per row: ${perRowGrowth({ rows: base.leads, ms: b }, { rows: large.leads, ms: l }).toFixed(2)}× linear`,
+  });
+  const r = large.run.report;
+  return [
+    { section, what: `seed ${int(large.leads)} leads (COPY, streamed)`, value: secs(large.seedMs) },
+    stage(`extract, ${sizes} leads`, growth.extract),
+    stage('batch-score', growth.score),
+    stage('store', growth.store),
+    stage('whole run (start to result)', growth.wholeRun),
+    { section, what: `  ${int(large.leads)} leads: extracted / published`, value: `${int(r.leads_extracted ?? 0)} / ${int(r.leads_published ?? 0)}` },
+    stage(`CRM planning (planOutbox), ${int(base.plan.plan.contacts)} → ${int(large.plan.plan.contacts)} outbox rows`, growth.crmPlan),
+    { section, what: `worker peak RSS, ${sizes} leads`, value: `${base.rss.toFixed(0)} → ${large.rss.toFixed(0)} MiB` },
+    { section, what: 'history events', value: `${int(base.run.historyEvents)} → ${int(large.run.historyEvents)}` },
+    { section, what: 'history size (JSON)', value: `${(base.run.historyBytes / 1024).toFixed(1)} → ${(large.run.historyBytes / 1024).toFixed(1)} KiB` },
+    size('disk: scoring schema after the run', base.disk.scoringBytes, large.disk.scoringBytes),
+    size('disk: CRM outbox, planned', base.outboxBytes, large.outboxBytes),
+    size('disk: leads table (source)', base.disk.sourceBytes, large.disk.sourceBytes),
+    { section, what: `disk: the ${int(large.leads)}-lead database after the plan`, value: mib(large.databaseBytes) },
   ];
 }

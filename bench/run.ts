@@ -2,8 +2,8 @@
 /**
  * `npm run bench`: PostgreSQL baselines, a naive pipeline, and the real pipeline through Temporal on
  * the same seeded leads, then an incremental morning, memory at two sizes, a CRM sync and the product
- * recommender (bench/recs.ts); prints one table with each figure beside its target and writes the
- * figures as JSON to bench/results/.
+ * recommender (bench/recs.ts), and with --large N the run again at N leads compared per row (bench/large.ts);
+ * prints one table with each figure beside its target and writes the figures as JSON to bench/results/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,15 +13,17 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
-import { loadModel, readCard } from '../models/load-model.js';
+import { loadModel } from '../models/load-model.js';
 import { parseLeadsTable } from '../source/leads-table.js';
-import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
+import { openSibling, seedBenchLeads } from './bench-db.js';
 import { benchEnv } from './bench-env.js';
+import { footprint, type Footprint } from './footprint.js';
 import { inferenceAlone } from './inference.js';
-import { baselineMs, benchFigures, recsBaselineMs, recsFigures, type Measurements } from './figures.js';
+import { baselineMs, benchFigures, recsBaselineMs, recsFigures, scaleFigures, scaleGrowth, type Measurements } from './figures.js';
+import { benchLarge, type ScaleMeasurements } from './large.js';
 import { measureRun, type MeasuredRun } from './pipeline-run.js';
 import { benchRecs, type RecsMeasurements } from './recs.js';
 import { int, positiveInt, printFigures, secs, writeResults } from './report.js';
@@ -46,29 +48,15 @@ interface Options {
   recsCpuProf?: string;
   /** Where the lead-scoring runs' worker writes a V8 CPU profile, if set. */
   cpuProf?: string;
+  /** Leads of the --large section (a run compared per row with the --leads run), if set. */
+  large?: number;
   out: string;
 }
 
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 async function seed(rt: Runtime, count: number): Promise<void> {
-  const started = Date.now();
-  // Leads last touched 1 to 90 days ago, as in a CRM in use: the incremental morning finds only the changed ones.
-  await seedLeads(rt.pool, parseLeadsTable(rt.config.source.leadsTable), readCard(rt.config.model.dir), readDistribution(rt.config.model.dir), {
-    count, seed: 1, messyRate: 0, replace: true, ageDays: 90,
-  });
-  await rt.pool.query('vacuum analyze');
-  say(`seeded ${int(count)} leads in ${secs(Date.now() - started)}`);
-}
-
-/** A runtime on another database of the same PostgreSQL, sharing Temporal and the sandbox, with its own task queue. */
-async function openSibling(rt: Runtime, env: NodeJS.ProcessEnv, database: string): Promise<Runtime> {
-  await rt.pool.query(`drop database if exists ${database}`);
-  await rt.pool.query(`create database ${database}`);
-  const url = new URL(rt.databaseUrl);
-  url.pathname = `/${database}`;
-  const config = loadConfig({ ...env, SCOREFLOW_TASK_QUEUE: `bench-${database}`, DATABASE_URL: url.toString(), TEMPORAL_ADDRESS: rt.temporal!.address, HUBSPOT_BASE_URL: rt.crm!.baseUrl, HUBSPOT_ACCESS_TOKEN: rt.crm!.token });
-  return openRuntime(config, rt.log, { temporal: true });
+  say(`seeded ${int(count)} leads in ${secs(await seedBenchLeads(rt, count))}`);
 }
 
 /** 429s the sandbox has answered so far (its admin endpoint, /_sandbox/stats). */
@@ -105,6 +93,8 @@ async function main(o: Options): Promise<void> {
     const worker = await startWorkerProcess(rt, {}, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : []);
     const full = await measureRun(rt, { asOf: day(2), crm: false });
     const rssFull = worker.peakRssMiB();
+    // Read before anything else writes to the scoring schema: the --large section compares it with the large run's.
+    const diskFull: Footprint | undefined = o.large ? await footprint(rt.pool, table) : undefined;
     const every = Math.round(1 / o.changed);
     const changed = await rt.pool.query(
       `update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${every} = 0`,
@@ -133,11 +123,14 @@ async function main(o: Options): Promise<void> {
     let recs: RecsMeasurements | undefined;
     if (o.recs) recs = await benchRecs(rt, { customers: o.recsCustomers, products: o.recsProducts, asOf: day(2), ...(o.recsCpuProf ? { cpuProf: path.resolve(o.recsCpuProf) } : {}) });
 
+    let large: ScaleMeasurements | undefined;
+    if (o.large) large = await benchLarge(rt, env, { leads: o.large, asOf: day(2), base: { leads: o.leads, run: full, rss: rssFull, disk: diskFull! } });
+
     const measured: Measurements = {
       leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
       baselines: pg, naive, inference, full, incremental, crm: crmRun, rssSmall, rssFull, rateLimited,
     };
-    const figures = [...benchFigures(measured), ...(recs ? recsFigures(recs) : [])];
+    const figures = [...benchFigures(measured), ...(recs ? recsFigures(recs) : []), ...(large ? scaleFigures(large) : [])];
     process.stdout.write(`\n${printFigures(figures)}\n`);
 
     const results = {
@@ -152,6 +145,7 @@ async function main(o: Options): Promise<void> {
       memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },
       crm: { rateLimited },
       ...(recs ? { recs: { ...recs, baselineMs: recsBaselineMs(recs) } } : {}),
+      ...(large ? { large: { ...large, growth: scaleGrowth(large) } } : {}),
       figures,
     };
     writeResults(o.out, { prefix: 'bench', latest: 'latest.json', date: results.date, results, say });
@@ -172,6 +166,7 @@ const program = new Command('bench')
   .option('--recs-cpu-prof <dir>', 'write a CPU profile of the recommender run\'s worker (node --cpu-prof) into dir')
   .option('--cpu-prof <dir>', 'write a CPU profile of the lead-scoring runs\' worker (node --cpu-prof) into dir')
   .option('--no-recs', 'skip the recommender section')
+  .option('--large <n>', 'then run lead scoring on n leads (e.g. 10000000) in a database of its own and compare each stage per row with the --leads run', positiveInt)
   .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
   .action(async (o: Options) => main(o));
 

@@ -58,6 +58,63 @@ describe('npm run bench', () => {
   });
 });
 
+describe('npm run bench -- --large', () => {
+  it('runs lead scoring again at the larger size in a database of its own, prints each stage at both sizes with its growth per row, and writes time, RSS, disk and CRM planning as JSON', async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-large-'));
+    fs.chmodSync(home, 0o755);
+    const out = path.join(home, 'results');
+    const [pg, temporal, ui, sandbox] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const { stdout, stderr } = await run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'run.js'), '--leads', '3000', '--small', '1000', '--sample', '50', '--no-recs', '--large', '6000', '--out', out], {
+      env: {
+        PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home, 'state'),
+        SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
+        SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox),
+        SCOREFLOW_CHUNK_SIZE: '500',
+      },
+      timeout: 170_000,
+    });
+
+    for (const measure of ['seed 6,000 leads', 'extract, 3,000 → 6,000 leads', 'batch-score', 'store', 'whole run (start to result)',
+      '6,000 leads: extracted / published', 'CRM planning (planOutbox), 3,000 → 6,000 outbox rows', 'worker peak RSS, 3,000 → 6,000 leads',
+      'history events', 'disk: scoring schema after the run', 'disk: CRM outbox, planned', 'disk: leads table (source)', 'disk: the 6,000-lead database after the plan']) {
+      expect(stdout).toContain(measure);
+    }
+    expect(stdout).toMatch(/per row ≤ 1\.25× linear: \d+\.\d\d×/);
+    expect(stderr).toContain('dropped database bench_large');
+
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
+    const { base, large, growth } = results.large;
+    expect(base.leads).toBe(3000);
+    expect(base.run.runId).toBe(results.runs.full.runId);
+    expect(large.leads).toBe(6000);
+    expect(large.run.report).toMatchObject({ status: 'published', leads_extracted: 6000, leads_published: 6000 });
+    expect(large.seedMs).toBeGreaterThan(0);
+    // Twelve chunks of 500 against six: more events, and the worker's RSS read from /proc.
+    expect(large.run.historyEvents).toBeGreaterThan(base.run.historyEvents);
+    expect(large.rss).toBeGreaterThan(50);
+    // One outbox row per published score, as the CRM stage would plan for a target that has accepted nothing.
+    expect(base.plan.plan).toMatchObject({ contacts: 3000, skipped: 0, deferred: 0 });
+    expect(large.plan.plan).toMatchObject({ contacts: 6000, skipped: 0, deferred: 0 });
+    for (const p of [base, large]) {
+      expect(p.disk.scoringBytes).toBe(Object.values(p.disk.tables as Record<string, number>).reduce((a, b) => a + b, 0));
+      expect(Object.keys(p.disk.tables).length).toBeGreaterThan(0);
+      expect(p.disk.sourceBytes).toBeGreaterThan(0);
+      expect(p.outboxBytes).toBeGreaterThan(0);
+    }
+    expect(large.disk.sourceBytes).toBeGreaterThan(base.disk.sourceBytes);
+    expect(large.disk.scoringBytes).toBeGreaterThan(base.disk.scoringBytes);
+    expect(large.databaseBytes).toBeGreaterThan(large.disk.scoringBytes + large.disk.sourceBytes);
+    expect(Object.keys(growth).sort()).toEqual(['crmPlan', 'extract', 'score', 'store', 'wholeRun']);
+    for (const g of Object.values(growth) as Array<{ baseMs: number; largeMs: number; growth: number }>) {
+      expect(g.baseMs).toBeGreaterThan(0);
+      expect(g.largeMs).toBeGreaterThan(0);
+      expect(g.growth).toBeCloseTo((g.largeMs / 6000) / (g.baseMs / 3000), 10);
+    }
+    // Eight targets of the lead-scoring section, none of the skipped recommender's, five growth targets.
+    expect(results.figures.filter((f: { met?: boolean }) => f.met !== undefined)).toHaveLength(13);
+  });
+});
+
 describe('npm run bench:serve', () => {
   it('loads scoreflow serve on a small shop, prints each figure beside its goal, writes them as JSON, and reuses the shop the next time', async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-serve-'));

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../db/reports.js';
-import { benchFigures, type Measurements } from '../../bench/figures.js';
+import { benchFigures, scaleFigures, scaleGrowth, type Measurements } from '../../bench/figures.js';
+import type { Footprint } from '../../bench/footprint.js';
+import type { ScaleMeasurements, ScalePoint } from '../../bench/large.js';
 import type { MeasuredRun } from '../../bench/pipeline-run.js';
 
 const run = (wallMs: number, report: Partial<RunReport>, historyEvents = 0, historyBytes = 0): MeasuredRun =>
@@ -35,5 +37,47 @@ describe('bench figures', () => {
     const m = measurements({ rssFull: 400, rateLimited: 1, full: run(8000, {}, 301, 256 * 1024 + 1), incremental: run(400, {}) });
     const missed = benchFigures(m).filter((f) => f.met === false).map((f) => f.what);
     expect(missed).toEqual(['worker peak RSS, 1,000,000 leads', 'growth', 'events, 1,000,000 leads', 'size (JSON)', 'share of the full run', '429 responses']);
+  });
+});
+
+const MiB = 2 ** 20;
+const disk = (scoringMiB: number, sourceMiB: number): Footprint => ({ scoringBytes: scoringMiB * MiB, tables: {}, sourceBytes: sourceMiB * MiB });
+const point = (leads: number, times: { extract: number; score: number; store: number; whole: number; plan: number }, rss: number, scale: number): ScalePoint => ({
+  leads,
+  run: run(times.whole, { leads_extracted: leads, leads_published: leads, extract_ms: times.extract, score_ms: times.score, store_ms: times.store }, 16 + 6 * (leads / 25_000), leads / 10),
+  rss,
+  disk: disk(300 * scale, 150 * scale),
+  plan: { plan: { contacts: leads, batches: leads / 100, unchanged: 0, skipped: 0, deferred: 0 }, ms: times.plan },
+  outboxBytes: 120 * scale * MiB,
+});
+const scale = (large: Partial<{ extract: number; score: number; store: number; whole: number; plan: number }>): ScaleMeasurements => ({
+  base: point(1_000_000, { extract: 2000, score: 5000, store: 2500, whole: 10_000, plan: 12_000 }, 330, 1),
+  large: { ...point(10_000_000, { extract: 20_000, score: 50_000, store: 25_000, whole: 100_000, plan: 120_000, ...large }, 345, 10), seedMs: 90_000, databaseBytes: 11_000 * MiB },
+});
+
+describe('bench figures at a larger size (--large)', () => {
+  it('give each stage\'s time at both sizes and its time per row as a multiple of the smaller run\'s', () => {
+    const m = scale({ extract: 22_000, store: 20_000 });
+    expect(scaleGrowth(m).extract).toEqual({ baseMs: 2000, largeMs: 22_000, growth: expect.closeTo(1.1, 10) });
+    expect(scaleGrowth(m).store.growth).toBeCloseTo(0.8, 10);
+    const figures = scaleFigures(m);
+    const line = (what: string) => figures.find((f) => f.what.startsWith(what))!;
+    expect(line('extract, 1,000,000 → 10,000,000 leads')).toMatchObject({ value: '2.00 s → 22.00 s', target: 'per row ≤ 1.25× linear: 1.10×', met: true });
+    expect(line('CRM planning (planOutbox), 1,000,000 → 10,000,000 outbox rows')).toMatchObject({ value: '12.00 s → 120.00 s', met: true });
+    expect(line('worker peak RSS')).toMatchObject({ value: '330 → 345 MiB' });
+    expect(line('history events')).toMatchObject({ value: '256 → 2,416' });
+    expect(line('disk: scoring schema after the run')).toMatchObject({ value: '300 MiB → 3,000 MiB', target: 'per row: 1.00× linear' });
+    expect(line('disk: leads table')).toMatchObject({ value: '150 MiB → 1,500 MiB' });
+    expect(line('disk: CRM outbox')).toMatchObject({ value: '120 MiB → 1,200 MiB' });
+    expect(line('disk: the 10,000,000-lead database after the plan')).toMatchObject({ value: '11,000 MiB' });
+    expect(figures.filter((f) => f.met !== undefined)).toHaveLength(5);
+  });
+
+  it('flag a stage whose time per row grows more than 1.25× as faster than linear', () => {
+    const figures = scaleFigures(scale({ store: 31_300, plan: 151_000 }));
+    const flagged = figures.filter((f) => f.met === false);
+    expect(flagged.map((f) => f.what)).toEqual(['store', 'CRM planning (planOutbox), 1,000,000 → 10,000,000 outbox rows']);
+    expect(flagged[0]!.target).toBe('per row ≤ 1.25× linear: 1.25×, faster than linear');
+    expect(figures.find((f) => f.what === 'batch-score')).toMatchObject({ met: true });
   });
 });

@@ -44,6 +44,8 @@ interface Options {
   recsProducts: number;
   /** Where the recommender run's worker writes a V8 CPU profile (node --cpu-prof), if set. */
   recsCpuProf?: string;
+  /** Where the lead-scoring runs' worker writes a V8 CPU profile, if set. */
+  cpuProf?: string;
   out: string;
 }
 
@@ -100,7 +102,7 @@ async function main(o: Options): Promise<void> {
     const inference = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows);
 
     say(`the real pipeline through Temporal on ${int(o.leads)} leads (one scoreflow worker process)`);
-    const worker = await startWorkerProcess(rt);
+    const worker = await startWorkerProcess(rt, {}, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : []);
     const full = await measureRun(rt, { asOf: day(2), crm: false });
     const rssFull = worker.peakRssMiB();
     const every = Math.round(1 / o.changed);
@@ -168,6 +170,7 @@ const program = new Command('bench')
   .option('--recs-customers <n>', 'customers in the recommender section', positiveInt, 1_000_000)
   .option('--recs-products <n>', 'products in the recommender\'s shop (a model is trained for it when the shipped one has fewer items)', positiveInt, 10_000)
   .option('--recs-cpu-prof <dir>', 'write a CPU profile of the recommender run\'s worker (node --cpu-prof) into dir')
+  .option('--cpu-prof <dir>', 'write a CPU profile of the lead-scoring runs\' worker (node --cpu-prof) into dir')
   .option('--no-recs', 'skip the recommender section')
   .option('--out <dir>', 'where the JSON figures go', path.join(PROJECT_ROOT, 'bench', 'results'))
   .action(async (o: Options) => main(o));

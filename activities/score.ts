@@ -2,9 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import { throwIfCancelled } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
 import { RunStateInvalid } from '../lib/errors.js';
-import { bucketFor } from '../models/card.js';
-import { prepareFeatures } from '../models/features.js';
-import { predict } from '../models/predict.js';
+import { scoreCopyLeads } from '../models/score-copy.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
 import { stagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
@@ -12,6 +10,7 @@ import { scoreTopKChunk } from './score-top-k.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
 import { stageChunk, type ChunkCounts } from './sql/stage-chunk.js';
+import { stagedRowEncoder } from './sql/staged-rows.js';
 
 export interface ScoreChunkInput {
   runId: string;
@@ -41,27 +40,21 @@ export function makeScoreChunk(deps: ActivityDeps) {
     if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
     return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
-      const rows = await readChunkLeads(client, {
+      const source = await readChunkLeads(client, {
         runId,
         chunk,
         table: pipeline.source,
         featureColumns: model.card.inputs.map((i) => i.name),
       });
-      heartbeat({ chunk, read: rows.length });
-      const { batch, rejected } = prepareFeatures(model.card, rows);
-      const score = await predict(model, batch, (done) => {
+      heartbeat({ chunk, readBytes: source.length });
+      const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets);
+      const rows: Buffer[] = [];
+      const { scored, rejected } = await scoreCopyLeads(model, source, (slice, scores, done) => {
+        rows.push(encoder.encode(source, slice, scores));
         heartbeat({ chunk, scored: done });
         throwIfCancelled();
       });
-      const bucket = Array.from(score, (s) => bucketFor(model.card, s));
-      return stageChunk(client, {
-        runId,
-        chunk,
-        scores: { leadIds: batch.leadIds, updatedAt: batch.updatedAt, score, bucket },
-        rejected,
-        scoredAt: new Date(),
-        scoreMs: Date.now() - started,
-      });
+      return stageChunk(client, { runId, chunk, rows, scored, rejected, scoreMs: Date.now() - started });
     });
   }
 }

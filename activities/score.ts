@@ -2,7 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import { throwIfCancelled } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
 import { RunStateInvalid } from '../lib/errors.js';
-import { scoreCopyLeads } from '../models/score-copy.js';
+import { startCopyScoring } from '../models/score-copy.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
 import { stagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
@@ -40,21 +40,23 @@ export function makeScoreChunk(deps: ActivityDeps) {
     if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
     return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
-      const source = await readChunkLeads(client, {
-        runId,
-        chunk,
-        table: pipeline.source,
-        featureColumns: model.card.inputs.map((i) => i.name),
-      });
-      heartbeat({ chunk, readBytes: source.length });
       const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets);
-      const rows: Buffer[] = [];
-      const { scored, rejected } = await scoreCopyLeads(model, source, (slice, scores, done) => {
-        rows.push(encoder.encode(source, slice, scores));
+      const scoring = startCopyScoring(model, (source, slice, scores, done) => {
         heartbeat({ chunk, scored: done });
-        throwIfCancelled();
+        return encoder.encode(source, slice, scores);
       });
-      return stageChunk(client, { runId, chunk, rows, scored, rejected, scoreMs: Date.now() - started });
+      const leads = readChunkLeads(client, { runId, chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      for await (const data of leads) await scoring.write(data as Buffer);
+      heartbeat({ chunk, read: true });
+      throwIfCancelled();
+      // The COPY into staging starts as the read ends and takes each slice's rows as the thread scores them.
+      const rows = (async function* () {
+        for await (const r of scoring.results()) {
+          throwIfCancelled();
+          yield r;
+        }
+      })();
+      return stageChunk(client, { runId, chunk, rows, counts: () => ({ scored: scoring.scored(), rejected: scoring.rejected, scoreMs: Date.now() - started }) });
     });
   }
 }

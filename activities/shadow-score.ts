@@ -60,12 +60,12 @@ export function makeShadowScoring(deps: ActivityDeps) {
       };
       if (pipeline.definition.output.kind === 'top-k') return recommendChunk(client, pipeline, input, progress);
       const model = await pipeline.model.bySha(input.modelSha256);
-      const rows = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
       const leadIds: string[] = [];
       const score: number[] = [];
-      await scoreCopyLeads(model, rows, (slice, scores, done) => {
+      const leads = readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      await scoreCopyLeads(model, leads, (source, slice, scores, done) => {
         for (let r = 0; r < slice.rows; r++) {
-          leadIds.push(rows.toString('latin1', slice.idStart[r], slice.idEnd[r]));
+          leadIds.push(source.toString('latin1', slice.idStart[r], slice.idEnd[r]));
           score.push(scores[r]!);
         }
         progress(done);

@@ -72,13 +72,16 @@ function planOf(input: CardInput, caseInsensitive: boolean): Plan {
  * string per field. Well-formed whole numbers, booleans and categories are read from the bytes; anything
  * else goes to parseFeature on the decoded field, so every rejection has parseFeature's reason. A lead
  * deleted from the source and a lead_id repeated in the source are rejected as prepareFeatures does.
+ * The bytes may arrive in parts: `fill` reads the whole rows in the first `length` bytes of `source`
+ * (a buffer that may be replaced by a larger copy holding the same bytes) and carries on from there.
  */
-export function makeCopyLeadParser(card: ModelCard, source: Buffer) {
+export function makeCopyLeadParser(card: ModelCard) {
   const caseInsensitive = card.categories_case === 'insensitive';
   const plans = card.inputs.map((input) => planOf(input, caseInsensitive));
   const fields = 3 + plans.length;
   const start = new Int32Array(fields);
   const end = new Int32Array(fields);
+  let source: Buffer = Buffer.alloc(0);
   let pos = 0;
   let lastId = -1;
   let lastIdEnd = -1;
@@ -133,19 +136,21 @@ export function makeCopyLeadParser(card: ModelCard, source: Buffer) {
   const text = (i: number) => source.toString('utf8', start[i], end[i]);
 
   return {
-    /** True while rows remain. */
-    more: () => pos < source.length,
+    /** Where the next row starts: the bytes before it are read. */
+    position: () => pos,
     /**
-     * Fills `slice` from its start with the next valid rows, up to its capacity, and appends the rows
-     * rejected on the way to `rejected`.
+     * Appends to `slice` the next valid rows among the whole rows of source[0, length), up to its
+     * capacity, and appends the rows rejected on the way to `rejected`. With `last`, a final row without
+     * its newline is read too.
      */
-    fill(slice: LeadSlice, rejected: Rejection[]): void {
-      slice.rows = 0;
-      while (pos < source.length && slice.rows < slice.capacity) {
+    fill(bytes: Buffer, length: number, slice: LeadSlice, rejected: Rejection[], last = false): void {
+      source = bytes;
+      const limit = last || length === 0 ? length : bytes.lastIndexOf(NEWLINE, length - 1) + 1;
+      while (pos < limit && slice.rows < slice.capacity) {
         let found = 0;
         let s = pos;
         let i = pos;
-        for (; i < source.length; i++) {
+        for (; i < limit; i++) {
           const b = source[i];
           if (b === NEWLINE) break;
           if (b === TAB) {

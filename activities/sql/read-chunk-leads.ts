@@ -1,18 +1,18 @@
-import { buffer } from 'node:stream/consumers';
+import type { Readable } from 'node:stream';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
 /**
- * Reads one chunk of the run's snapshot with its current feature values, through COPY, as the COPY text
+ * Streams one chunk of the run's snapshot with its current feature values, through COPY, as the COPY text
  * bytes (see makeCopyLeadParser): lead_id, present, updated_at, the features in card order, rows in
  * lead_id order. A lead deleted from the source since the snapshot comes back with present = false.
  */
-export async function readChunkLeads(
+export function readChunkLeads(
   client: PoolClient,
   p: { runId: string; chunk: number; table: LeadsTable; featureColumns: readonly string[] },
-): Promise<Buffer> {
+): Readable {
   // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
   const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}`).join(', ');
   const key = quoteColumn(p.table.columns.key);
@@ -22,5 +22,5 @@ export async function readChunkLeads(
       where r.run_id = ${pg.escapeLiteral(p.runId)} and r.chunk = ${Math.trunc(p.chunk)}
       order by r.lead_id
     ) to stdout`;
-  return buffer(client.query(copyStreams.to(sql)));
+  return client.query(copyStreams.to(sql));
 }

@@ -26,32 +26,31 @@ export async function lockChunk(client: PoolClient, runId: string, chunk: number
 }
 
 /**
- * Writes a chunk's scores (COPY of the rows from stagedRowEncoder, `scored` of them) and rejections (one
+ * Writes a chunk's scores (COPY of the rows from stagedRowEncoder, as they come) and rejections (one
  * array statement) and marks the chunk done, all in the caller's transaction, so a chunk is either
- * entirely staged or not at all.
+ * entirely staged or not at all. `counts` is read once the rows have ended.
  */
 export async function stageChunk(
   client: PoolClient,
   p: {
     runId: string;
     chunk: number;
-    rows: Iterable<Buffer>;
-    scored: number;
-    rejected: Rejection[];
-    scoreMs: number;
+    rows: Iterable<Buffer> | AsyncIterable<Buffer>;
+    counts: () => { scored: number; rejected: Rejection[]; scoreMs: number };
   },
 ): Promise<ChunkCounts> {
   await pipeline(Readable.from(p.rows), client.query(copyStreams.from(STAGED_SCORES_COPY)));
-  if (p.rejected.length) {
+  const { scored, rejected, scoreMs } = p.counts();
+  if (rejected.length) {
     await client.query(
       `insert into scoring.rejected_leads (run_id, lead_id, chunk, source_updated_at, reason)
        select $1, lead_id, $2, updated_at, reason
        from unnest($3::bigint[], $4::timestamptz[], $5::text[]) as r(lead_id, updated_at, reason)
        on conflict do nothing`,
-      [p.runId, p.chunk, p.rejected.map((r) => r.leadId), p.rejected.map((r) => decodeCopyField(r.updatedAt)), p.rejected.map((r) => r.reason)],
+      [p.runId, p.chunk, rejected.map((r) => r.leadId), rejected.map((r) => decodeCopyField(r.updatedAt)), rejected.map((r) => r.reason)],
     );
   }
-  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored: p.scored, rejected: p.rejected.length, scoreMs: p.scoreMs });
+  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored, rejected: rejected.length, scoreMs });
 }
 
 /** Marks a chunk done (run_chunks) and updates the run's counts, in the transaction that staged its rows. */

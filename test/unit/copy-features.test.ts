@@ -20,15 +20,14 @@ const lead = (id: number, fields: Array<string | null> = good, present = true): 
   leadId: String(id), updatedAt: present ? at : '\\N', present, fields: fields.map((f) => encodeCopyField(f)),
 });
 
-/** Every slice the parser fills, copied out as plain values, with the rejections. */
-function parseAll(c: ModelCard, source: Buffer, capacity = 5000) {
-  const parser = makeCopyLeadParser(c, source);
+/** Every slice the parser fills, copied out as plain values, with the rejections; the bytes arrive in `parts`. */
+function parseAll(c: ModelCard, source: Buffer, capacity = 5000, parts = 1) {
+  const parser = makeCopyLeadParser(c);
   const rejected: Rejection[] = [];
   const rows: Array<{ leadId: string; updatedAt: string; values: Array<number | string> }> = [];
   const slice: LeadSlice = leadSlice(c, capacity);
   let slices = 0;
-  while (parser.more()) {
-    parser.fill(slice, rejected);
+  const flush = () => {
     slices++;
     for (let r = 0; r < slice.rows; r++) {
       rows.push({
@@ -39,6 +38,17 @@ function parseAll(c: ModelCard, source: Buffer, capacity = 5000) {
           return input.type === 'category' ? input.categories[v]! : v;
         }),
       });
+    }
+    slice.rows = 0;
+  };
+  for (let p = 1; p <= parts; p++) {
+    const length = Math.round((source.length * p) / parts);
+    const last = p === parts;
+    for (;;) {
+      parser.fill(source, length, slice, rejected, last);
+      if (slice.rows === capacity || (last && slice.rows)) flush();
+      else break;
+      if (last && parser.position() >= length) break;
     }
   }
   return { rows, rejected, slices };
@@ -120,5 +130,16 @@ describe('reading COPY text bytes into model inputs', () => {
     const got = parseAll(card, copyOf(leads), 4);
     expect(got.slices).toBe(5);
     expect(got).toMatchObject(prepared(card, leads));
+  });
+
+  it('reads bytes that arrive in parts split anywhere, a row included, as the whole', () => {
+    const leads = Array.from({ length: 40 }, (_, i) => lead(i + 1, i % 7 === 0 ? withField('industry', 'Aerospace') : i % 3 ? good : withField('industry', 'RETAIL')));
+    const source = copyOf(leads);
+    for (const parts of [2, 3, 17, 97, source.length]) expect(parseAll(card, source, 6, parts)).toMatchObject(prepared(card, leads));
+  });
+
+  it('reads a last row that lacks its newline', () => {
+    const source = Buffer.from(`1\tt\t${at}\t${good.join('\t')}`);
+    expect(parseAll(card, source).rows.map((r) => r.leadId)).toEqual(['1']);
   });
 });

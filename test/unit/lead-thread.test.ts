@@ -37,8 +37,8 @@ describe('scoring in the model\'s own thread', () => {
     const source = Buffer.from(raw.map((l) => `${l.leadId}\tt\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''));
     const ids: string[] = [];
     const threaded: number[] = [];
-    const { scored, rejected } = await scoreCopyLeads(model, source, (slice, scores) => {
-      for (let r = 0; r < slice.rows; r++) ids.push(source.toString('utf8', slice.idStart[r], slice.idEnd[r]));
+    const { scored, rejected } = await scoreCopyLeads(model, [source], (bytes, slice, scores) => {
+      for (let r = 0; r < slice.rows; r++) ids.push(bytes.toString('utf8', slice.idStart[r], slice.idEnd[r]));
       threaded.push(...scores);
     });
     expect(rejected).toEqual([]);

@@ -27,6 +27,8 @@ export interface GraphThread {
   alive(): boolean;
   /** Runs the graph; the `transfer` buffers (those the feeds view) are unusable until they come back in the result. */
   run(feeds: ThreadFeed[], outputs: string[], transfer: ArrayBuffer[]): Promise<GraphCall>;
+  /** Stops the thread; calls in flight reject, and alive() turns false. */
+  close(): Promise<void>;
 }
 
 // Plain JavaScript evaluated in the thread, so the same code runs from the TypeScript sources (tests) and from dist/.
@@ -105,6 +107,9 @@ export function startGraphThread(p: { onnx: Uint8Array; vocab?: Record<string, s
         pending.set(id, { resolve, reject });
         worker.postMessage({ id, feeds, outputs, transfer }, transfer);
       });
+    },
+    async close() {
+      await worker.terminate();
     },
   };
 }

@@ -15,6 +15,8 @@ export interface TopKThread {
   alive(): boolean;
   /** Runs the graph on the first rows × n floats of `buffer` (transferred: unusable until it comes back in the result). */
   run(buffer: ArrayBuffer, rows: number, active: Uint8Array): Promise<TopKCall>;
+  /** Stops the thread. */
+  close(): Promise<void>;
 }
 
 /** Starts a graph thread (models/graph-thread.ts) for a top-k model of `n` items. */
@@ -23,6 +25,7 @@ export function startTopKThread(p: { onnx: Uint8Array; n: number; names: { histo
   const thread = startGraphThread({ onnx: p.onnx });
   return {
     alive: () => thread.alive(),
+    close: () => thread.close(),
     async run(buffer, rows, active) {
       const { outputs, buffers } = await thread.run(
         [

@@ -7,6 +7,7 @@ import { prepareFeatures, type RawLead } from '../../models/features.js';
 import { startGraphThread } from '../../models/graph-thread.js';
 import { loadModel, type LoadedModel } from '../../models/load-model.js';
 import { predict, SLICE_ROWS } from '../../models/predict.js';
+import { threadOf } from '../../models/lead-thread.js';
 import { scoreCopyLeads } from '../../models/score-copy.js';
 
 const modelDir = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
@@ -60,5 +61,18 @@ describe('scoring in the model\'s own thread', () => {
     );
     expect(call.outputs[model.card.output.name]!.dims).toEqual([1, 2]);
     expect(thread.alive()).toBe(true);
+  });
+
+  it('replaces a thread that died with a new one at the next chunk', async () => {
+    const model = await loadModel(modelDir);
+    const raw = leads(model.card, 1);
+    const source = Buffer.from(raw.map((l) => `${l.leadId}\tt\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''));
+    const first = await scoreCopyLeads(model, [source], (_, __, scores) => Array.from(scores));
+    const dead = threadOf(model);
+    await dead.close();
+    expect(dead.alive()).toBe(false);
+    const second = await scoreCopyLeads(model, [source], (_, __, scores) => Array.from(scores));
+    expect(threadOf(model)).not.toBe(dead);
+    expect(second.results).toEqual(first.results);
   });
 });

@@ -1,5 +1,4 @@
-import { heartbeat } from '@temporalio/activity';
-import { throwIfCancelled } from './cancellation.js';
+import { boundActivity } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { startCopyScoring } from '../models/score-copy.js';
@@ -40,19 +39,21 @@ export function makeScoreChunk(deps: ActivityDeps) {
     if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
     return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
+      // Bound here: the staging COPY pulls the rows from its socket's callbacks, outside this activity's context.
+      const activity = boundActivity();
       const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets);
       const scoring = startCopyScoring(model, (source, slice, scores, done) => {
-        heartbeat({ chunk, scored: done });
+        activity.heartbeat({ chunk, scored: done });
         return encoder.encode(source, slice, scores);
       });
       const leads = readChunkLeads(client, { runId, chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
       for await (const data of leads) await scoring.write(data as Buffer);
-      heartbeat({ chunk, read: true });
-      throwIfCancelled();
+      activity.heartbeat({ chunk, read: true });
+      activity.throwIfCancelled();
       // The COPY into staging starts as the read ends and takes each slice's rows as the thread scores them.
       const rows = (async function* () {
         for await (const r of scoring.results()) {
-          throwIfCancelled();
+          activity.throwIfCancelled();
           yield r;
         }
       })();

@@ -7,6 +7,21 @@ export function throwIfCancelled(): void {
   if (signal.aborted) throw signal.reason;
 }
 
+/**
+ * The activity's heartbeat and cancellation check, bound to its context now: for code that stream
+ * internals run outside the activity's async context (a Readable.from generator pulled by a socket's
+ * drain), where heartbeat() and throwIfCancelled() would find no activity.
+ */
+export function boundActivity(): { heartbeat(details?: unknown): void; throwIfCancelled(): void } {
+  const context = Context.current();
+  return {
+    heartbeat: (details) => context.heartbeat(details),
+    throwIfCancelled() {
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+    },
+  };
+}
+
 /** Sleeps `ms`, or throws the activity's cancellation as soon as it arrives. */
 export function cancellableSleep(ms: number): Promise<void> {
   return Context.current().sleep(ms);

@@ -1,10 +1,7 @@
-import { heartbeat } from '@temporalio/activity';
-import { throwIfCancelled } from './cancellation.js';
+import { boundActivity } from './cancellation.js';
 import { withChunkTransaction } from './chunk-transaction.js';
 import { RunStateInvalid } from '../lib/errors.js';
-import { bucketFor } from '../models/card.js';
-import { prepareFeatures } from '../models/features.js';
-import { predict } from '../models/predict.js';
+import { startCopyScoring } from '../models/score-copy.js';
 import { assertRunId, type ActivityDeps } from './deps.js';
 import { stagePipeline } from './pipeline.js';
 import { withHeartbeats } from './with-heartbeats.js';
@@ -12,6 +9,7 @@ import { scoreTopKChunk } from './score-top-k.js';
 import { getRun } from './sql/runs.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
 import { stageChunk, type ChunkCounts } from './sql/stage-chunk.js';
+import { stagedRowEncoder } from './sql/staged-rows.js';
 
 export interface ScoreChunkInput {
   runId: string;
@@ -41,28 +39,25 @@ export function makeScoreChunk(deps: ActivityDeps) {
     if (pipeline.definition.output.kind === 'top-k') return scoreTopKChunk(deps, { runId, chunk, pinned, pipeline, started });
     const model = await pipeline.model.bySha(pinned);
     return withChunkTransaction(deps, { runId, chunk, pinned }, async (client) => {
-      const rows = await readChunkLeads(client, {
-        runId,
-        chunk,
-        table: pipeline.source,
-        featureColumns: model.card.inputs.map((i) => i.name),
+      // Bound here: the staging COPY pulls the rows from its socket's callbacks, outside this activity's context.
+      const activity = boundActivity();
+      const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date(), model: { version: model.card.version, sha256: model.sha256 } }, model.card.buckets);
+      const scoring = startCopyScoring(model, (source, slice, scores, done) => {
+        activity.heartbeat({ chunk, scored: done });
+        return encoder.encode(source, slice, scores);
       });
-      heartbeat({ chunk, read: rows.length });
-      const { batch, rejected } = prepareFeatures(model.card, rows);
-      const score = await predict(model, batch, (done) => {
-        heartbeat({ chunk, scored: done });
-        throwIfCancelled();
-      });
-      const bucket = Array.from(score, (s) => bucketFor(model.card, s));
-      return stageChunk(client, {
-        runId,
-        chunk,
-        scores: { leadIds: batch.leadIds, updatedAt: batch.updatedAt, score, bucket },
-        model: { version: model.card.version, sha256: model.sha256 },
-        rejected,
-        scoredAt: new Date(),
-        scoreMs: Date.now() - started,
-      });
+      const leads = readChunkLeads(client, { runId, chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      for await (const data of leads) await scoring.write(data as Buffer);
+      activity.heartbeat({ chunk, read: true });
+      activity.throwIfCancelled();
+      // The COPY into staging starts as the read ends and takes each slice's rows as the thread scores them.
+      const rows = (async function* () {
+        for await (const r of scoring.results()) {
+          activity.throwIfCancelled();
+          yield r;
+        }
+      })();
+      return stageChunk(client, { runId, chunk, rows, counts: () => ({ scored: scoring.scored(), rejected: scoring.rejected, scoreMs: Date.now() - started }) });
     });
   }
 }

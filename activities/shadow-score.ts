@@ -2,8 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import type { PoolClient } from '../db/pool.js';
 import { bucketFor } from '../models/card.js';
 import { challengerDir } from '../models/challenger.js';
-import { prepareFeatures } from '../models/features.js';
-import { predict } from '../models/predict.js';
+import { scoreCopyLeads } from '../models/score-copy.js';
 import { recommend, sliceBuffers } from '../models/top-k.js';
 import { shopTablesOf } from '../source/shop-tables.js';
 import { throwIfCancelled, withCancellableTransaction } from './cancellation.js';
@@ -61,11 +60,18 @@ export function makeShadowScoring(deps: ActivityDeps) {
       };
       if (pipeline.definition.output.kind === 'top-k') return recommendChunk(client, pipeline, input, progress);
       const model = await pipeline.model.bySha(input.modelSha256);
-      const rows = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
-      const { batch } = prepareFeatures(model.card, rows);
-      const score = await predict(model, batch, progress);
-      await writeShadowScores(client, { ...input, leadIds: batch.leadIds, score, bucket: Array.from(score, (s) => bucketFor(model.card, s)) });
-      return batch.leadIds.length;
+      const leadIds: string[] = [];
+      const score: number[] = [];
+      const leads = readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      await scoreCopyLeads(model, leads, (source, slice, scores, done) => {
+        for (let r = 0; r < slice.rows; r++) {
+          leadIds.push(source.toString('latin1', slice.idStart[r], slice.idEnd[r]));
+          score.push(scores[r]!);
+        }
+        progress(done);
+      });
+      await writeShadowScores(client, { ...input, leadIds, score, bucket: score.map((s) => bucketFor(model.card, s)) });
+      return leadIds.length;
     }), 1000);
   }
 

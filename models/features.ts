@@ -62,8 +62,9 @@ export function parseFeature(input: CardInput, raw: string | null, caseInsensiti
 }
 
 /**
- * Splits a chunk's rows into model inputs and rejections with reasons. One bad field rejects its row;
- * the first bad field found is the reason given.
+ * Splits decoded rows into model inputs and rejections with reasons. One bad field rejects its row;
+ * the first bad field found is the reason given. The worker reads COPY bytes with makeCopyLeadParser
+ * instead, which is tested to agree with this function row for row.
  */
 export function prepareFeatures(card: ModelCard, rows: readonly RawLead[]): { batch: FeatureBatch; rejected: Rejection[] } {
   const caseInsensitive = card.categories_case === 'insensitive';

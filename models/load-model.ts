@@ -7,11 +7,12 @@ import { readModelFiles } from './model-dir.js';
 
 export { readCard } from './model-dir.js';
 
-/** A model ready to score: its validated card, the file's hash and an onnxruntime session. */
+/** A model ready to score: its validated card, the file's hash, an onnxruntime session and the bytes (for a scoring thread's own session). */
 export interface LoadedModel {
   card: ModelCard;
   sha256: string;
   session: ort.InferenceSession;
+  onnx: Uint8Array;
 }
 
 const ONNX_TYPE_OF: Record<ModelCard['inputs'][number]['type'], string> = {
@@ -85,5 +86,5 @@ export async function loadModelBytes(card: ModelCard, onnx: Uint8Array, origin: 
     await session.release();
     throw new ModelCardMismatch(diffs.join('; '));
   }
-  return { card, sha256, session };
+  return { card, sha256, session, onnx };
 }

@@ -2,12 +2,14 @@ import ort from 'onnxruntime-node';
 import type { FeatureBatch } from './features.js';
 import type { LoadedModel } from './load-model.js';
 
-/** Rows per onnxruntime call: onnxruntime-node runs on the event loop, so slices keep heartbeats flowing. */
+/** Rows per onnxruntime call, here and in the worker's scoring thread (models/score-copy.ts). */
 export const SLICE_ROWS = 5000;
 
 /**
- * Runs the model on a batch, a slice at a time, and returns one probability per row (the card's output
- * column). `onSlice` is called after each slice with the rows done so far.
+ * Runs the model's in-process session on a batch, a slice at a time, on this thread's event loop, and
+ * returns one probability per row (the card's output column): the bench's "onnxruntime alone" and the
+ * golden-vector check. The worker scores chunks in the model's own thread instead (startCopyScoring).
+ * `onSlice` is called after each slice with the rows done so far.
  */
 export async function predict(model: LoadedModel, batch: FeatureBatch, onSlice: (done: number) => void = () => {}): Promise<Float32Array> {
   const n = batch.leadIds.length;

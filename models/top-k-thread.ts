@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { startGraphThread } from './graph-thread.js';
 
 /** What one graph call returns: item positions and scores, [rows, width], and the history buffer handed back. */
 export interface TopKCall {
@@ -16,68 +15,28 @@ export interface TopKThread {
   alive(): boolean;
   /** Runs the graph on the first rows × n floats of `buffer` (transferred: unusable until it comes back in the result). */
   run(buffer: ArrayBuffer, rows: number, active: Uint8Array): Promise<TopKCall>;
+  /** Stops the thread. */
+  close(): Promise<void>;
 }
 
-// Plain JavaScript evaluated in the thread, so the same code runs from the TypeScript sources (tests) and from dist/.
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ort);
-const { onnx, n, names } = workerData;
-const session = ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-parentPort.on('message', async ({ id, buffer, rows, active }) => {
-  try {
-    const s = await session;
-    const out = await s.run({
-      [names.history]: new ort.Tensor('float32', new Float32Array(buffer, 0, rows * n), [rows, n]),
-      [names.active]: new ort.Tensor('bool', active, [n]),
-    });
-    const items = BigInt64Array.from(out[names.items].data);
-    const scores = Float32Array.from(out[names.scores].data);
-    parentPort.postMessage({ id, items, scores, width: out[names.items].dims[1], buffer }, [items.buffer, scores.buffer, buffer]);
-  } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message || err), buffer }, [buffer]);
-  }
-});
-`;
-
-/**
- * Starts a thread holding its own onnxruntime session of `onnx` (intra-op threads 1, as the worker's
- * sessions): onnxruntime-node runs a graph on the calling thread's event loop, so a chunk's heartbeats,
- * database reads and staging would otherwise wait for every call. The thread does not keep the process alive.
- */
+/** Starts a graph thread (models/graph-thread.ts) for a top-k model of `n` items. */
 export function startTopKThread(p: { onnx: Uint8Array; n: number; names: { history: string; active: string; items: string; scores: string } }): TopKThread {
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { onnx: p.onnx, n: p.n, names: p.names, ort: ortPath } });
-  worker.unref();
-  const pending = new Map<number, { resolve: (c: TopKCall) => void; reject: (e: Error) => void }>();
-  let nextId = 0;
-  worker.on('message', (m: { id: number; error?: string } & TopKCall) => {
-    const call = pending.get(m.id);
-    if (!call) return;
-    pending.delete(m.id);
-    if (m.error) call.reject(new Error(`onnxruntime: ${m.error}`));
-    else call.resolve({ items: m.items, scores: m.scores, width: m.width, buffer: m.buffer });
-    if (pending.size === 0) worker.unref();
-  });
-  let died: Error | undefined;
-  worker.on('error', (err) => {
-    died = err;
-  });
-  worker.on('exit', (code) => {
-    died ??= new Error(`the onnxruntime thread exited with code ${code}`);
-    for (const call of pending.values()) call.reject(died);
-    pending.clear();
-  });
+  const { n, names } = p;
+  const thread = startGraphThread({ onnx: p.onnx });
   return {
-    alive: () => died === undefined,
-    run(buffer, rows, active) {
-      if (died) return Promise.reject(died);
-      const id = nextId++;
-      worker.ref();
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, buffer, rows, active }, [buffer]);
-      });
+    alive: () => thread.alive(),
+    close: () => thread.close(),
+    async run(buffer, rows, active) {
+      const { outputs, buffers } = await thread.run(
+        [
+          { name: names.history, type: 'float32', data: new Float32Array(buffer, 0, rows * n), dims: [rows, n] },
+          { name: names.active, type: 'bool', data: active, dims: [n] },
+        ],
+        [names.items, names.scores],
+        [buffer],
+      );
+      const items = outputs[names.items]!;
+      return { items: items.data as BigInt64Array, scores: outputs[names.scores]!.data as Float32Array, width: items.dims[1]!, buffer: buffers[0]! };
     },
   };
 }

@@ -141,6 +141,8 @@ export async function recommend(
 }
 
 const threads = new WeakMap<LoadedRecsModel, TopKThread>();
+// A model evicted from the worker's cache takes its thread with it once collected.
+const collected = new FinalizationRegistry<TopKThread>((thread) => void thread.close());
 
 /** The model's scoring thread, started on first use (and again if it died). */
 function threadOf(model: LoadedRecsModel): TopKThread {
@@ -150,6 +152,7 @@ function threadOf(model: LoadedRecsModel): TopKThread {
     const [items, scores] = model.card.outputs.map((o) => o.name) as [string, string];
     thread = startTopKThread({ onnx: model.onnx, n: model.productIds.length, names: { history, active, items, scores } });
     threads.set(model, thread);
+    collected.register(model, thread);
   }
   return thread;
 }

@@ -37,7 +37,12 @@ export async function publishStagedRun(
     await copyStagedIntoHistory(client, { runId, history: sinks.history });
     scores = 'scoring.staged_scores';
   }
-  const published = await writeCurrentScores(client, { runId, current: sinks.current, scores });
+  const { rows } = await client.query<{ scored: string; rejected: string }>(
+    `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
+            (select count(*) from scoring.rejected_leads where run_id = $1) as rejected`,
+    [runId],
+  );
+  const published = await writeCurrentScores(client, { runId, current: sinks.current, scores, rows: Number(rows[0]!.scored) });
   // A source row dated after the snapshot is scored but moves the watermark no further than the snapshot.
   await client.query(
     `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id)
@@ -55,11 +60,6 @@ export async function publishStagedRun(
        model_sha256 = excluded.model_sha256, run_id = excluded.run_id, updated_at = now()`,
     [runId, pipeline],
   );
-  const { rows } = await client.query<{ scored: string; rejected: string }>(
-    `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
-            (select count(*) from scoring.rejected_leads where run_id = $1) as rejected`,
-    [runId],
-  );
   const counts = { published, scored: Number(rows[0]!.scored), rejected: Number(rows[0]!.rejected) };
   await client.query(
     `update scoring.pipeline_runs set status = 'published', leads_scored = $2, leads_rejected = $3, leads_published = $4,
@@ -73,21 +73,42 @@ export async function publishStagedRun(
   return counts;
 }
 
+/** A run at least this large, and a tenth of the current table or more, writes the current table by joins (see writeCurrentScores). */
+const BULK_ROWS = 50_000;
+
 /**
- * Writes the run's scores into the current-score table: an update of the keys it holds (unless it holds a
- * score made from a newer version of the row), then a plain insert of the others. Returns the rows written.
- * Measured at 1M rows, this is 2.8× faster than one INSERT … ON CONFLICT DO UPDATE into an empty table and
- * 1.4× faster into a full one; publications of a pipeline are serialised, so no other writer races it.
+ * Writes the run's scores into the current-score table, never replacing a score made from a newer version
+ * of the row; returns the rows written. A small run upserts (one index probe per row, whatever the table's
+ * statistics say). A large one updates the keys the table holds, then inserts the others, both by hash
+ * joins: at 1M rows into an empty table 2.8× faster than the upsert, 1.4× into a full one. Nested loops are
+ * ruled out for those two statements because a table whose statistics say "empty" (the first run, or
+ * before autovacuum has analysed it) would otherwise be scanned once per row as it fills.
  */
-async function writeCurrentScores(client: PoolClient, p: { runId: string; current: string; scores: string }): Promise<number> {
+async function writeCurrentScores(client: PoolClient, p: { runId: string; current: string; scores: string; rows: number }): Promise<number> {
   const runScores = `select s.lead_id, s.score, s.bucket, r.model_name, r.model_version, r.model_sha256, s.run_id, s.source_updated_at, s.scored_at
      from ${p.scores} s join scoring.pipeline_runs r using (run_id) where s.run_id = $1`;
+  const notNewer = (current: string, run: string) =>
+    `(${current}.source_updated_at is null or ${run}.source_updated_at is null or ${current}.source_updated_at <= ${run}.source_updated_at)`;
+  const { rows: [table] } = await client.query<{ estimate: number }>('select greatest(reltuples, 0)::float8 as estimate from pg_class where oid = $1::regclass', [p.current]);
+  if (p.rows < BULK_ROWS || p.rows * 10 < table!.estimate) {
+    const upserted = await client.query(
+      `insert into ${p.current} as ls (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
+       ${runScores}
+       on conflict (lead_id) do update set
+         score = excluded.score, bucket = excluded.bucket, model_name = excluded.model_name,
+         model_version = excluded.model_version, model_sha256 = excluded.model_sha256, run_id = excluded.run_id,
+         source_updated_at = excluded.source_updated_at, scored_at = excluded.scored_at
+       where ${notNewer('ls', 'excluded')}`,
+      [p.runId],
+    );
+    return upserted.rowCount ?? 0;
+  }
+  await client.query("select set_config('enable_nestloop', 'off', true)");
   const updated = await client.query(
     `update ${p.current} ls set score = s.score, bucket = s.bucket, model_name = s.model_name, model_version = s.model_version,
        model_sha256 = s.model_sha256, run_id = s.run_id, source_updated_at = s.source_updated_at, scored_at = s.scored_at
      from (${runScores}) s
-     where ls.lead_id = s.lead_id
-       and (ls.source_updated_at is null or s.source_updated_at is null or ls.source_updated_at <= s.source_updated_at)`,
+     where ls.lead_id = s.lead_id and ${notNewer('ls', 's')}`,
     [p.runId],
   );
   const inserted = await client.query(
@@ -95,6 +116,7 @@ async function writeCurrentScores(client: PoolClient, p: { runId: string; curren
      select * from (${runScores}) s where not exists (select 1 from ${p.current} ls where ls.lead_id = s.lead_id)`,
     [p.runId],
   );
+  await client.query('reset enable_nestloop');
   return (updated.rowCount ?? 0) + (inserted.rowCount ?? 0);
 }
 

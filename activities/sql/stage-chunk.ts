@@ -1,9 +1,10 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
-import { decodeCopyField, encodeCopyField } from '../../db/copy-text.js';
+import { decodeCopyField } from '../../db/copy-text.js';
 import type { PoolClient } from '../../db/pool.js';
 import type { Rejection } from '../../models/features.js';
+import { STAGED_SCORES_COPY } from './staged-rows.js';
 
 export interface ChunkCounts {
   scored: number;
@@ -25,52 +26,31 @@ export async function lockChunk(client: PoolClient, runId: string, chunk: number
 }
 
 /**
- * Writes a chunk's scores (COPY) and rejections (one array statement) and marks the chunk done, all in
- * the caller's transaction, so a chunk is either entirely staged or not at all.
+ * Writes a chunk's scores (COPY of the rows from stagedRowEncoder, as they come) and rejections (one
+ * array statement) and marks the chunk done, all in the caller's transaction, so a chunk is either
+ * entirely staged or not at all. `counts` is read once the rows have ended.
  */
 export async function stageChunk(
   client: PoolClient,
   p: {
     runId: string;
     chunk: number;
-    scores: { leadIds: string[]; updatedAt: string[]; score: Float32Array; bucket: string[] };
-    /** The model that scored the chunk: history names it on every row. */
-    model: { version: string; sha256: string };
-    rejected: Rejection[];
-    scoredAt: Date;
-    scoreMs: number;
+    rows: Iterable<Buffer> | AsyncIterable<Buffer>;
+    counts: () => { scored: number; rejected: Rejection[]; scoreMs: number };
   },
 ): Promise<ChunkCounts> {
-  const { leadIds, updatedAt, score, bucket } = p.scores;
-  const prefix = `${encodeCopyField(p.runId)}\t`;
-  const model = `${encodeCopyField(p.model.version)}\t${encodeCopyField(p.model.sha256)}`;
-  const suffix = `\t${encodeCopyField(p.scoredAt.toISOString())}\n`;
-  const lines = (function* () {
-    const batch = 5000;
-    for (let start = 0; start < leadIds.length; start += batch) {
-      let out = '';
-      for (let i = start; i < Math.min(leadIds.length, start + batch); i++) {
-        out += `${prefix}${leadIds[i]}\t${p.chunk}\t${score[i]}\t${encodeCopyField(bucket[i]!)}\t${model}\t${updatedAt[i]}${suffix}`;
-      }
-      yield out;
-    }
-  })();
-  await pipeline(
-    Readable.from(lines),
-    client.query(copyStreams.from(
-      'copy scoring.staged_scores (run_id, lead_id, chunk, score, bucket, model_version, model_sha256, source_updated_at, scored_at) from stdin',
-    )),
-  );
-  if (p.rejected.length) {
+  await pipeline(Readable.from(p.rows), client.query(copyStreams.from(STAGED_SCORES_COPY)));
+  const { scored, rejected, scoreMs } = p.counts();
+  if (rejected.length) {
     await client.query(
       `insert into scoring.rejected_leads (run_id, lead_id, chunk, source_updated_at, reason)
        select $1, lead_id, $2, updated_at, reason
        from unnest($3::bigint[], $4::timestamptz[], $5::text[]) as r(lead_id, updated_at, reason)
        on conflict do nothing`,
-      [p.runId, p.chunk, p.rejected.map((r) => r.leadId), p.rejected.map((r) => decodeCopyField(r.updatedAt)), p.rejected.map((r) => r.reason)],
+      [p.runId, p.chunk, rejected.map((r) => r.leadId), rejected.map((r) => decodeCopyField(r.updatedAt)), rejected.map((r) => r.reason)],
     );
   }
-  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored: leadIds.length, rejected: p.rejected.length, scoreMs: p.scoreMs });
+  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored, rejected: rejected.length, scoreMs });
 }
 
 /** Marks a chunk done (run_chunks) and updates the run's counts, in the transaction that staged its rows. */

@@ -1,0 +1,54 @@
+import { codeColumn, type LeadSlice } from './copy-features.js';
+import { startGraphThread, type GraphThread, type ThreadFeed } from './graph-thread.js';
+import type { LoadedModel } from './load-model.js';
+
+const threads = new WeakMap<LoadedModel, GraphThread>();
+// A model evicted from the worker's cache (models/model-source.ts) takes its thread with it once collected.
+const collected = new FinalizationRegistry<GraphThread>((thread) => void thread.close());
+
+/** The model's scoring thread, started on first use (and again if it died), holding the card's category lists. */
+export function threadOf(model: LoadedModel): GraphThread {
+  let thread = threads.get(model);
+  if (!thread || !thread.alive()) {
+    const vocab = Object.fromEntries(model.card.inputs.flatMap((i) => (i.type === 'category' ? [[i.name, i.categories]] : [])));
+    thread = startGraphThread({ onnx: model.onnx, vocab });
+    threads.set(model, thread);
+    collected.register(model, thread);
+  }
+  return thread;
+}
+
+/**
+ * Runs the model on a slice's rows in the model's own thread and returns one probability per row (the
+ * card's output column). The slice's columns travel to the thread and back (transferred, not copied);
+ * categories go as codes into the card's lists.
+ */
+export async function inferSlice(model: LoadedModel, slice: LeadSlice): Promise<Float32Array> {
+  const { card } = model;
+  const rows = slice.rows;
+  const feeds: ThreadFeed[] = card.inputs.map((input, i) => ({
+    name: input.name,
+    type: input.type === 'category' ? 'codes' : 'float32',
+    data: slice.columns[i]!.subarray(0, rows),
+    dims: [rows, 1],
+  }));
+  const columnOf = (i: number, buffer: ArrayBuffer | number) => {
+    const input = card.inputs[i]!;
+    return input.type === 'category' ? codeColumn(input.categories.length, buffer) : new Float32Array(buffer as number & ArrayBuffer);
+  };
+  let call;
+  try {
+    call = await threadOf(model).run(feeds, [card.output.name], slice.columns.map((c) => c.buffer as ArrayBuffer));
+  } catch (err) {
+    slice.columns = slice.columns.map((_, i) => columnOf(i, slice.capacity));
+    throw err;
+  }
+  slice.columns = call.buffers.map((b, i) => columnOf(i, b));
+  const output = call.outputs[card.output.name]!;
+  const data = output.data as Float32Array;
+  const width = output.dims[1] ?? 1;
+  const { index } = card.output;
+  const scores = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) scores[r] = data[r * width + index]!;
+  return scores;
+}

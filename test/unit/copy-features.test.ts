@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeCopyField } from '../../db/copy-text.js';
+import { PROJECT_ROOT } from '../../lib/paths.js';
+import type { ModelCard } from '../../models/card.js';
+import { leadSlice, makeCopyLeadParser, type LeadSlice } from '../../models/copy-features.js';
+import { prepareFeatures, type RawLead, type Rejection } from '../../models/features.js';
+import { readCard } from '../../models/load-model.js';
+
+const card = readCard(path.join(PROJECT_ROOT, 'models', 'lead-scoring'));
+const sensitive: ModelCard = { ...card, categories_case: 'sensitive' };
+const good = ['250', 'software', 'web', 'director', '12', '5', '2', '3', 't'];
+const at = '2026-01-01 00:00:00+00';
+
+/** Leads as RawLead (what prepareFeatures reads) and as the COPY text bytes readChunkLeads returns. */
+function copyOf(leads: RawLead[]): Buffer {
+  return Buffer.from(leads.map((l) => `${l.leadId}\t${l.present ? 't' : 'f'}\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''), 'utf8');
+}
+const lead = (id: number, fields: Array<string | null> = good, present = true): RawLead => ({
+  leadId: String(id), updatedAt: present ? at : '\\N', present, fields: fields.map((f) => encodeCopyField(f)),
+});
+
+/** Every slice the parser fills, copied out as plain values, with the rejections; the bytes arrive in `parts`. */
+function parseAll(c: ModelCard, source: Buffer, capacity = 5000, parts = 1) {
+  const parser = makeCopyLeadParser(c);
+  const rejected: Rejection[] = [];
+  const rows: Array<{ leadId: string; updatedAt: string; values: Array<number | string> }> = [];
+  const slice: LeadSlice = leadSlice(c, capacity);
+  let slices = 0;
+  const flush = () => {
+    slices++;
+    for (let r = 0; r < slice.rows; r++) {
+      rows.push({
+        leadId: source.toString('utf8', slice.idStart[r], slice.idEnd[r]),
+        updatedAt: source.toString('utf8', slice.atStart[r], slice.atEnd[r]),
+        values: c.inputs.map((input, i) => {
+          const v = slice.columns[i]![r]!;
+          return input.type === 'category' ? input.categories[v]! : v;
+        }),
+      });
+    }
+    slice.rows = 0;
+  };
+  for (let p = 1; p <= parts; p++) {
+    const length = Math.round((source.length * p) / parts);
+    const last = p === parts;
+    for (;;) {
+      parser.fill(source, length, slice, rejected, last);
+      if (slice.rows === capacity || (last && slice.rows)) flush();
+      else break;
+      if (last && parser.position() >= length) break;
+    }
+  }
+  return { rows, rejected, slices };
+}
+
+/** What prepareFeatures makes of the same leads, in the same shape. */
+function prepared(c: ModelCard, leads: RawLead[]) {
+  const { batch, rejected } = prepareFeatures(c, leads);
+  const rows = batch.leadIds.map((leadId, r) => ({
+    leadId, updatedAt: batch.updatedAt[r]!, values: batch.columns.map((col) => col[r]!),
+  }));
+  return { rows, rejected };
+}
+
+const withField = (name: string, raw: string | null) => {
+  const fields: Array<string | null> = [...good];
+  fields[card.inputs.findIndex((i) => i.name === name)] = raw;
+  return fields;
+};
+
+const cases: Array<[string, Array<string | null>]> = [
+  ['company_size', [null, '', '  ', '250', '1', '100000', '0', '100001', '-5', '-0', '007', '+5', ' 5', '5 ', '\t5', '2.5', '1e3', '0x10',
+    'NaN', 'Infinity', '-Infinity', '-', '--5', '12345678901234567', '1234567890123456', '5\\', 'fünf', '٣']],
+  ['site_visits_30d', ['0', '-0', '-1', '1000', '1001', '00000', '3\n', '\r3']],
+  ['demo_requested', [null, '', 't', 'f', '1', '0', 'true', 'FALSE', 'True', ' t', 'yes', 'tt', '2', '\\', 'T']],
+  ['industry', [null, '', ' ', 'software', 'SOFTWARE', 'Software', ' software ', 'software\t', 'soft\\ware', 'softwar', 'softwares',
+    'crypto', 'softwaré', 'SOFTWARÉ', 'İndustry', 'x'.repeat(60)]],
+];
+
+describe('reading COPY text bytes into model inputs', () => {
+  it('reads well-formed whole numbers, booleans and categories, and the lead_id and updated_at bytes as written', () => {
+    const source = copyOf([lead(7), lead(8, withField('industry', 'FINANCE'))]);
+    const { rows, rejected } = parseAll(card, source);
+    expect(rejected).toEqual([]);
+    expect(rows).toEqual([
+      { leadId: '7', updatedAt: at, values: [250, 'software', 'web', 'director', 12, 5, 2, 3, 1] },
+      { leadId: '8', updatedAt: at, values: [250, 'finance', 'web', 'director', 12, 5, 2, 3, 1] },
+    ]);
+  });
+
+  it.each(cases.flatMap(([name, raws]) => raws.map((raw) => [name, raw] as const)))(
+    'agrees with prepareFeatures on %s = %j (value, or the same reason)',
+    (name, raw) => {
+      const leads = [lead(1, withField(name, raw))];
+      for (const c of [card, sensitive]) expect(parseAll(c, copyOf(leads))).toMatchObject(prepared(c, leads));
+    },
+  );
+
+  it('rejects a deleted lead and a repeated lead_id as prepareFeatures does, and keeps the first', () => {
+    const bad = withField('industry', 'crypto');
+    const leads = [lead(1), lead(2, bad), lead(2), lead(3, good, false), lead(4), lead(4), lead(4, bad), lead(5)];
+    const got = parseAll(card, copyOf(leads));
+    expect(got).toMatchObject(prepared(card, leads));
+    expect(got.rejected.map((r) => [r.leadId, r.reason])).toEqual([
+      ['2', 'industry "crypto" is not one of the card\'s categories'],
+      ['2', 'lead_id appears more than once in the source table'],
+      ['3', 'the lead was deleted from the source before it was scored'],
+      ['4', 'lead_id appears more than once in the source table'],
+      ['4', 'lead_id appears more than once in the source table'],
+    ]);
+    expect(got.rejected[2]!.updatedAt).toBe('\\N');
+  });
+
+  it('treats the fields missing from a short row as NULL', () => {
+    const source = Buffer.from(`1\tt\t${at}\t250\tsoftware\n`);
+    expect(parseAll(card, source).rejected).toEqual([{ leadId: '1', updatedAt: at, reason: 'lead_source is missing (NULL)' }]);
+  });
+
+  it('never matches a card category that parseFeature could not accept as written', () => {
+    const odd: ModelCard = { ...card, inputs: card.inputs.map((i) => (i.name === 'industry' ? { ...i, categories: ['Software', ' web', 'a\\b'] } : i)) };
+    for (const raw of ['Software', 'software', ' web', 'web', 'a\\b']) {
+      const leads = [lead(1, withField('industry', raw))];
+      for (const c of [odd, { ...odd, categories_case: 'sensitive' as const }]) expect(parseAll(c, copyOf(leads))).toMatchObject(prepared(c, leads));
+    }
+  });
+
+  it('fills slices up to their capacity and carries on where it stopped', () => {
+    const leads = Array.from({ length: 23 }, (_, i) => lead(i + 1, i % 5 === 0 ? withField('company_size', '0') : good));
+    const got = parseAll(card, copyOf(leads), 4);
+    expect(got.slices).toBe(5);
+    expect(got).toMatchObject(prepared(card, leads));
+  });
+
+  it('reads bytes that arrive in parts split anywhere, a row included, as the whole', () => {
+    const leads = Array.from({ length: 40 }, (_, i) => lead(i + 1, i % 7 === 0 ? withField('industry', 'Aerospace') : i % 3 ? good : withField('industry', 'RETAIL')));
+    const source = copyOf(leads);
+    for (const parts of [2, 3, 17, 97, source.length]) expect(parseAll(card, source, 6, parts)).toMatchObject(prepared(card, leads));
+  });
+
+  it('reads a last row that lacks its newline', () => {
+    const source = Buffer.from(`1\tt\t${at}\t${good.join('\t')}`);
+    expect(parseAll(card, source).rows.map((r) => r.leadId)).toEqual(['1']);
+  });
+});

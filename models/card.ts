@@ -28,6 +28,12 @@ export type CardInput = ModelCard['inputs'][number];
 
 /** The bucket a score falls in: the first (highest) bucket whose min_score it reaches. */
 export function bucketFor(card: Pick<ModelCard, 'buckets'>, score: number): string {
-  for (const b of card.buckets) if (score >= b.min_score) return b.name;
-  return card.buckets[card.buckets.length - 1]!.name;
+  return card.buckets[bucketIndex(card.buckets, score)]!.name;
+}
+
+/** bucketFor's position in the card's buckets (the last one for a score that reaches none, NaN included). */
+export function bucketIndex(buckets: ModelCard['buckets'], score: number): number {
+  let b = 0;
+  while (b < buckets.length - 1 && !(score >= buckets[b]!.min_score)) b++;
+  return b;
 }

@@ -1,5 +1,5 @@
 import { encodeCopyField } from '../../db/copy-text.js';
-import type { ModelCard } from '../../models/card.js';
+import { bucketIndex, type ModelCard } from '../../models/card.js';
 import type { LeadSlice } from '../../models/copy-features.js';
 
 /** What every staged row of a chunk shares. */
@@ -33,7 +33,6 @@ export const STAGED_SCORES_COPY = `copy scoring.staged_scores (${[
 export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) {
   const prefix = Buffer.from(constantColumns(c).map(([, v]) => `${encodeCopyField(v)}\t`).join(''), 'utf8');
   const names = buckets.map((b) => Buffer.from(`\t${encodeCopyField(b.name)}\t`, 'utf8'));
-  const mins = buckets.map((b) => b.min_score);
   const longest = Math.max(...names.map((n) => n.length));
   return {
     /** One slice's rows, one Buffer. */
@@ -51,9 +50,7 @@ export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) 
         out[at++] = 9;
         for (let i = atStart[r]!, e = atEnd[r]!; i < e; i++) out[at++] = source[i]!;
         const score = scores[r]!;
-        let b = 0;
-        while (b < mins.length - 1 && !(score >= mins[b]!)) b++;
-        const name = names[b]!;
+        const name = names[bucketIndex(buckets, score)]!;
         for (let i = 0; i < name.length; i++) out[at++] = name[i]!;
         at += out.write(String(score), at, 'latin1');
         out[at++] = 10;

@@ -113,3 +113,21 @@ export function startGraphThread(p: { onnx: Uint8Array; vocab?: Record<string, s
     },
   };
 }
+
+/**
+ * One thread per loaded model, started by `start` on first use and again if it died. A model evicted from
+ * the worker's cache (models/model-source.ts) takes its thread with it once collected.
+ */
+export function threadPerModel<M extends object, T extends { alive(): boolean; close(): Promise<void> }>(start: (model: M) => T): (model: M) => T {
+  const threads = new WeakMap<M, T>();
+  const collected = new FinalizationRegistry<T>((thread) => void thread.close());
+  return (model) => {
+    let thread = threads.get(model);
+    if (!thread || !thread.alive()) {
+      thread = start(model);
+      threads.set(model, thread);
+      collected.register(model, thread);
+    }
+    return thread;
+  };
+}

@@ -1,22 +1,12 @@
 import { codeColumn, type LeadSlice } from './copy-features.js';
-import { startGraphThread, type GraphThread, type ThreadFeed } from './graph-thread.js';
+import { startGraphThread, threadPerModel, type GraphThread, type ThreadFeed } from './graph-thread.js';
 import type { LoadedModel } from './load-model.js';
 
-const threads = new WeakMap<LoadedModel, GraphThread>();
-// A model evicted from the worker's cache (models/model-source.ts) takes its thread with it once collected.
-const collected = new FinalizationRegistry<GraphThread>((thread) => void thread.close());
-
 /** The model's scoring thread, started on first use (and again if it died), holding the card's category lists. */
-export function threadOf(model: LoadedModel): GraphThread {
-  let thread = threads.get(model);
-  if (!thread || !thread.alive()) {
-    const vocab = Object.fromEntries(model.card.inputs.flatMap((i) => (i.type === 'category' ? [[i.name, i.categories]] : [])));
-    thread = startGraphThread({ onnx: model.onnx, vocab });
-    threads.set(model, thread);
-    collected.register(model, thread);
-  }
-  return thread;
-}
+export const threadOf: (model: LoadedModel) => GraphThread = threadPerModel((model: LoadedModel) => {
+  const vocab = Object.fromEntries(model.card.inputs.flatMap((i) => (i.type === 'category' ? [[i.name, i.categories]] : [])));
+  return startGraphThread({ onnx: model.onnx, vocab });
+});
 
 /**
  * Runs the model on a slice's rows in the model's own thread and returns one probability per row (the

@@ -1,3 +1,4 @@
+import { threadPerModel } from './graph-thread.js';
 import { startTopKThread, type TopKCall, type TopKThread } from './top-k-thread.js';
 import type { LoadedRecsModel } from './recs-model.js';
 
@@ -140,22 +141,12 @@ export async function recommend(
   return out;
 }
 
-const threads = new WeakMap<LoadedRecsModel, TopKThread>();
-// A model evicted from the worker's cache takes its thread with it once collected.
-const collected = new FinalizationRegistry<TopKThread>((thread) => void thread.close());
-
 /** The model's scoring thread, started on first use (and again if it died). */
-function threadOf(model: LoadedRecsModel): TopKThread {
-  let thread = threads.get(model);
-  if (!thread || !thread.alive()) {
-    const [history, active] = model.card.inputs.map((i) => i.name) as [string, string];
-    const [items, scores] = model.card.outputs.map((o) => o.name) as [string, string];
-    thread = startTopKThread({ onnx: model.onnx, n: model.productIds.length, names: { history, active, items, scores } });
-    threads.set(model, thread);
-    collected.register(model, thread);
-  }
-  return thread;
-}
+const threadOf = threadPerModel((model: LoadedRecsModel): TopKThread => {
+  const [history, active] = model.card.inputs.map((i) => i.name) as [string, string];
+  const [items, scores] = model.card.outputs.map((o) => o.name) as [string, string];
+  return startTopKThread({ onnx: model.onnx, n: model.productIds.length, names: { history, active, items, scores } });
+});
 
 const positionCache = new WeakMap<LoadedRecsModel, Map<string, number>>();
 

@@ -29,14 +29,11 @@ export async function publishStagedRun(
 ): Promise<PublishCounts> {
   const { runId, pipeline, sinks, storeStartedAt } = p;
   const own = await runStagingTable(client, runId);
-  let scores: string;
-  if (own && (await partitionedByRun(client, sinks.history))) {
-    await attachRunTable(client, { runId, table: own, history: sinks.history });
-    scores = own.sql;
-  } else {
-    await copyStagedIntoHistory(client, { runId, history: sinks.history });
-    scores = 'scoring.staged_scores';
-  }
+  const partitioned = await partitionedByRun(client, sinks.history);
+  const moving = partitioned ? own : null;
+  if (moving) await attachRunTable(client, { runId, table: moving, history: sinks.history });
+  else await copyStagedIntoHistory(client, { runId, history: sinks.history, partitioned });
+  const scores = moving ? moving.sql : 'scoring.staged_scores';
   const { rows } = await client.query<{ scored: string; rejected: string }>(
     `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
             (select count(*) from scoring.rejected_leads where run_id = $1) as rejected`,
@@ -69,7 +66,7 @@ export async function publishStagedRun(
   );
   // Empties what staging still holds of the run (nothing once its table moved into history).
   await client.query('delete from scoring.staged_scores where run_id = $1', [runId]);
-  if (own && scores !== own.sql) await client.query(`drop table ${own.sql}`);
+  if (own && !moving) await client.query(`drop table ${own.sql}`);
   return counts;
 }
 
@@ -121,8 +118,8 @@ async function writeCurrentScores(client: PoolClient, p: { runId: string; curren
 }
 
 /** Copies a run's staged rows into history (a history partitioned by run gets the run's partition first). */
-async function copyStagedIntoHistory(client: PoolClient, p: { runId: string; history: string }): Promise<void> {
-  if (await partitionedByRun(client, p.history)) await createRunHistoryPartition(client, p);
+async function copyStagedIntoHistory(client: PoolClient, p: { runId: string; history: string; partitioned: boolean }): Promise<void> {
+  if (p.partitioned) await createRunHistoryPartition(client, p);
   await client.query(
     `insert into ${p.history} (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
      select s.run_id, s.lead_id, s.score, s.bucket, coalesce(s.model_version, r.model_version), coalesce(s.model_sha256, r.model_sha256),

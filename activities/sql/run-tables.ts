@@ -27,12 +27,14 @@ export async function createRunStagingTable(client: PoolClient, runId: string): 
   return table;
 }
 
+/** The tables that are partitions of scoring.staged_scores now, as `c` (their pg_class rows). */
+const STAGING_TABLES = `pg_inherits i join pg_class c on c.oid = i.inhrelid
+  and i.inhparent = 'scoring.staged_scores'::regclass and c.relnamespace = 'scoring'::regnamespace`;
+
 /** The run's table if it is a partition of scoring.staged_scores now (it was created at extract and not yet published), else null. */
 export async function runStagingTable(db: Pool | PoolClient, runId: string): Promise<RunTable | null> {
   const { rows } = await db.query<{ name: string }>(
-    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-     where i.inhparent = 'scoring.staged_scores'::regclass and c.relnamespace = 'scoring'::regnamespace
-       and c.relname = scoring.run_table_name($1)`,
+    `select c.relname as name from ${STAGING_TABLES} where c.relname = scoring.run_table_name($1)`,
     [runId],
   );
   return rows[0] ? { sql: `scoring.${pg.escapeIdentifier(rows[0].name)}` } : null;
@@ -59,10 +61,9 @@ export async function createRunHistoryPartition(client: PoolClient, p: { runId: 
 /** Drops the staging tables of runs whose audit row last moved more than `days` ago; returns how many. */
 export async function dropStagingTablesPast(db: Pool | PoolClient, days: number): Promise<number> {
   const { rows } = await db.query<{ name: string }>(
-    `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    `select c.relname as name from ${STAGING_TABLES}
      join scoring.pipeline_runs r on c.relname = scoring.run_table_name(r.run_id)
-     where i.inhparent = 'scoring.staged_scores'::regclass and c.relnamespace = 'scoring'::regnamespace
-       and r.updated_at < now() - make_interval(days => $1)`,
+     where r.updated_at < now() - make_interval(days => $1)`,
     [days],
   );
   for (const { name } of rows) await db.query(`drop table scoring.${pg.escapeIdentifier(name)}`);

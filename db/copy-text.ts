@@ -23,19 +23,6 @@ export function encodeCopyField(value: string | number | null): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** Splits COPY text output into rows of still-encoded fields (decode only what you need). */
-export function splitCopyRows(text: string): string[][] {
-  const rows: string[][] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    rows.push(text.slice(start, end).split('\t'));
-    start = end + 1;
-  }
-  return rows;
-}
-
 /** Joins COPY lines into writes of about 64 KiB, so a stream of millions of rows is not a write per row. */
 export function* inWritesOf64KiB(lines: Iterable<string>): Generator<string> {
   let buffer = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCopyField, encodeCopyField, inWritesOf64KiB, splitCopyRows } from '../../db/copy-text.js';
+import { decodeCopyField, encodeCopyField, inWritesOf64KiB } from '../../db/copy-text.js';
 
 describe('COPY text format', () => {
   it('round-trips text with tabs, newlines, backslashes and unicode', () => {
@@ -16,11 +16,6 @@ describe('COPY text format', () => {
 
   it('decodes octal and hex escapes PostgreSQL may emit', () => {
     expect(decodeCopyField('a\\101\\x42')).toBe('aAB');
-  });
-
-  it('splits rows and fields without decoding them', () => {
-    expect(splitCopyRows('1\tt\t\\N\n2\tf\tx\\ty\n')).toEqual([['1', 't', '\\N'], ['2', 'f', 'x\\ty']]);
-    expect(splitCopyRows('')).toEqual([]);
   });
 
   it('joins lines into writes of about 64 KiB, keeping every line whole and in order', () => {

@@ -23,6 +23,21 @@ export const PERSON_TABLES = [
 
 export type PersonTable = (typeof PERSON_TABLES)[number]['name'];
 
+/**
+ * Takes the person's keys out of the arrays of the run snapshots that hold them (a chunk's row keeps its
+ * other leads, in order); `n` per chunk is how many went.
+ */
+const SNAPSHOT_REMOVAL = `run_leads_hit as materialized (
+       select x.run_id, x.chunk, array_agg(runs.lead_id) as ids
+       from scoring.run_leads x join runs on runs.run_id = x.run_id and runs.lead_id = any(x.lead_ids)
+       group by x.run_id, x.chunk
+     ), run_leads as (
+       update scoring.run_leads x
+       set lead_ids = array(select u.id from unnest(x.lead_ids) with ordinality as u(id, o) where u.id <> all(h.ids) order by u.o)
+       from run_leads_hit h where x.run_id = h.run_id and x.chunk = h.chunk
+       returning cardinality(h.ids) as n
+     )`;
+
 /** A pipeline's source table where a person's key is found by email (its `key` and `email` columns). */
 export interface PersonSource {
   pipeline: string;
@@ -65,7 +80,9 @@ export async function forgetPerson(client: PoolClient, p: { email: string; sourc
     `select $${s.param}::text as pipeline, ${quoteColumn(s.table.columns.key)}::bigint as lead_id from ${s.table.sql} where lower(btrim(${email(s)})) = $1 union `).join('');
   const deletes = PERSON_TABLES.map((t) => t.name === 'crm_sync_state'
     ? `${t.name} as (delete from ${t.table} x using ids where x.pipeline = ids.pipeline and x.lead_id = ids.lead_id returning 1)`
+    : t.name === 'run_leads' ? SNAPSHOT_REMOVAL
     : `${t.name} as (delete from ${t.table} x using runs where x.run_id = runs.run_id and x.${t.key} = runs.lead_id returning 1)`);
+  const removed = (t: (typeof PERSON_TABLES)[number]) => t.name === 'run_leads' ? '(select coalesce(sum(n), 0)::int from run_leads)' : `(select count(*)::int from ${t.name})`;
   const { rows } = await client.query<{ keys: Array<{ pipeline: string; ids: string[] }> | null; counts: Forgotten['removed'] }>(
     `with ids as materialized (
        ${fromSources}select r.pipeline, o.lead_id from scoring.crm_outbox o join scoring.pipeline_runs r using (run_id) where o.email = $1
@@ -75,7 +92,7 @@ export async function forgetPerson(client: PoolClient, p: { email: string; sourc
      ), ${deletes.join(', ')}
      select (select json_agg(json_build_object('pipeline', pipeline, 'ids', ids) order by pipeline)
              from (select pipeline, array_agg(lead_id::text order by lead_id) as ids from ids group by pipeline) k) as keys,
-            json_build_object(${PERSON_TABLES.map((t) => `'${t.name}', (select count(*)::int from ${t.name})`).join(', ')}) as counts`,
+            json_build_object(${PERSON_TABLES.map((t) => `'${t.name}', ${removed(t)}`).join(', ')}) as counts`,
     [p.email, ...present.map((s) => s.pipeline)],
   );
   const keys = Object.fromEntries((rows[0]!.keys ?? []).map((k) => [k.pipeline, k.ids]));

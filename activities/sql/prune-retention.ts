@@ -4,6 +4,7 @@ import { dropStagingTablesPast } from './run-tables.js';
 /** Rows removed by one pruning, per table; `runs` counts the runs whose working rows were looked at. */
 export interface PruneCounts {
   runs: number;
+  /** Leads of the snapshots removed (each chunk's row holds its leads' ids). */
   runLeads: number;
   stagedScores: number;
   /** A top-k run's staged rows: those of a run that never published in recs.customer_recommendations (and its popularity list and short lists), and any left in recs.staged_recommendations. */
@@ -31,7 +32,7 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
        select run_id, status = 'published' as published from scoring.pipeline_runs
        where updated_at < now() - make_interval(days => $1)
      ), run_leads as (
-       delete from scoring.run_leads t using old where t.run_id = old.run_id returning 1
+       delete from scoring.run_leads t using old where t.run_id = old.run_id returning cardinality(t.lead_ids) as n
      ), staged as (
        delete from scoring.staged_scores t using old where t.run_id = old.run_id returning 1
      ), staged_recs as (
@@ -55,7 +56,7 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
      ), rate_log as (
        delete from scoring.crm_rate_log where called_at < now() - make_interval(days => $1) returning 1
      )
-     select (select count(*)::int from old) as runs, (select count(*)::int from run_leads) as "runLeads",
+     select (select count(*)::int from old) as runs, (select coalesce(sum(n), 0)::int from run_leads) as "runLeads",
             (select count(*)::int from staged) as "stagedScores", (select count(*)::int from staged_recs) + (select count(*)::int from unpublished_recs) as "stagedRecommendations",
             (select count(*)::int from chunks) as "runChunks",
             (select count(*)::int from outbox) as "crmOutbox", (select count(*)::int from batches) as "crmBatches",

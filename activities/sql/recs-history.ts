@@ -15,7 +15,7 @@ export type WeightedPurchase = { customerId: string; productId: string; weight: 
 /** A chunk's customers (ids as text), in key order. */
 export async function readChunkCustomers(client: PoolClient, p: { runId: string; chunk: number }): Promise<string[]> {
   const { rows } = await client.query<{ id: string }>(
-    'select lead_id::text as id from scoring.run_leads where run_id = $1 and chunk = $2 order by lead_id',
+    'select lead_id::text as id from scoring.run_leads, unnest(lead_ids) as lead_id where run_id = $1 and chunk = $2 order by lead_id',
     [p.runId, p.chunk],
   );
   return rows.map((r) => r.id);

@@ -36,10 +36,22 @@ const alreadyHandledByProbes = (current: string, key: string, change: string) =>
 });
 
 /**
+ * The snapshot's rows from `ids`, a query of one column `a`: every candidate key once, in key order, as one
+ * array. It is cut into chunks of `$2` keys, one run_leads row each; the statement returns the keys written.
+ */
+const writeChunks = (ids: string) => `ids as (${ids}), written as (
+       insert into scoring.run_leads (run_id, chunk, lead_ids)
+       select $1, g, ids.a[g * $2::int + 1 : (g + 1) * $2::int]
+       from ids cross join generate_series(0, (cardinality(ids.a) - 1) / $2::int) as g
+       returning cardinality(lead_ids) as n
+     )
+     select coalesce(sum(n), 0)::int as n from written`;
+
+/**
  * Takes the run's snapshot in one statement: candidate rows of the source table (its key and change
- * columns read as lead_id and updated_at) numbered into chunks go to run_leads,
- * lead ids found more than once in the source go to rejected_leads, and the statement's start time is
- * recorded as the run's snapshot_at (the watermark never passes it). Returns both counts.
+ * columns read as lead_id and updated_at), in key order and cut into chunks, go to run_leads as one array
+ * of keys per chunk, lead ids found more than once in the source go to rejected_leads, and the statement's
+ * start time is recorded as the run's snapshot_at (the watermark never passes it). Returns both counts.
  * A key column the table declares unique cannot repeat, so its rows are not counted per key first.
  */
 export async function snapshotRunLeads(
@@ -64,15 +76,13 @@ export async function snapshotRunLeads(
   const candidates = `from ${p.table.sql} l ${joins} where ${filters.join(' and ')}`;
   const stamped = 'stamped as (update scoring.pipeline_runs set snapshot_at = statement_timestamp() where run_id = $1)';
   if (await keyIsUnique(client, p.table)) {
-    const snapshot = await client.query(
-      `with ${stamped}
-       insert into scoring.run_leads (run_id, lead_id, chunk)
-       select $1, l.${key}, ((row_number() over (order by l.${key})) - 1) / $2::int ${candidates}`,
+    const snapshot = await client.query<{ n: number }>(
+      `with ${stamped}, ${writeChunks(`select array_agg(l.${key} order by l.${key}) as a ${candidates}`)}`,
       params,
     );
-    return { snapshotted: snapshot.rowCount ?? 0, duplicates: 0 };
+    return { snapshotted: snapshot.rows[0]!.n, duplicates: 0 };
   }
-  const snapshot = await client.query(
+  const snapshot = await client.query<{ n: number }>(
     `with candidates as materialized (
        select l.${key} as lead_id, l.${change} as updated_at, count(*) over (partition by l.${key}) as copies ${candidates}
      ), duplicates as (
@@ -81,10 +91,7 @@ export async function snapshotRunLeads(
        from candidates where copies > 1
        order by lead_id, updated_at desc
        on conflict do nothing
-     ), ${stamped}
-     insert into scoring.run_leads (run_id, lead_id, chunk)
-     select $1, lead_id, ((row_number() over (order by lead_id)) - 1) / $2::int
-     from candidates where copies = 1`,
+     ), ${stamped}, ${writeChunks('select array_agg(lead_id order by lead_id) as a from candidates where copies = 1')}`,
     params,
   );
   // Only duplicate keys are rejected at extract (chunk null), and a run is extracted once: these are this statement's.
@@ -92,7 +99,7 @@ export async function snapshotRunLeads(
     'select count(*)::int as n from scoring.rejected_leads where run_id = $1 and chunk is null',
     [p.runId],
   );
-  return { snapshotted: snapshot.rowCount ?? 0, duplicates: rows[0]!.n };
+  return { snapshotted: snapshot.rows[0]!.n, duplicates: rows[0]!.n };
 }
 
 /**

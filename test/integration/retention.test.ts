@@ -10,8 +10,13 @@ afterEach(async () => {
 
 /** Rows of `table` per run id, for the tables pruning touches. */
 async function rowsPerRun(h: Harness, table: string): Promise<Record<string, number>> {
-  const rows = await h.query<{ run_id: string; n: number }>(`select run_id, count(*)::int as n from scoring.${table} group by run_id order by run_id`);
+  const rows = await h.query<{ run_id: string; n: number }>(`select run_id, count(*)::int as n from ${perLead(table)} group by run_id order by run_id`);
   return Object.fromEntries(rows.map((r) => [r.run_id, r.n]));
+}
+
+/** A scoreflow table as one row per lead: a run's snapshot holds an array of lead ids per chunk. */
+function perLead(table: string): string {
+  return table === 'run_leads' ? 'scoring.run_leads, unnest(lead_ids) as lead_id' : `scoring.${table}`;
 }
 
 /** Moves every run up to `asOf` 40 days into the past, as if it had run then. */
@@ -30,7 +35,7 @@ async function abandonedRun(h: Harness, runId: string, leadIds: number[]): Promi
      values ($1, 'lead-scoring', right($1, 10)::date, 'scoring', 'test', 1, cardinality($2::bigint[]))`,
     [runId, leadIds],
   );
-  await h.query('insert into scoring.run_leads (run_id, lead_id, chunk) select $1, unnest($2::bigint[]), 0', [runId, leadIds]);
+  await h.query('insert into scoring.run_leads (run_id, chunk, lead_ids) values ($1, 0, $2::bigint[])', [runId, leadIds]);
   await h.query("insert into scoring.run_chunks (run_id, chunk, scored, rejected, score_ms) values ($1, 0, cardinality($2::bigint[]), 0, 1)", [runId, leadIds]);
   await h.query(
     `insert into scoring.staged_scores (run_id, lead_id, chunk, score, bucket, source_updated_at, scored_at)
@@ -119,7 +124,7 @@ describe('forgetting a person', () => {
     const held = async () => {
       const counts: Record<string, number> = {};
       for (const t of tables) {
-        counts[t] = (await h!.query<{ n: number }>(`select count(*)::int as n from scoring.${t} where lead_id in (17, 18)`))[0]!.n;
+        counts[t] = (await h!.query<{ n: number }>(`select count(*)::int as n from ${perLead(t)} where lead_id in (17, 18)`))[0]!.n;
       }
       return counts;
     };

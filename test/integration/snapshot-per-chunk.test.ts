@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createScoringActivities } from '../../activities/index.js';
+import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
+import { makeLogger } from '../../lib/logger.js';
+import { parseLeadsTable } from '../../source/leads-table.js';
+import { activityDeps } from '../../workers/worker.js';
+import { makeHarness, type Harness } from '../support/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** `ids` sorted by key and cut into chunks of `size`, as [chunk, ids] pairs. */
+function chunksOf(ids: number[], size: number): Array<{ chunk: number; ids: number[] }> {
+  const sorted = [...ids].sort((a, b) => a - b);
+  const chunks: Array<{ chunk: number; ids: number[] }> = [];
+  for (let i = 0; i < sorted.length; i += size) chunks.push({ chunk: i / size, ids: sorted.slice(i, i + size) });
+  return chunks;
+}
+
+async function snapshotOf(h: Harness, runId: string): Promise<Array<{ chunk: number; ids: number[] }>> {
+  const rows = await h.query<{ chunk: number; ids: string[] }>('select chunk, lead_ids as ids from scoring.run_leads where run_id = $1 order by chunk', [runId]);
+  return rows.map((r) => ({ chunk: r.chunk, ids: r.ids.map(Number) }));
+}
+
+async function ids(h: Harness, sql: string): Promise<number[]> {
+  return (await h.query<{ id: string }>(sql)).map((r) => Number(r.id));
+}
+
+describe('a run\'s snapshot', () => {
+  it('is one row per chunk holding its leads\' ids in key order, cut at the chunk size: all leads, the unscored ones, those changed since the watermark, and a source with repeated keys less the repeated ones', async () => {
+    h = await makeHarness();
+    await h.seed(1234);
+    const first = await h.run('2026-09-01');
+    const [{ sha }] = (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [first.runId])) as [{ sha: string }];
+    await h.query("update public.leads set updated_at = now() where lead_id % 7 = 3");
+    await h.query(`create table public.leads_twice as select * from public.leads;
+      insert into public.leads_twice select * from public.leads where lead_id % 100 = 5`);
+
+    const take = async (runId: string, table: string, mode: ExtractMode) => {
+      await h!.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
+      const client = await h!.rt.pool.connect();
+      try {
+        return await snapshotRunLeads(client, { runId, table: parseLeadsTable(table), current: 'scoring.lead_scores', chunkSize: 100, modelSha256: sha, mode });
+      } finally {
+        client.release();
+      }
+    };
+    const all = await ids(h, 'select lead_id as id from public.leads');
+    const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 7 = 3');
+    const once = await ids(h, 'select lead_id as id from public.leads where lead_id % 100 <> 5');
+
+    expect(await take('full', 'public.leads', { kind: 'full' })).toEqual({ snapshotted: 1234, duplicates: 0 });
+    expect(await snapshotOf(h, 'full')).toEqual(chunksOf(all, 100));
+    expect(await take('unscored', 'public.leads', { kind: 'unscored' })).toEqual({ snapshotted: changed.length, duplicates: 0 });
+    expect(await snapshotOf(h, 'unscored')).toEqual(chunksOf(changed, 100));
+    expect(await take('since', 'public.leads', { kind: 'unscored', since: new Date(Date.now() - 3_600_000) })).toEqual({ snapshotted: changed.length, duplicates: 0 });
+    expect(await snapshotOf(h, 'since')).toEqual(chunksOf(changed, 100));
+    expect(await take('twice', 'public.leads_twice', { kind: 'full' })).toEqual({ snapshotted: once.length, duplicates: all.length - once.length });
+    expect(await snapshotOf(h, 'twice')).toEqual(chunksOf(once, 100));
+    expect(await take('none', 'public.leads', { kind: 'unscored', since: new Date(Date.now() + 3_600_000) })).toEqual({ snapshotted: 0, duplicates: 0 });
+    expect(await snapshotOf(h, 'none')).toEqual([]);
+  });
+
+  it('is written once: extracting the run again returns it, and a second snapshot of the run is refused by the table\'s key', async () => {
+    h = await makeHarness({ SCOREFLOW_CHUNK_SIZE: '100' }, { worker: false });
+    await h.seed(250);
+    const activities = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: h.rt.crm }));
+    const run = { runId: 'lead-scoring-2026-09-02', pipeline: 'lead-scoring', asOf: '2026-09-02', full: false };
+
+    const extracted = await new MockActivityEnvironment().run(activities.extractLeads, run);
+    const again = await new MockActivityEnvironment().run(activities.extractLeads, run);
+
+    expect(again).toEqual(extracted);
+    expect(extracted).toMatchObject({ total: 250, chunks: 3 });
+    const all = await ids(h, 'select lead_id as id from public.leads');
+    expect(await snapshotOf(h, run.runId)).toEqual(chunksOf(all, 100));
+    await expect(h.query('insert into scoring.run_leads (run_id, chunk, lead_ids) values ($1, 0, array[1]::bigint[])', [run.runId]))
+      .rejects.toMatchObject({ code: '23505', constraint: 'run_leads_pkey' });
+  });
+});

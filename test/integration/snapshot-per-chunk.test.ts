@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type { ExtractResult } from '../../activities/extract.js';
 import { createScoringActivities } from '../../activities/index.js';
 import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
 import { makeLogger } from '../../lib/logger.js';
@@ -80,5 +81,22 @@ describe('a run\'s snapshot', () => {
     expect(await snapshotOf(h, run.runId)).toEqual(chunksOf(all, 100));
     await expect(h.query('insert into scoring.run_leads (run_id, chunk, lead_ids) values ($1, 0, array[1]::bigint[])', [run.runId]))
       .rejects.toMatchObject({ code: '23505', constraint: 'run_leads_pkey' });
+  });
+
+  it('is read back by chunk: a lead deleted from the source after extract is rejected as deleted, and the chunk\'s other leads are scored', async () => {
+    h = await makeHarness({ SCOREFLOW_CHUNK_SIZE: '100' }, { worker: false });
+    await h.seed(250);
+    const activities = createScoringActivities(activityDeps({ config: h.config, pool: h.rt.pool, log: makeLogger('warn'), crm: h.rt.crm }));
+    const run = { runId: 'lead-scoring-2026-09-03', pipeline: 'lead-scoring', asOf: '2026-09-03', full: false };
+    const extracted = await new MockActivityEnvironment().run(activities.extractLeads, run) as ExtractResult;
+    const [chunk1] = (await snapshotOf(h, run.runId)).filter((c) => c.chunk === 1);
+    const gone = chunk1!.ids[17]!;
+    await h.query('delete from public.leads where lead_id = $1', [gone]);
+
+    await new MockActivityEnvironment().run(activities.scoreChunk, { runId: run.runId, pipeline: run.pipeline, chunk: 1, modelSha256: extracted.modelSha256 });
+
+    expect(await ids(h, `select lead_id as id from scoring.staged_scores where run_id = '${run.runId}' order by lead_id`)).toEqual(chunk1!.ids.filter((id) => id !== gone));
+    expect(await h.query('select lead_id::int as lead_id, chunk, reason from scoring.rejected_leads where run_id = $1', [run.runId]))
+      .toEqual([{ lead_id: gone, chunk: 1, reason: 'the lead was deleted from the source before it was scored' }]);
   });
 });

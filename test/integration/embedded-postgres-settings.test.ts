@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeLogger } from '../../lib/logger.js';
+import { startEmbeddedPostgres, type LocalPostgres } from '../../services/embedded-postgres.js';
+import { freePort } from '../support/free-port.js';
+
+let postgres: LocalPostgres | undefined;
+let home: string | undefined;
+afterEach(async () => {
+  await postgres?.stop();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('the embedded PostgreSQL', () => {
+  it('runs with shared buffers and WAL between checkpoints sized for a run of a million leads, not with the defaults of 128 MB and 1 GB', async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-settings-'));
+    postgres = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port: await freePort(), database: 'postgres', persistent: false, log: makeLogger('silent') });
+
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ shared_buffers: string; max_wal_size: string }>(
+        `select current_setting('shared_buffers') as shared_buffers, current_setting('max_wal_size') as max_wal_size`,
+      );
+      expect(rows[0]).toEqual({ shared_buffers: '1GB', max_wal_size: '4GB' });
+    } finally {
+      await client.end();
+    }
+  });
+});

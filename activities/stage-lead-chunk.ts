@@ -27,7 +27,7 @@ export async function stageLeadChunk(
     activity.heartbeat({ chunk, scored: done });
     return encoder.encode(source, slice, scores);
   });
-  const leads = readChunkLeads(client, { runId, chunk, table: p.source, featureColumns: model.card.inputs.map((i) => i.name) });
+  const leads = await readChunkLeads(client, { runId, chunk, table: p.source, featureColumns: model.card.inputs.map((i) => i.name) });
   for await (const data of leads) await scoring.write(data as Buffer);
   activity.heartbeat({ chunk, read: true });
   activity.throwIfCancelled();

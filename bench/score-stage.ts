@@ -3,7 +3,7 @@
  * of one run of `--leads` leads read, scored and staged (each chunk's transaction rolled back), with the
  * chunks' concurrency, and the CPU seconds of this process (its model threads included) and of
  * PostgreSQL's processes. `node dist/bench/score-stage.js --leads 1000000 --repeat 3`
- * (its own embedded PostgreSQL under .scoreflow/bench-score, port 5497).
+ * (its own embedded PostgreSQL under .scoreflow/bench-score or SCOREFLOW_BENCH_HOME, port 5497).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,7 +44,7 @@ const opts = new Command()
   .parse()
   .opts<{ leads: number; repeat: number }>();
 
-const env: NodeJS.ProcessEnv = { ...process.env, SCOREFLOW_HOME: path.join(PROJECT_ROOT, '.scoreflow', 'bench-score'), SCOREFLOW_PG_PORT: '5497', LOG_LEVEL: 'warn' };
+const env: NodeJS.ProcessEnv = { ...process.env, SCOREFLOW_HOME: process.env['SCOREFLOW_BENCH_HOME'] ?? path.join(PROJECT_ROOT, '.scoreflow', 'bench-score'), SCOREFLOW_PG_PORT: '5497', LOG_LEVEL: 'warn' };
 delete env['DATABASE_URL'];
 const config = loadConfig(env);
 const log = makeLogger('warn');
@@ -56,7 +56,11 @@ try {
   if (n !== opts.leads) await seedBenchLeads(rt, opts.leads);
   const model = await loadModel(config.model.dir);
   const { chunkSize, concurrency } = config.scoring;
-  await pool.query('delete from scoring.pipeline_runs where run_id = $1', [RUN]);
+  const forget = async () => {
+    await pool.query('delete from scoring.run_leads where run_id = $1', [RUN]);
+    await pool.query('delete from scoring.pipeline_runs where run_id = $1', [RUN]);
+  };
+  await forget();
   await pool.query(
     `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_sha256, chunks, extracted_at)
      values ($1, 'lead-scoring', current_date, 'scoring', 'bench', $2, 0, now())`,
@@ -79,12 +83,15 @@ try {
     const start = performance.now();
     let next = 0;
     let scored = 0;
+    let rejected = 0;
     await Promise.all(Array.from({ length: concurrency }, async () => {
       for (let chunk = next++; chunk < chunks; chunk = next++) {
         const client = await pool.connect();
         try {
           await client.query('begin');
-          scored += (await stageLeadChunk(client, { runId: RUN, chunk, model, source, activity, started: Date.now() })).scored;
+          const counts = await stageLeadChunk(client, { runId: RUN, chunk, model, source, activity, started: Date.now() });
+          scored += counts.scored;
+          rejected += counts.rejected;
         } finally {
           await client.query('rollback');
           client.release();
@@ -95,12 +102,12 @@ try {
     const used = process.cpuUsage(cpu);
     const rss = process.memoryUsage().rss;
     console.log(
-      `run ${i + 1}: ${scored.toLocaleString('en')} rows in ${(ms / 1000).toFixed(2)} s = ${Math.round((scored * 1000) / ms).toLocaleString('en')} rows/s` +
+      `run ${i + 1}: ${scored.toLocaleString('en')} rows (${rejected.toLocaleString('en')} rejected) in ${(ms / 1000).toFixed(2)} s = ${Math.round((scored * 1000) / ms).toLocaleString('en')} rows/s` +
       ` (${((alone.ms / alone.rows) * scored / ms * 100).toFixed(0)}% of onnxruntime alone); CPU worker ${((used.user + used.system) / 1e6).toFixed(2)} s,` +
       ` PostgreSQL ${(childrenCpu(postmaster) - pgCpu).toFixed(2)} s; RSS ${Math.round(rss / 2 ** 20)} MiB`,
     );
   }
-  await pool.query('delete from scoring.pipeline_runs where run_id = $1', [RUN]);
+  await forget();
 } finally {
   await rt.close();
 }

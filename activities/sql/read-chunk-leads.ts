@@ -20,12 +20,25 @@ async function columnTypes(client: PoolClient, table: LeadsTable, columns: reado
 }
 
 /**
+ * The chunk's first and last lead_id: extract numbers chunks in lead_id order, so a chunk's leads lie in
+ * that range of the source's key, and the join can read just that range of its index instead of the table.
+ */
+async function chunkBounds(client: PoolClient, runId: string, chunk: number): Promise<{ lo: string; hi: string } | null> {
+  const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
+    'select min(lead_id)::text as lo, max(lead_id)::text as hi from scoring.run_leads where run_id = $1 and chunk = $2',
+    [runId, chunk],
+  );
+  const { lo, hi } = rows[0]!;
+  return lo !== null && hi !== null && /^-?\d+$/.test(lo) && /^-?\d+$/.test(hi) ? { lo, hi } : null;
+}
+
+/**
  * Streams one chunk of the run's snapshot with its current feature values, through binary COPY, as its
  * bytes (see makeCopyLeadParser): lead_id (int8), present (bool), updated_at (timestamptz), then each
  * feature as its text (a string column as it is, any other through ::text: no escapes, and the same
  * characters COPY text gave, but true/false for a boolean), rows in lead_id order. A lead deleted from
  * the source since the snapshot comes back with present = false. A change column that is no timestamp
- * or date is SourceSchemaInvalid.
+ * or date is SourceSchemaInvalid. The source is read in the key range of the chunk only (see chunkBounds).
  */
 export async function readChunkLeads(
   client: PoolClient,
@@ -39,9 +52,12 @@ export async function readChunkLeads(
   // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
   const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}${types.get(c)?.text ? '' : '::text'}`).join(', ');
   const key = quoteColumn(keyName);
+  const bounds = await chunkBounds(client, p.runId, p.chunk);
+  // Redundant for the result (a joined key equals the chunk's lead_id), it lets the planner scan only the chunk's range.
+  const range = bounds ? ` and l.${key} between ${bounds.lo} and ${bounds.hi}` : '';
   const sql = `copy (
       select r.lead_id, l.${key} is not null, l.${quoteColumn(changeName)}::timestamptz, ${features}
-      from scoring.run_leads r left join ${p.table.sql} l on l.${key} = r.lead_id
+      from scoring.run_leads r left join ${p.table.sql} l on l.${key} = r.lead_id${range}
       where r.run_id = ${pg.escapeLiteral(p.runId)} and r.chunk = ${Math.trunc(p.chunk)}
       order by r.lead_id
     ) to stdout (format binary)`;

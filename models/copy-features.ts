@@ -198,7 +198,7 @@ export function makeCopyLeadParser(card: ModelCard) {
           continue;
         }
         const id = start[0]!;
-        if (lastId >= 0 && source.compare(source, lastId, lastId + 8, id, id + 8) === 0) {
+        if (lastId >= 0 && int32(id) === int32(lastId) && int32(id + 4) === int32(lastId + 4)) {
           reject(rejected, DUPLICATE);
           continue;
         }

@@ -45,16 +45,30 @@ export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) 
   return {
     /** One slice's rows, one Buffer. */
     encode(source: Buffer, slice: LeadSlice, scores: Float32Array): Buffer {
-      const { rows, idStart, idEnd, atStart, atEnd } = slice;
+      const { rows, idStart, atStart, atEnd } = slice;
       // lead_id and updated_at with their lengths: at most 12 bytes each; the score 4 + 8.
       const out = Buffer.allocUnsafe(rows * (prefix.length + 12 + 12 + longest + 12));
       const view = new DataView(out.buffer, out.byteOffset, out.length);
+      const from = new DataView(source.buffer, source.byteOffset, source.length);
       let at = 0;
       for (let r = 0; r < rows; r++) {
-        // Byte loops: these fields are a few bytes long, shorter than a native copy's call costs.
-        for (let i = 0; i < prefix.length; i++) out[at++] = prefix[i]!;
-        for (let i = idStart[r]!, e = idEnd[r]!; i < e; i++) out[at++] = source[i]!;
-        for (let i = atStart[r]!, e = atEnd[r]!; i < e; i++) out[at++] = source[i]!;
+        out.set(prefix, at);
+        at += prefix.length;
+        const id = idStart[r]!;
+        view.setInt32(at, 8);
+        view.setInt32(at + 4, from.getInt32(id + 4));
+        view.setInt32(at + 8, from.getInt32(id + 8));
+        at += 12;
+        const time = atStart[r]!;
+        if (atEnd[r]! - time === 12) {
+          view.setInt32(at, 8);
+          view.setInt32(at + 4, from.getInt32(time + 4));
+          view.setInt32(at + 8, from.getInt32(time + 8));
+          at += 12;
+        } else {
+          view.setInt32(at, -1);
+          at += 4;
+        }
         const score = scores[r]!;
         const name = names[bucketIndex(buckets, score)]!;
         for (let i = 0; i < name.length; i++) out[at++] = name[i]!;

@@ -39,13 +39,17 @@ describe('staged score rows', () => {
     const slice = leadSlice(card, n);
     slice.rows = n;
     const scores = Float32Array.from({ length: n }, (_, i) => i / (n - 1));
-    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0), model: { version: 'v', sha256: 's' } }, card.buckets).encode(Buffer.alloc(0), slice, scores);
-    // Each row: the prefix, then (no lead_id or updated_at bytes in this slice) the bucket's length and name, then the score.
+    // Every row the same lead, with a NULL updated_at.
+    const source = Buffer.from('000000080000000000000001ffffffff', 'hex');
+    slice.idStart.fill(0); slice.idEnd.fill(12); slice.atStart.fill(12); slice.atEnd.fill(16);
+    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0), model: { version: 'v', sha256: 's' } }, card.buckets).encode(source, slice, scores);
+    // Each row: the prefix (count, run_id, chunk, scored_at, version, sha256), lead_id and NULL updated_at, the bucket's length and name, then the score.
+    const prefix = 2 + 5 + 8 + 12 + 5 + 5;
     const buckets: string[] = [];
-    for (let at = 2 + 5 + 8 + 12 + 5 + 5; at < out.length;) {
+    for (let at = prefix + 12 + 4; at < out.length;) {
       const n = out.readInt32BE(at);
       buckets.push(out.toString('utf8', at + 4, at + 4 + n));
-      at += 4 + n + 12 + 2 + 5 + 8 + 12 + 5 + 5;
+      at += 4 + n + 12 + prefix + 12 + 4;
     }
     expect(buckets).toEqual(Array.from(scores, (s) => bucketFor(card, s)));
   });

@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { stageLeadChunk } from '../activities/stage-lead-chunk.js';
+import { createRunStagingTable, runStagingTable } from '../activities/sql/run-tables.js';
+import { withClient } from '../db/pool.js';
 import { loadConfig } from '../lib/config.js';
 import { makeLogger } from '../lib/logger.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
@@ -57,6 +59,8 @@ try {
   const model = await loadModel(config.model.dir);
   const { chunkSize, concurrency } = config.scoring;
   const forget = async () => {
+    const staging = await runStagingTable(pool, RUN);
+    if (staging) await pool.query(`drop table ${staging.sql}`);
     await pool.query('delete from scoring.run_leads where run_id = $1', [RUN]);
     await pool.query('delete from scoring.pipeline_runs where run_id = $1', [RUN]);
   };
@@ -66,6 +70,8 @@ try {
      values ($1, 'lead-scoring', current_date, 'scoring', 'bench', $2, 0, now())`,
     [RUN, model.sha256],
   );
+  // As extract does: the run's chunks stage into a table of the run's own.
+  await withClient(pool, (client) => createRunStagingTable(client, RUN));
   const { rowCount } = await pool.query(
     `insert into scoring.run_leads (run_id, lead_id, chunk) select $1, lead_id, ((row_number() over (order by lead_id)) - 1) / $2::int from public.leads`,
     [RUN, chunkSize],

@@ -62,10 +62,10 @@ export function makeShadowScoring(deps: ActivityDeps) {
       const model = await pipeline.model.bySha(input.modelSha256);
       const leadIds: string[] = [];
       const score: number[] = [];
-      const leads = readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
+      const leads = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
       await scoreCopyLeads(model, leads, (source, slice, scores, done) => {
         for (let r = 0; r < slice.rows; r++) {
-          leadIds.push(source.toString('latin1', slice.idStart[r], slice.idEnd[r]));
+          leadIds.push(String(source.readBigInt64BE(slice.idStart[r]! + 4)));
           score.push(scores[r]!);
         }
         progress(done);

@@ -1,4 +1,4 @@
-import { decodeCopyField } from '../db/copy-text.js';
+import { timestampText } from '../db/copy-binary.js';
 import type { CardInput, ModelCard } from './card.js';
 import { parseFeature, type Rejection } from './features.js';
 
@@ -8,7 +8,8 @@ export type CodeColumn = Uint8Array | Uint16Array | Uint32Array;
 /**
  * Up to `capacity` valid rows parsed from COPY bytes, column-major: a Float32Array per integer or
  * boolean input, category codes per category input (each column its own ArrayBuffer, so it can be
- * transferred to the scoring thread), and each row's lead_id and updated_at as byte ranges of the source.
+ * transferred to the scoring thread), and each row's lead_id and updated_at as byte ranges of the source:
+ * each field as binary COPY has it, its 4-byte length first (-1 for a NULL updated_at, with no bytes after it).
  */
 export interface LeadSlice {
   capacity: number;
@@ -41,10 +42,9 @@ export function codeColumn(categories: number, length: number | ArrayBuffer): Co
   return new Uint32Array(n);
 }
 
-const TAB = 9;
-const NEWLINE = 10;
 const DELETED = 'the lead was deleted from the source before it was scored';
 const DUPLICATE = 'lead_id appears more than once in the source table';
+const HEADER = 19;
 
 /** Per input, what the byte fast path needs; categories it cannot compare byte for byte are left to parseFeature. */
 interface Plan {
@@ -67,13 +67,14 @@ function planOf(input: CardInput, caseInsensitive: boolean): Plan {
 }
 
 /**
- * Reads the rows of a chunk's COPY text output — lead_id, present, updated_at, then one field per card
- * input, rows in lead_id order (see readChunkLeads) — straight from the bytes into LeadSlices, without a
- * string per field. Well-formed whole numbers, booleans and categories are read from the bytes; anything
- * else goes to parseFeature on the decoded field, so every rejection has parseFeature's reason. A lead
- * deleted from the source and a lead_id repeated in the source are rejected as prepareFeatures does.
- * The bytes may arrive in parts: `fill` reads the whole rows in the first `length` bytes of `source`
- * (a buffer that may be replaced by a larger copy holding the same bytes) and carries on from there.
+ * Reads the rows of a chunk's binary COPY output — lead_id (int8), present (bool), updated_at
+ * (timestamptz), then one text field per card input, rows in lead_id order (see readChunkLeads) —
+ * straight from the bytes into LeadSlices, without a string per field. Well-formed whole numbers,
+ * booleans and categories are read from the bytes; anything else goes to parseFeature on the field's
+ * text, so every rejection has parseFeature's reason. A lead deleted from the source and a lead_id
+ * repeated in the source are rejected as prepareFeatures does. The bytes may arrive in parts: `fill`
+ * reads the whole rows in the first `length` bytes of `source` (a buffer that may be replaced by a
+ * larger copy holding the same bytes) and carries on from there.
  */
 export function makeCopyLeadParser(card: ModelCard) {
   const caseInsensitive = card.categories_case === 'insensitive';
@@ -83,12 +84,12 @@ export function makeCopyLeadParser(card: ModelCard) {
   const end = new Int32Array(fields);
   let source: Buffer = Buffer.alloc(0);
   let pos = 0;
+  let ended = false;
   let lastId = -1;
-  let lastIdEnd = -1;
 
   /** The field's value through parseFeature: a number (a category's code) or the reason it is unusable. */
-  const slow = (plan: Plan, s: number, e: number, missing: boolean): number | string => {
-    const raw = missing ? null : decodeCopyField(source.toString('utf8', s, e));
+  const slow = (plan: Plan, s: number, e: number): number | string => {
+    const raw = e < s ? null : source.toString('utf8', s, e);
     const parsed = parseFeature(plan.input, raw, caseInsensitive);
     if (typeof parsed === 'object') return parsed.reason;
     if (typeof parsed === 'number') return parsed;
@@ -97,27 +98,34 @@ export function makeCopyLeadParser(card: ModelCard) {
 
   /** The field's value from its bytes, or the reason it is unusable. */
   const value = (plan: Plan, s: number, e: number): number | string => {
+    if (e < s) return slow(plan, s, e);
     if (plan.kind === 0) {
       let i = s;
       const negative = source[i] === 0x2d;
       if (negative) i++;
-      if (i === e || e - i > 15) return slow(plan, s, e, false);
+      if (i === e || e - i > 15) return slow(plan, s, e);
       let v = 0;
       for (; i < e; i++) {
         const d = source[i]! - 0x30;
-        if (d < 0 || d > 9) return slow(plan, s, e, false);
+        if (d < 0 || d > 9) return slow(plan, s, e);
         v = v * 10 + d;
       }
       if (negative) v = -v;
-      return v < plan.min || v > plan.max ? slow(plan, s, e, false) : v;
+      return v < plan.min || v > plan.max ? slow(plan, s, e) : v;
     }
     if (plan.kind === 1) {
-      if (e - s === 1) {
-        const b = source[s];
+      const n = e - s;
+      const b = source[s];
+      // A boolean column arrives as true/false (its ::text), a text column as written.
+      if (n === 1) {
         if (b === 0x74 || b === 0x31) return 1;
         if (b === 0x66 || b === 0x30) return 0;
+      } else if (n === 4 && b === 0x74 && source[s + 1] === 0x72 && source[s + 2] === 0x75 && source[s + 3] === 0x65) {
+        return 1;
+      } else if (n === 5 && b === 0x66 && source[s + 1] === 0x61 && source[s + 2] === 0x6c && source[s + 3] === 0x73 && source[s + 4] === 0x65) {
+        return 0;
       }
-      return slow(plan, s, e, false);
+      return slow(plan, s, e);
     }
     const n = e - s;
     next: for (let c = 0; c < plan.words.length; c++) {
@@ -130,79 +138,92 @@ export function makeCopyLeadParser(card: ModelCard) {
       }
       return c;
     }
-    return slow(plan, s, e, false);
+    return slow(plan, s, e);
   };
 
-  const text = (i: number) => source.toString('utf8', start[i], end[i]);
+  const int32 = (i: number) => (source[i]! << 24) | (source[i + 1]! << 16) | (source[i + 2]! << 8) | source[i + 3]!;
+  /** A rejection: the lead id and updated_at as text (COPY text's \\N for a NULL updated_at), and why. */
+  const reject = (rejected: Rejection[], reason: string) => rejected.push({
+    leadId: String(source.readBigInt64BE(start[0]!)),
+    updatedAt: end[2]! < start[2]! ? '\\N' : timestampText(source, start[2]!),
+    reason,
+  });
 
   return {
     /** Where the next row starts: the bytes before it are read. */
     position: () => pos,
     /**
      * Appends to `slice` the next valid rows among the whole rows of source[0, length), up to its
-     * capacity, and appends the rows rejected on the way to `rejected`. With `last`, a final row without
-     * its newline is read too.
+     * capacity, and appends the rows rejected on the way to `rejected`. With `last`, the bytes must end
+     * with the COPY's trailer.
      */
     fill(bytes: Buffer, length: number, slice: LeadSlice, rejected: Rejection[], last = false): void {
       source = bytes;
-      const limit = last || length === 0 ? length : bytes.lastIndexOf(NEWLINE, length - 1) + 1;
-      while (pos < limit && slice.rows < slice.capacity) {
-        let found = 0;
-        let s = pos;
-        let i = pos;
-        for (; i < limit; i++) {
-          const b = source[i];
-          if (b === NEWLINE) break;
-          if (b === TAB) {
-            if (found < fields) {
-              start[found] = s;
-              end[found] = i;
-            }
-            found++;
-            s = i + 1;
+      if (pos === 0) {
+        if (length >= 11 && source.toString('latin1', 0, 11) !== 'PGCOPY\n\xff\r\n\0') throw new Error('not a binary COPY: the signature is missing');
+        if (length < HEADER || (length < HEADER + int32(HEADER - 4))) {
+          if (last) throw new Error(`binary COPY of ${length} bytes ends inside its header`);
+          return;
+        }
+        pos = HEADER + int32(HEADER - 4);
+      }
+      while (!ended && slice.rows < slice.capacity) {
+        if (pos + 2 > length) break;
+        const count = (source[pos]! << 8) | source[pos + 1]!;
+        if (count === 0xffff) {
+          pos += 2;
+          ended = true;
+          break;
+        }
+        if (count !== fields) throw new Error(`binary COPY row of ${count} fields where ${fields} were expected`);
+        let i = pos + 2;
+        let f = 0;
+        for (; f < fields; f++) {
+          if (i + 4 > length) break;
+          const n = int32(i);
+          i += 4;
+          start[f] = i;
+          if (n < 0) {
+            end[f] = i - 1;
+            continue;
           }
+          i += n;
+          end[f] = i;
+          if (i > length) break;
         }
-        if (found < fields) {
-          start[found] = s;
-          end[found] = i;
-        }
-        found++;
-        for (let k = found; k < fields; k++) start[k] = end[k] = i;
-        pos = i + 1;
-        const present = found > 1 && end[1]! - start[1]! === 1 && source[start[1]!] === 0x74;
-        if (!present) {
-          rejected.push({ leadId: text(0), updatedAt: text(2), reason: DELETED });
+        if (f < fields) break;
+        pos = i;
+        if (source[start[1]!] !== 1) {
+          reject(rejected, DELETED);
           continue;
         }
-        const idStart = start[0]!;
-        const idEnd = end[0]!;
-        if (lastId >= 0 && lastIdEnd - lastId === idEnd - idStart && source.compare(source, lastId, lastIdEnd, idStart, idEnd) === 0) {
-          rejected.push({ leadId: text(0), updatedAt: text(2), reason: DUPLICATE });
+        const id = start[0]!;
+        if (lastId >= 0 && int32(id) === int32(lastId) && int32(id + 4) === int32(lastId + 4)) {
+          reject(rejected, DUPLICATE);
           continue;
         }
-        lastId = idStart;
-        lastIdEnd = idEnd;
+        lastId = id;
         const r = slice.rows;
         let reason: string | undefined;
-        for (let f = 0; f < plans.length; f++) {
-          const plan = plans[f]!;
-          const v = 3 + f < found ? value(plan, start[3 + f]!, end[3 + f]!) : slow(plan, 0, 0, true);
+        for (let k = 0; k < plans.length; k++) {
+          const v = value(plans[k]!, start[3 + k]!, end[3 + k]!);
           if (typeof v === 'string') {
             reason = v;
             break;
           }
-          slice.columns[f]![r] = v;
+          slice.columns[k]![r] = v;
         }
         if (reason !== undefined) {
-          rejected.push({ leadId: text(0), updatedAt: text(2), reason });
+          reject(rejected, reason);
           continue;
         }
-        slice.idStart[r] = idStart;
-        slice.idEnd[r] = idEnd;
-        slice.atStart[r] = start[2]!;
-        slice.atEnd[r] = end[2]!;
+        slice.idStart[r] = id - 4;
+        slice.idEnd[r] = id + 8;
+        slice.atStart[r] = start[2]! - 4;
+        slice.atEnd[r] = Math.max(end[2]!, start[2]!);
         slice.rows = r + 1;
       }
+      if (last && !ended && slice.rows < slice.capacity) throw new Error('binary COPY ended without its trailer');
     },
   };
 }

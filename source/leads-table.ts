@@ -40,10 +40,19 @@ export function quoteColumn(name: string): string {
   return pg.escapeIdentifier(name);
 }
 
-/** Fails with SourceSchemaInvalid naming the missing table or columns. */
+/** The types a change column may have: scoring reads it as a timestamptz (a timestamp or date in the session's time zone). */
+export const CHANGE_COLUMN_TYPES = ['timestamp with time zone', 'timestamp without time zone', 'date'];
+
+/** Why a change column of `type` cannot be read, or undefined if it can. */
+export function changeColumnProblem(table: LeadsTable, type: string): string | undefined {
+  if (CHANGE_COLUMN_TYPES.includes(type)) return undefined;
+  return `the change column ${table.columns.change} of ${table.schema}.${table.table} is ${type}; it must be a timestamp (with or without time zone) or a date`;
+}
+
+/** Fails with SourceSchemaInvalid naming the missing table or columns, or a change column that is no timestamp. */
 export async function checkLeadsTable(pool: Pool, table: LeadsTable, featureColumns: readonly string[]): Promise<void> {
-  const { rows } = await pool.query<{ column_name: string }>(
-    'select column_name from information_schema.columns where table_schema = $1 and table_name = $2',
+  const { rows } = await pool.query<{ column_name: string; data_type: string }>(
+    'select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = $2',
     [table.schema, table.table],
   );
   if (rows.length === 0) throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} does not exist`);
@@ -53,6 +62,8 @@ export async function checkLeadsTable(pool: Pool, table: LeadsTable, featureColu
   if (missing.length) {
     throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} has no column ${missing.join(', ')}`);
   }
+  const problem = changeColumnProblem(table, rows.find((r) => r.column_name === change)!.data_type);
+  if (problem) throw new SourceSchemaInvalid(problem);
   // An empty source is almost always the wrong table or a failed load, not a quiet day.
   const { rows: any } = await pool.query(`select 1 from ${table.sql} limit 1`);
   if (any.length === 0) throw new SourceSchemaInvalid(`table ${table.schema}.${table.table} has no rows`);

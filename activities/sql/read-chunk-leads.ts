@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import pg from 'pg';
-import copyStreams from 'pg-copy-streams';
+import { copyOut } from '../../db/copy-out.js';
 import type { PoolClient } from '../../db/pool.js';
-import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
+import { SourceSchemaInvalid } from '../../lib/errors.js';
+import { changeColumnProblem, quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 
 /**
  * One chunk of the run's snapshot as a relation `r(lead_id)`, for a FROM clause: its array unnested. The
@@ -14,21 +15,59 @@ export function chunkLeadIds(runId: string, chunk: number): string {
 }
 
 /**
- * Streams one chunk of the run's snapshot with its current feature values, through COPY, as the COPY text
- * bytes (see makeCopyLeadParser): lead_id, present, updated_at, the features in card order, rows in
- * lead_id order. A lead deleted from the source since the snapshot comes back with present = false.
+ * The source columns' types, as binary COPY needs them: whether a column's binary form is its text
+ * (string types: text, varchar, char(n), citext and their domains), and the base type's name.
  */
-export function readChunkLeads(
+async function columnTypes(client: PoolClient, table: LeadsTable, columns: readonly string[]) {
+  const { rows } = await client.query<{ name: string; text: boolean; type: string }>(
+    `select a.attname as name, t.typcategory = 'S' as text, format_type(coalesce(nullif(t.typbasetype, 0), t.oid), null) as type
+     from pg_attribute a join pg_type t on t.oid = a.atttypid
+     where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attname = any($2)`,
+    [table.sql, columns],
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/**
+ * The chunk's first and last lead_id: extract cuts chunks from the leads in lead_id order, so a chunk's leads lie in
+ * that range of the source's key, and the join can read just that range of its index instead of the table.
+ */
+async function chunkBounds(client: PoolClient, runId: string, chunk: number): Promise<{ lo: string; hi: string } | null> {
+  const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
+    'select lead_ids[1]::text as lo, lead_ids[cardinality(lead_ids)]::text as hi from scoring.run_leads where run_id = $1 and chunk = $2',
+    [runId, chunk],
+  );
+  const { lo, hi } = rows[0]!;
+  return lo !== null && hi !== null && /^-?\d+$/.test(lo) && /^-?\d+$/.test(hi) ? { lo, hi } : null;
+}
+
+/**
+ * Streams one chunk of the run's snapshot with its current feature values, through binary COPY, as its
+ * bytes (see makeCopyLeadParser): lead_id (int8), present (bool), updated_at (timestamptz), then each
+ * feature as its text (a string column as it is, any other through ::text: no escapes, and the same
+ * characters COPY text gave, but true/false for a boolean), rows in lead_id order. A lead deleted from
+ * the source since the snapshot comes back with present = false. A change column that is no timestamp
+ * or date is SourceSchemaInvalid. The source is read in the key range of the chunk only (see chunkBounds).
+ */
+export async function readChunkLeads(
   client: PoolClient,
   p: { runId: string; chunk: number; table: LeadsTable; featureColumns: readonly string[] },
-): Readable {
+): Promise<Readable> {
+  const { key: keyName, change: changeName } = p.table.columns;
+  const types = await columnTypes(client, p.table, [changeName, ...p.featureColumns]);
+  const changeType = types.get(changeName)?.type;
+  const problem = changeType === undefined ? undefined : changeColumnProblem(p.table, changeType);
+  if (problem) throw new SourceSchemaInvalid(problem);
   // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
-  const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}`).join(', ');
-  const key = quoteColumn(p.table.columns.key);
+  const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}${types.get(c)?.text ? '' : '::text'}`).join(', ');
+  const key = quoteColumn(keyName);
+  const bounds = await chunkBounds(client, p.runId, p.chunk);
+  // Redundant for the result (a joined key equals the chunk's lead_id), it lets the planner scan only the chunk's range.
+  const range = bounds ? ` and l.${key} between ${bounds.lo} and ${bounds.hi}` : '';
   const sql = `copy (
-      select r.lead_id, l.${key} is not null, l.${quoteColumn(p.table.columns.change)}, ${features}
-      from ${chunkLeadIds(p.runId, p.chunk)} left join ${p.table.sql} l on l.${key} = r.lead_id
+      select r.lead_id, l.${key} is not null, l.${quoteColumn(changeName)}::timestamptz, ${features}
+      from ${chunkLeadIds(p.runId, p.chunk)} left join ${p.table.sql} l on l.${key} = r.lead_id${range}
       order by r.lead_id
-    ) to stdout`;
-  return client.query(copyStreams.to(sql));
+    ) to stdout (format binary)`;
+  return client.query(copyOut(sql));
 }

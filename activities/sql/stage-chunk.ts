@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
+import { binaryCopy } from '../../db/copy-binary.js';
 import { decodeCopyField } from '../../db/copy-text.js';
 import type { PoolClient } from '../../db/pool.js';
 import type { Rejection } from '../../models/features.js';
@@ -26,7 +27,7 @@ export async function lockChunk(client: PoolClient, runId: string, chunk: number
 }
 
 /**
- * Writes a chunk's scores (COPY of the rows from stagedRowEncoder, as they come) and rejections (one
+ * Writes a chunk's scores (binary COPY of the rows from stagedRowEncoder, as they come) and rejections (one
  * array statement) and marks the chunk done, all in the caller's transaction, so a chunk is either
  * entirely staged or not at all. `counts` is read once the rows have ended.
  */
@@ -39,7 +40,7 @@ export async function stageChunk(
     counts: () => { scored: number; rejected: Rejection[]; scoreMs: number };
   },
 ): Promise<ChunkCounts> {
-  await pipeline(Readable.from(p.rows), client.query(copyStreams.from(STAGED_SCORES_COPY)));
+  await pipeline(Readable.from(binaryCopy(p.rows)), client.query(copyStreams.from(STAGED_SCORES_COPY)));
   const { scored, rejected, scoreMs } = p.counts();
   if (rejected.length) {
     await client.query(

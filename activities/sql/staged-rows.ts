@@ -1,4 +1,4 @@
-import { encodeCopyField } from '../../db/copy-text.js';
+import { binaryInt4, binaryText, binaryTimestamp } from '../../db/copy-binary.js';
 import { bucketIndex, type ModelCard } from '../../models/card.js';
 import type { LeadSlice } from '../../models/copy-features.js';
 
@@ -11,49 +11,70 @@ export interface StagedChunk {
   model: { version: string; sha256: string };
 }
 
-/** The columns every row of a chunk has in common, with their value: the prebuilt prefix of each COPY row. */
-const constantColumns = (c: StagedChunk): Array<[string, string | number]> => [
-  ['run_id', c.runId],
-  ['chunk', c.chunk],
-  ['scored_at', c.scoredAt.toISOString()],
-  ['model_version', c.model.version],
-  ['model_sha256', c.model.sha256],
+/** The columns every row of a chunk has in common, with their binary COPY field: the prebuilt prefix of each row. */
+const constantColumns = (c: StagedChunk): Array<[string, Buffer]> => [
+  ['run_id', binaryText(c.runId)],
+  ['chunk', binaryInt4(c.chunk)],
+  ['scored_at', binaryTimestamp(c.scoredAt)],
+  ['model_version', binaryText(c.model.version)],
+  ['model_sha256', binaryText(c.model.sha256)],
 ];
 
-/** The COPY into scoring.staged_scores that rows from encodeStagedRows feed: the constant columns, then each lead's own. */
-export const STAGED_SCORES_COPY = `copy scoring.staged_scores (${[
+const COLUMNS = [
   ...constantColumns({ runId: '', chunk: 0, scoredAt: new Date(0), model: { version: '', sha256: '' } }).map(([name]) => name),
   'lead_id', 'source_updated_at', 'bucket', 'score',
-].join(', ')}) from stdin`;
+];
 
 /**
- * Encodes a chunk's staged rows for STAGED_SCORES_COPY as Buffers: the constant prefix, then lead_id and
- * updated_at copied byte for byte from the COPY text they were read in, the bucket and the score.
+ * The binary COPY into scoring.staged_scores that rows from stagedRowEncoder feed (framed by binaryCopy):
+ * the constant columns, then each lead's own. PostgreSQL parses no text: ids, times and scores arrive
+ * as their 8 bytes.
+ */
+export const STAGED_SCORES_COPY = `copy scoring.staged_scores (${COLUMNS.join(', ')}) from stdin (format binary)`;
+
+/**
+ * Encodes a chunk's staged rows as binary COPY rows: the constant prefix, then lead_id (int8) and
+ * updated_at (timestamptz or NULL) copied byte for byte from the binary COPY they were read in, the
+ * bucket and the score (float8, the float32 the model gave).
  */
 export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) {
-  const prefix = Buffer.from(constantColumns(c).map(([, v]) => `${encodeCopyField(v)}\t`).join(''), 'utf8');
-  const names = buckets.map((b) => Buffer.from(`\t${encodeCopyField(b.name)}\t`, 'utf8'));
+  const count = Buffer.from([0, COLUMNS.length]);
+  const prefix = Buffer.concat([count, ...constantColumns(c).map(([, v]) => v)]);
+  const names = buckets.map((b) => binaryText(b.name));
   const longest = Math.max(...names.map((n) => n.length));
   return {
     /** One slice's rows, one Buffer. */
     encode(source: Buffer, slice: LeadSlice, scores: Float32Array): Buffer {
-      const { rows, idStart, idEnd, atStart, atEnd } = slice;
-      let size = 0;
-      for (let r = 0; r < rows; r++) size += idEnd[r]! - idStart[r]! + atEnd[r]! - atStart[r]!;
-      // A double's shortest form is at most 24 characters.
-      const out = Buffer.allocUnsafe(size + rows * (prefix.length + 1 + longest + 24 + 1));
+      const { rows, idStart, atStart, atEnd } = slice;
+      // lead_id and updated_at with their lengths: at most 12 bytes each; the score 4 + 8.
+      const out = Buffer.allocUnsafe(rows * (prefix.length + 12 + 12 + longest + 12));
+      const view = new DataView(out.buffer, out.byteOffset, out.length);
+      const from = new DataView(source.buffer, source.byteOffset, source.length);
       let at = 0;
       for (let r = 0; r < rows; r++) {
-        // Byte loops: these fields are a few bytes long, shorter than a native copy's call costs.
-        for (let i = 0; i < prefix.length; i++) out[at++] = prefix[i]!;
-        for (let i = idStart[r]!, e = idEnd[r]!; i < e; i++) out[at++] = source[i]!;
-        out[at++] = 9;
-        for (let i = atStart[r]!, e = atEnd[r]!; i < e; i++) out[at++] = source[i]!;
+        out.set(prefix, at);
+        at += prefix.length;
+        const id = idStart[r]!;
+        view.setInt32(at, 8);
+        view.setInt32(at + 4, from.getInt32(id + 4));
+        view.setInt32(at + 8, from.getInt32(id + 8));
+        at += 12;
+        const time = atStart[r]!;
+        if (atEnd[r]! - time === 12) {
+          view.setInt32(at, 8);
+          view.setInt32(at + 4, from.getInt32(time + 4));
+          view.setInt32(at + 8, from.getInt32(time + 8));
+          at += 12;
+        } else {
+          view.setInt32(at, -1);
+          at += 4;
+        }
         const score = scores[r]!;
         const name = names[bucketIndex(buckets, score)]!;
         for (let i = 0; i < name.length; i++) out[at++] = name[i]!;
-        at += out.write(String(score), at, 'latin1');
-        out[at++] = 10;
+        view.setInt32(at, 8);
+        view.setFloat64(at + 4, score);
+        at += 12;
       }
       return out.subarray(0, at);
     },

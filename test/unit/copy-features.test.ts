@@ -1,21 +1,22 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COPY_BINARY_HEADER, timestampText } from '../../db/copy-binary.js';
 import { encodeCopyField } from '../../db/copy-text.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import type { ModelCard } from '../../models/card.js';
 import { leadSlice, makeCopyLeadParser, type LeadSlice } from '../../models/copy-features.js';
 import { prepareFeatures, type RawLead, type Rejection } from '../../models/features.js';
 import { readCard } from '../../models/load-model.js';
+import { binaryCopyOf, binaryRow as row, micros } from '../support/binary-copy.js';
 
 const card = readCard(path.join(PROJECT_ROOT, 'models', 'lead-scoring'));
 const sensitive: ModelCard = { ...card, categories_case: 'sensitive' };
 const good = ['250', 'software', 'web', 'director', '12', '5', '2', '3', 't'];
-const at = '2026-01-01 00:00:00+00';
+// As timestampText writes it, so that the rows read back compare equal to prepareFeatures' as strings.
+const at = '2026-01-01T00:00:00.000001Z';
+const atMicros = micros(at);
 
-/** Leads as RawLead (what prepareFeatures reads) and as the COPY text bytes readChunkLeads returns. */
-function copyOf(leads: RawLead[]): Buffer {
-  return Buffer.from(leads.map((l) => `${l.leadId}\t${l.present ? 't' : 'f'}\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''), 'utf8');
-}
+const copyOf = binaryCopyOf;
 const lead = (id: number, fields: Array<string | null> = good, present = true): RawLead => ({
   leadId: String(id), updatedAt: present ? at : '\\N', present, fields: fields.map((f) => encodeCopyField(f)),
 });
@@ -31,8 +32,8 @@ function parseAll(c: ModelCard, source: Buffer, capacity = 5000, parts = 1) {
     slices++;
     for (let r = 0; r < slice.rows; r++) {
       rows.push({
-        leadId: source.toString('utf8', slice.idStart[r], slice.idEnd[r]),
-        updatedAt: source.toString('utf8', slice.atStart[r], slice.atEnd[r]),
+        leadId: String(source.readBigInt64BE(slice.idStart[r]! + 4)),
+        updatedAt: slice.atEnd[r]! - slice.atStart[r]! === 4 ? '\\N' : timestampText(source, slice.atStart[r]! + 4),
         values: c.inputs.map((input, i) => {
           const v = slice.columns[i]![r]!;
           return input.type === 'category' ? input.categories[v]! : v;
@@ -78,7 +79,7 @@ const cases: Array<[string, Array<string | null>]> = [
     'crypto', 'softwaré', 'SOFTWARÉ', 'İndustry', 'x'.repeat(60)]],
 ];
 
-describe('reading COPY text bytes into model inputs', () => {
+describe('reading binary COPY bytes into model inputs', () => {
   it('reads well-formed whole numbers, booleans and categories, and the lead_id and updated_at bytes as written', () => {
     const source = copyOf([lead(7), lead(8, withField('industry', 'FINANCE'))]);
     const { rows, rejected } = parseAll(card, source);
@@ -112,9 +113,31 @@ describe('reading COPY text bytes into model inputs', () => {
     expect(got.rejected[2]!.updatedAt).toBe('\\N');
   });
 
-  it('treats the fields missing from a short row as NULL', () => {
-    const source = Buffer.from(`1\tt\t${at}\t250\tsoftware\n`);
-    expect(parseAll(card, source).rejected).toEqual([{ leadId: '1', updatedAt: at, reason: 'lead_source is missing (NULL)' }]);
+  it('reads a NULL field (length -1) as parseFeature reads NULL, and a NULL updated_at as \\N', () => {
+    const leads = card.inputs.map((input, i) => ({ ...lead(i + 1, withField(input.name, null)), updatedAt: '\\N' }));
+    const got = parseAll(card, copyOf(leads));
+    expect(got).toMatchObject(prepared(card, leads));
+    expect(got.rejected.map((r) => [r.updatedAt, r.reason])).toEqual(card.inputs.map((i) => ['\\N', `${i.name} is missing (NULL)`]));
+  });
+
+  it('keeps a valid row\'s lead_id and updated_at as their binary fields, a NULL updated_at as its length alone', () => {
+    const source = copyOf([lead(7), { ...lead(8), updatedAt: '\\N' }]);
+    const slice = leadSlice(card, 4);
+    makeCopyLeadParser(card).fill(source, source.length, slice, [], true);
+    const bytes = (s: number, e: number) => source.subarray(s, e).toString('hex');
+    expect([0, 1].map((r) => [bytes(slice.idStart[r]!, slice.idEnd[r]!), bytes(slice.atStart[r]!, slice.atEnd[r]!)])).toEqual([
+      [`00000008${(7).toString(16).padStart(16, '0')}`, `00000008${atMicros.toString(16).padStart(16, '0')}`],
+      [`00000008${(8).toString(16).padStart(16, '0')}`, 'ffffffff'],
+    ]);
+  });
+
+  it('refuses bytes that are no binary COPY of the query\'s columns, or that end inside a row or before the trailer', () => {
+    const whole = copyOf([lead(1), lead(2)]);
+    const parse = (source: Buffer) => () => makeCopyLeadParser(card).fill(source, source.length, leadSlice(card, 4), [], true);
+    expect(parse(Buffer.from(`1\tt\t${at}\n`))).toThrow(/signature/);
+    expect(parse(Buffer.concat([COPY_BINARY_HEADER, row([Buffer.alloc(8), Buffer.from([1]), null])]))).toThrow(/3 fields where 12/);
+    expect(parse(whole.subarray(0, whole.length - 2))).toThrow(/without its trailer/);
+    expect(parse(whole.subarray(0, whole.length - 7))).toThrow(/without its trailer/);
   });
 
   it('never matches a card category that parseFeature could not accept as written', () => {
@@ -138,8 +161,10 @@ describe('reading COPY text bytes into model inputs', () => {
     for (const parts of [2, 3, 17, 97, source.length]) expect(parseAll(card, source, 6, parts)).toMatchObject(prepared(card, leads));
   });
 
-  it('reads a last row that lacks its newline', () => {
-    const source = Buffer.from(`1\tt\t${at}\t${good.join('\t')}`);
-    expect(parseAll(card, source).rows.map((r) => r.leadId)).toEqual(['1']);
+  it('reads the booleans a boolean column gives through ::text', () => {
+    for (const raw of ['true', 'false']) {
+      const leads = [lead(1, withField('demo_requested', raw))];
+      expect(parseAll(card, copyOf(leads))).toMatchObject(prepared(card, leads));
+    }
   });
 });

@@ -9,6 +9,7 @@ import { loadModel, type LoadedModel } from '../../models/load-model.js';
 import { predict, SLICE_ROWS } from '../../models/predict.js';
 import { threadOf } from '../../models/lead-thread.js';
 import { scoreCopyLeads } from '../../models/score-copy.js';
+import { binaryCopyOf } from '../support/binary-copy.js';
 
 const modelDir = path.join(PROJECT_ROOT, 'models', 'lead-scoring');
 const golden = JSON.parse(fs.readFileSync(path.join(modelDir, 'golden.json'), 'utf8')) as {
@@ -19,7 +20,7 @@ const golden = JSON.parse(fs.readFileSync(path.join(modelDir, 'golden.json'), 'u
 function leads(card: LoadedModel['card'], copies: number): RawLead[] {
   return Array.from({ length: copies }, () => golden.rows).flat().map((row, i) => ({
     leadId: String(i + 1),
-    updatedAt: '2026-01-01 00:00:00+00',
+    updatedAt: '2026-01-01T00:00:00.000000Z',
     present: true,
     fields: card.inputs.map((input) => {
       const v = row.inputs[input.name]!;
@@ -35,11 +36,11 @@ describe('scoring in the model\'s own thread', () => {
     const raw = leads(model.card, Math.ceil((SLICE_ROWS * 2 + 1) / golden.rows.length));
     const { batch } = prepareFeatures(model.card, raw);
     const inProcess = await predict(model, batch);
-    const source = Buffer.from(raw.map((l) => `${l.leadId}\tt\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''));
+    const source = binaryCopyOf(raw);
     const ids: string[] = [];
     const threaded: number[] = [];
     const { scored, rejected } = await scoreCopyLeads(model, [source], (bytes, slice, scores) => {
-      for (let r = 0; r < slice.rows; r++) ids.push(bytes.toString('utf8', slice.idStart[r], slice.idEnd[r]));
+      for (let r = 0; r < slice.rows; r++) ids.push(String(bytes.readBigInt64BE(slice.idStart[r]! + 4)));
       threaded.push(...scores);
     });
     expect(rejected).toEqual([]);
@@ -66,7 +67,7 @@ describe('scoring in the model\'s own thread', () => {
   it('replaces a thread that died with a new one at the next chunk', async () => {
     const model = await loadModel(modelDir);
     const raw = leads(model.card, 1);
-    const source = Buffer.from(raw.map((l) => `${l.leadId}\tt\t${l.updatedAt}\t${l.fields.join('\t')}\n`).join(''));
+    const source = binaryCopyOf(raw);
     const first = await scoreCopyLeads(model, [source], (_, __, scores) => Array.from(scores));
     const dead = threadOf(model);
     await dead.close();

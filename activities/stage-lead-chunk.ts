@@ -38,5 +38,8 @@ export async function stageLeadChunk(
       yield r;
     }
   })();
-  return stageChunk(client, { runId, chunk, rows, counts: () => ({ scored: scoring.scored(), rejected: scoring.rejected, scoreMs: Date.now() - p.started }) });
+  return stageChunk(client, {
+    runId, chunk, rows,
+    counts: () => ({ scored: scoring.scored(), rejected: scoring.rejected, scoreMs: Date.now() - p.started, aggregates: encoder.aggregates() }),
+  });
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
 import type { RunMetrics } from '../gate-checks.js';
+import { chunksRecordedAggregates } from './stage-chunk.js';
 
 type Db = Pool | PoolClient;
 
@@ -14,10 +15,16 @@ export async function lastPublishedRun(db: Db, pipeline: string, runId: string):
   return rows[0] ? { runId: rows[0].run_id, rejected: rows[0].leads_rejected ?? 0 } : null;
 }
 
-/** Staged scores of a probability-buckets run: rows per card bucket, and its rejects. */
+/**
+ * Staged scores of a probability-buckets run: rows per card bucket, and its rejects. Summed from what each
+ * chunk recorded as it was staged, or counted from the staged rows for chunks staged before it did.
+ */
 export async function stagedBucketMetrics(db: Db, runId: string): Promise<RunMetrics> {
   const { rows } = await db.query<{ bucket: string; n: number }>(
-    'select bucket, count(*)::int as n from scoring.staged_scores where run_id = $1 group by bucket',
+    (await chunksRecordedAggregates(db, runId))
+      ? `select b.key as bucket, sum(b.value::int)::int as n
+         from scoring.run_chunks c cross join jsonb_each_text(c.bins) as b where c.run_id = $1 group by b.key having sum(b.value::int) > 0`
+      : 'select bucket, count(*)::int as n from scoring.staged_scores where run_id = $1 group by bucket',
     [runId],
   );
   return { ...binned(rows), rejected: await rejectedOf(db, runId) };

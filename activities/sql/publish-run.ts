@@ -1,4 +1,5 @@
 import type { PoolClient } from '../../db/pool.js';
+import { chunksRecordedAggregates } from './stage-chunk.js';
 import { attachRunTable, createRunHistoryPartition, partitionedByRun, runStagingTable } from './run-tables.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
@@ -41,12 +42,16 @@ export async function publishStagedRun(
   );
   const published = await writeCurrentScores(client, { runId, current: sinks.current, scores, rows: Number(rows[0]!.scored) });
   // A source row dated after the snapshot is scored but moves the watermark no further than the snapshot.
+  // Chunks that recorded their newest change time spare a pass over the run's rows.
+  const newestScored = (await chunksRecordedAggregates(client, runId))
+    ? 'select max(high_water) as updated_at from scoring.run_chunks where run_id = $1'
+    : `select max(source_updated_at) as updated_at from ${scores} where run_id = $1`;
   await client.query(
     `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id)
      select $2, case when max(t.updated_at) is not null then least(max(t.updated_at), coalesce(r.snapshot_at, r.extracted_at)) end,
             r.model_sha256, r.run_id
      from scoring.pipeline_runs r
-     left join (select max(source_updated_at) as updated_at from ${scores} where run_id = $1
+     left join (${newestScored}
                 union all select max(source_updated_at) from scoring.rejected_leads where run_id = $1) t on true
      where r.run_id = $1
      group by r.model_sha256, r.run_id, r.snapshot_at, r.extracted_at

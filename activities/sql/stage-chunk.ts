@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import copyStreams from 'pg-copy-streams';
 import { binaryCopy } from '../../db/copy-binary.js';
 import { decodeCopyField } from '../../db/copy-text.js';
-import type { PoolClient } from '../../db/pool.js';
+import type { Pool, PoolClient } from '../../db/pool.js';
 import type { Rejection } from '../../models/features.js';
 import { STAGED_SCORES_COPY } from './staged-rows.js';
 
@@ -37,11 +37,11 @@ export async function stageChunk(
     runId: string;
     chunk: number;
     rows: Iterable<Buffer> | AsyncIterable<Buffer>;
-    counts: () => { scored: number; rejected: Rejection[]; scoreMs: number };
+    counts: () => { scored: number; rejected: Rejection[]; scoreMs: number; aggregates?: ChunkAggregates };
   },
 ): Promise<ChunkCounts> {
   await pipeline(Readable.from(binaryCopy(p.rows)), client.query(copyStreams.from(STAGED_SCORES_COPY)));
-  const { scored, rejected, scoreMs } = p.counts();
+  const { scored, rejected, scoreMs, aggregates } = p.counts();
   if (rejected.length) {
     await client.query(
       `insert into scoring.rejected_leads (run_id, lead_id, chunk, source_updated_at, reason)
@@ -51,17 +51,25 @@ export async function stageChunk(
       [p.runId, p.chunk, rejected.map((r) => r.leadId), rejected.map((r) => decodeCopyField(r.updatedAt)), rejected.map((r) => r.reason)],
     );
   }
-  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored, rejected: rejected.length, scoreMs });
+  return markChunkStaged(client, { runId: p.runId, chunk: p.chunk, scored, rejected: rejected.length, scoreMs, ...(aggregates ? { aggregates } : {}) });
+}
+
+/** What a probability-buckets chunk records of its staged rows, so that the gate and publishing need not scan them. */
+export interface ChunkAggregates {
+  /** Staged rows per bucket name. */
+  bins: Record<string, number>;
+  /** The newest source change time among its staged rows, as PostgreSQL reads a timestamptz (null without any). */
+  highWater: string | null;
 }
 
 /** Marks a chunk done (run_chunks) and updates the run's counts, in the transaction that staged its rows. */
 export async function markChunkStaged(
   client: PoolClient,
-  p: { runId: string; chunk: number; scored: number; rejected: number; scoreMs: number },
+  p: { runId: string; chunk: number; scored: number; rejected: number; scoreMs: number; aggregates?: ChunkAggregates },
 ): Promise<ChunkCounts> {
   await client.query(
-    'insert into scoring.run_chunks (run_id, chunk, scored, rejected, score_ms) values ($1, $2, $3, $4, $5)',
-    [p.runId, p.chunk, p.scored, p.rejected, p.scoreMs],
+    'insert into scoring.run_chunks (run_id, chunk, scored, rejected, score_ms, bins, high_water) values ($1, $2, $3, $4, $5, $6, $7)',
+    [p.runId, p.chunk, p.scored, p.rejected, p.scoreMs, p.aggregates ? JSON.stringify(p.aggregates.bins) : null, p.aggregates?.highWater ?? null],
   );
   await client.query(
     `update scoring.pipeline_runs set
@@ -72,4 +80,13 @@ export async function markChunkStaged(
     [p.runId],
   );
   return { scored: p.scored, rejected: p.rejected };
+}
+
+/** Whether the run has chunks and every one recorded its aggregates (see ChunkAggregates): then they stand for its staged rows. */
+export async function chunksRecordedAggregates(db: Pool | PoolClient, runId: string): Promise<boolean> {
+  const { rows } = await db.query<{ recorded: boolean | null }>(
+    'select bool_and(bins is not null) as recorded from scoring.run_chunks where run_id = $1',
+    [runId],
+  );
+  return rows[0]?.recorded === true;
 }

@@ -1,6 +1,7 @@
-import { binaryInt4, binaryText, binaryTimestamp } from '../../db/copy-binary.js';
+import { binaryInt4, binaryText, binaryTimestamp, timestampText } from '../../db/copy-binary.js';
 import { bucketIndex, type ModelCard } from '../../models/card.js';
 import type { LeadSlice } from '../../models/copy-features.js';
+import type { ChunkAggregates } from './stage-chunk.js';
 
 /** What every staged row of a chunk shares. */
 export interface StagedChunk {
@@ -42,7 +43,19 @@ export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) 
   const prefix = Buffer.concat([count, ...constantColumns(c).map(([, v]) => v)]);
   const names = buckets.map((b) => binaryText(b.name));
   const longest = Math.max(...names.map((n) => n.length));
+  const perBucket = new Array<number>(buckets.length).fill(0);
+  // The newest change time so far, as the two int32 halves of its 8 bytes (high signed, low unsigned).
+  let newest: { high: number; low: number } | null = null;
   return {
+    /** The rows encoded so far, per bucket, and their newest change time. */
+    aggregates(): ChunkAggregates {
+      const bins = Object.fromEntries(buckets.flatMap((b, i) => (perBucket[i]! > 0 ? [[b.name, perBucket[i]!]] : [])));
+      if (!newest) return { bins, highWater: null };
+      const bytes = Buffer.allocUnsafe(8);
+      bytes.writeInt32BE(newest.high, 0);
+      bytes.writeUInt32BE(newest.low, 4);
+      return { bins, highWater: timestampText(bytes, 0) };
+    },
     /** One slice's rows, one Buffer. */
     encode(source: Buffer, slice: LeadSlice, scores: Float32Array): Buffer {
       const { rows, idStart, atStart, atEnd } = slice;
@@ -61,16 +74,21 @@ export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) 
         at += 12;
         const time = atStart[r]!;
         if (atEnd[r]! - time === 12) {
+          const high = from.getInt32(time + 4);
+          const low = from.getUint32(time + 8);
           view.setInt32(at, 8);
-          view.setInt32(at + 4, from.getInt32(time + 4));
-          view.setInt32(at + 8, from.getInt32(time + 8));
+          view.setInt32(at + 4, high);
+          view.setUint32(at + 8, low);
           at += 12;
+          if (!newest || high > newest.high || (high === newest.high && low > newest.low)) newest = { high, low };
         } else {
           view.setInt32(at, -1);
           at += 4;
         }
         const score = scores[r]!;
-        const name = names[bucketIndex(buckets, score)]!;
+        const bucket = bucketIndex(buckets, score);
+        perBucket[bucket]!++;
+        const name = names[bucket]!;
         for (let i = 0; i < name.length; i++) out[at++] = name[i]!;
         view.setInt32(at, 8);
         view.setFloat64(at + 4, score);

@@ -53,4 +53,31 @@ describe('staged score rows', () => {
     }
     expect(buckets).toEqual(Array.from(scores, (s) => bucketFor(card, s)));
   });
+
+  it('count the rows encoded per bucket and keep their newest change time to the microsecond, before 2000 and NULLs included', () => {
+    const time = (micros: bigint | null) => {
+      if (micros === null) return Buffer.from('ffffffff', 'hex');
+      const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeBigInt64BE(micros, 4); return b;
+    };
+    const id = Buffer.from('000000080000000000000001', 'hex');
+    const encoder = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0), model: { version: 'v', sha256: 's' } }, card.buckets);
+    expect(encoder.aggregates()).toEqual({ bins: {}, highWater: null });
+    const encodeRows = (times: Array<bigint | null>, scores: number[]) => {
+      const parts = times.flatMap((t) => [id, time(t)]);
+      const slice = leadSlice(card, times.length);
+      slice.rows = times.length;
+      let at = 0;
+      times.forEach((_, r) => {
+        slice.idStart[r] = at; slice.idEnd[r] = at + 12; at += 12;
+        slice.atStart[r] = at; at += parts[2 * r + 1]!.length; slice.atEnd[r] = at;
+      });
+      encoder.encode(Buffer.concat(parts), slice, Float32Array.from(scores));
+    };
+    // 1999-12-31 23:59:59.999999, then 2026-11-02 06:00:00.000001 (its low 32 bits above 2^31), then NULL.
+    encodeRows([-1n, 846_914_400_000_001n, null], [0.01, 0.5, 0.99]);
+    encodeRows([846_914_399_999_999n, -5n], [0.5, 0.01]);
+    const counts: Record<string, number> = {};
+    for (const s of [0.01, 0.5, 0.99, 0.5, 0.01]) counts[bucketFor(card, Math.fround(s))] = (counts[bucketFor(card, Math.fround(s))] ?? 0) + 1;
+    expect(encoder.aggregates()).toEqual({ bins: counts, highWater: '2026-11-02T06:00:00.000001Z' });
+  });
 });

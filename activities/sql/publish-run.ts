@@ -21,18 +21,19 @@ export interface PublishCounts {
  *
  * A run with a table of its own (created at extract) into a history partitioned by run moves that table
  * into history as it is, so its scores are not written a second time (see run-tables.ts); any other run's
- * staged rows are copied into history.
+ * staged rows are copied into history. The move comes after the current table is written and after
+ * `historyIndexes` settles: the caller's build of history's indexes on that table (indexRunTableForHistory),
+ * running meanwhile on another connection, which the move then finds ready.
  */
 export async function publishStagedRun(
   client: PoolClient,
-  p: { runId: string; pipeline: string; sinks: SinkTables; storeStartedAt: number },
+  p: { runId: string; pipeline: string; sinks: SinkTables; storeStartedAt: number; historyIndexes?: Promise<unknown> },
 ): Promise<PublishCounts> {
   const { runId, pipeline, sinks, storeStartedAt } = p;
   const own = await runStagingTable(client, runId);
   const partitioned = await partitionedByRun(client, sinks.history);
   const moving = partitioned ? own : null;
-  if (moving) await attachRunTable(client, { runId, table: moving, history: sinks.history });
-  else await copyStagedIntoHistory(client, { runId, history: sinks.history, partitioned });
+  if (!moving) await copyStagedIntoHistory(client, { runId, history: sinks.history, partitioned });
   const scores = moving ? moving.sql : 'scoring.staged_scores';
   const { rows } = await client.query<{ scored: string; rejected: string }>(
     `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
@@ -57,6 +58,10 @@ export async function publishStagedRun(
        model_sha256 = excluded.model_sha256, run_id = excluded.run_id, updated_at = now()`,
     [runId, pipeline],
   );
+  if (moving) {
+    await p.historyIndexes;
+    await attachRunTable(client, { runId, table: moving, history: sinks.history });
+  }
   const counts = { published, scored: Number(rows[0]!.scored), rejected: Number(rows[0]!.rejected) };
   await client.query(
     `update scoring.pipeline_runs set status = 'published', leads_scored = $2, leads_rejected = $3, leads_published = $4,

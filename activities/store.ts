@@ -10,8 +10,10 @@ import { indexRunTableForHistory } from './sql/run-tables.js';
 
 /**
  * Stage 3: publishes the run in one transaction (see publishStagedRun, and publishRecsRun for top-k). Publications of a pipeline are
- * serialised by an advisory lock; publishing an already published run returns its counts. Afterwards,
- * in a transaction of its own, working rows of runs past the retention are pruned (see pruneRetention).
+ * serialised by an advisory lock; publishing an already published run returns its counts. Meanwhile, on a
+ * second connection, history's indexes are built on the run's own table (indexRunTableForHistory), so the
+ * two cores share the work. Afterwards, in a transaction of its own, working rows of runs past the
+ * retention are pruned (see pruneRetention).
  */
 export function makePublishRun(deps: ActivityDeps) {
   return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(async () => {

@@ -6,11 +6,14 @@ import { stagePipeline } from './pipeline.js';
 import { publishRecsRun } from './sql/publish-recs.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
 import { pruneRetention } from './sql/prune-retention.js';
+import { indexRunTableForHistory } from './sql/run-tables.js';
 
 /**
  * Stage 3: publishes the run in one transaction (see publishStagedRun, and publishRecsRun for top-k). Publications of a pipeline are
- * serialised by an advisory lock; publishing an already published run returns its counts. Afterwards,
- * in a transaction of its own, working rows of runs past the retention are pruned (see pruneRetention).
+ * serialised by an advisory lock; publishing an already published run returns its counts. Meanwhile, on a
+ * second connection, history's indexes are built on the run's own table (indexRunTableForHistory), so the
+ * two cores share the work. Afterwards, in a transaction of its own, working rows of runs past the
+ * retention are pruned (see pruneRetention).
  */
 export function makePublishRun(deps: ActivityDeps) {
   return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(async () => {
@@ -33,25 +36,42 @@ export function makePublishRun(deps: ActivityDeps) {
     assertRunId(runId);
     const started = Date.now();
     const { sinks, definition } = stagePipeline(deps, pipeline);
-    return withTransaction(deps.pool, async (client) => {
-      await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
-      const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
-        `select status, chunks, (select count(*)::int from scoring.run_chunks c where c.run_id = r.run_id) as staged_chunks
-         from scoring.pipeline_runs r where run_id = $1 for update`,
-        [runId],
-      );
-      const run = rows[0];
-      if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has not been extracted`);
-      if (run.status === 'published') return publishedCounts(client, runId);
-      if (run.staged_chunks !== run.chunks) {
-        throw new RunStateInvalid(`Run ${runId} has ${run.staged_chunks} of ${run.chunks} chunks scored`);
-      }
-      await client.query("update scoring.pipeline_runs set status = 'storing' where run_id = $1", [runId]);
-      const counts = definition.output.kind === 'top-k'
-        ? await publishRecsRun(client, { runId, pipeline, sinks, keepRuns: deps.recsKeepRuns, storeStartedAt: started })
-        : await publishStagedRun(client, { runId, pipeline, sinks, storeStartedAt: started });
-      deps.log.info({ runId, ...counts }, 'published');
-      return counts;
-    });
+    const historyIndexes = definition.output.kind === 'top-k' ? undefined : indexRunTable(runId, sinks.history);
+    try {
+      return await withTransaction(deps.pool, async (client) => {
+        await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
+        const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
+          `select status, chunks, (select count(*)::int from scoring.run_chunks c where c.run_id = r.run_id) as staged_chunks
+           from scoring.pipeline_runs r where run_id = $1 for update`,
+          [runId],
+        );
+        const run = rows[0];
+        if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has not been extracted`);
+        if (run.status === 'published') return publishedCounts(client, runId);
+        if (run.staged_chunks !== run.chunks) {
+          throw new RunStateInvalid(`Run ${runId} has ${run.staged_chunks} of ${run.chunks} chunks scored`);
+        }
+        await client.query("update scoring.pipeline_runs set status = 'storing' where run_id = $1", [runId]);
+        const counts = definition.output.kind === 'top-k'
+          ? await publishRecsRun(client, { runId, pipeline, sinks, keepRuns: deps.recsKeepRuns, storeStartedAt: started })
+          : await publishStagedRun(client, { runId, pipeline, sinks, storeStartedAt: started, ...(historyIndexes ? { historyIndexes } : {}) });
+        deps.log.info({ runId, ...counts }, 'published');
+        return counts;
+      });
+    } finally {
+      await historyIndexes;
+    }
+  }
+
+  /**
+   * History's indexes built on the run's table on a connection of its own, while the publishing transaction
+   * writes the current table. A failed build is logged, not thrown: attaching then builds what is missing.
+   */
+  async function indexRunTable(runId: string, history: string): Promise<void> {
+    try {
+      await indexRunTableForHistory(deps.pool, { runId, history });
+    } catch (err) {
+      deps.log.warn({ runId, err: (err as Error).message }, 'building history\'s indexes before publishing failed; publishing builds them');
+    }
   }
 }

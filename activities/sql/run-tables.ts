@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { Pool, PoolClient } from '../../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../../db/pool.js';
+import { buildRunTableIndexes, linkRunTableIndexes } from './history-indexes.js';
 
 /**
  * A run's own table: a partition of scoring.staged_scores while its chunks are scored, then, once
@@ -9,6 +10,8 @@ import type { Pool, PoolClient } from '../../db/pool.js';
 export interface RunTable {
   /** Schema-qualified and quoted, for SQL. */
   sql: string;
+  /** Its name in schema scoring, unquoted. */
+  name: string;
 }
 
 /**
@@ -37,7 +40,7 @@ export async function runStagingTable(db: Pool | PoolClient, runId: string): Pro
     `select c.relname as name from ${STAGING_TABLES} where c.relname = scoring.run_table_name($1)`,
     [runId],
   );
-  return rows[0] ? { sql: `scoring.${pg.escapeIdentifier(rows[0].name)}` } : null;
+  return rows[0] ? runTable(rows[0].name) : null;
 }
 
 /** Whether a history sink is partitioned by run id, so that a run's table can be attached to it as it is. */
@@ -46,9 +49,29 @@ export async function partitionedByRun(db: Pool | PoolClient, table: string): Pr
   return rows[0]?.key === 'LIST (run_id)';
 }
 
-/** Moves a run's table from staging into history, which builds its indexes there in one pass each. */
+/**
+ * Builds history's indexes on a fully scored run's table while it is still unpublished staging, in a
+ * transaction of its own: the store stage runs it on a second connection while the publishing transaction
+ * writes the current table, so that attaching finds the indexes and builds nothing. Idempotent, and safe
+ * to lose at any point: the table stays staging until the publish commits, and a retry keeps what it finds.
+ * A run without a staging table of its own, not fully scored, or whose history is not partitioned by run
+ * gets none. Returns the names of the indexes the table has for history.
+ */
+export async function indexRunTableForHistory(pool: Pool, p: { runId: string; history: string }): Promise<string[]> {
+  return withTransaction(pool, async (client) => {
+    const table = await runStagingTable(client, p.runId);
+    if (!table || !(await partitionedByRun(client, p.history)) || !(await fullyScored(client, p.runId))) return [];
+    return buildRunTableIndexes(client, { table, history: p.history });
+  });
+}
+
+/**
+ * Moves a run's table from staging into history. Indexes built beforehand (indexRunTableForHistory) become
+ * history's; any it lacks, attaching builds there in one pass each.
+ */
 export async function attachRunTable(client: PoolClient, p: { runId: string; table: RunTable; history: string }): Promise<void> {
   await client.query(`alter table scoring.staged_scores detach partition ${p.table.sql}`);
+  await linkRunTableIndexes(client, p);
   await client.query(`alter table ${p.history} attach partition ${p.table.sql} for values in (${pg.escapeLiteral(p.runId)})`);
 }
 
@@ -70,7 +93,20 @@ export async function dropStagingTablesPast(db: Pool | PoolClient, days: number)
   return rows.length;
 }
 
+async function fullyScored(client: PoolClient, runId: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    `select r.chunks = (select count(*) from scoring.run_chunks c where c.run_id = r.run_id) as ok
+     from scoring.pipeline_runs r where r.run_id = $1 and r.status <> 'published'`,
+    [runId],
+  );
+  return rows[0]?.ok === true;
+}
+
 async function runTableOf(client: PoolClient, runId: string): Promise<RunTable> {
   const { rows } = await client.query<{ name: string }>('select scoring.run_table_name($1) as name', [runId]);
-  return { sql: `scoring.${pg.escapeIdentifier(rows[0]!.name)}` };
+  return runTable(rows[0]!.name);
+}
+
+function runTable(name: string): RunTable {
+  return { sql: `scoring.${pg.escapeIdentifier(name)}`, name };
 }

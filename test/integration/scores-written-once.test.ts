@@ -15,7 +15,9 @@ import type { PipelineResult } from '../../workflows/pipeline.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 
 const harnesses: Harness[] = [];
+const holders: pg.Client[] = [];
 afterEach(async () => {
+  for (const c of holders.splice(0)) await c.end();
   for (const h of harnesses.splice(0)) await h.close();
 });
 
@@ -88,6 +90,92 @@ describe('each score is written once', () => {
     expect(pruned).toMatchObject({ stagedScores: 2000, stagingTables: 1 });
     expect(await runTable(h, RUN)).toBeUndefined();
     expect(await runTable(h, firstRun)).toMatchObject({ parent: 'scoring.lead_score_history', rows: 2000 });
+  });
+});
+
+/** Indexes of the run's table as the catalog has them: name, oid, and whether it is a primary key; catalog reads wait on no lock. */
+async function indexesOf(h: Harness, runId: string) {
+  return h.query<{ name: string; oid: number; primary: boolean }>(
+    `select i.relname as name, i.oid::int as oid, x.indisprimary as primary from pg_index x join pg_class i on i.oid = x.indexrelid
+     where x.indrelid = to_regclass('scoring.' || quote_ident(scoring.run_table_name($1))) order by i.relname`,
+    [runId],
+  );
+}
+
+/** The parent of the run's table, from the catalog alone. */
+async function parentOf(h: Harness, runId: string): Promise<string | undefined> {
+  const rows = await h.query<{ parent: string }>(
+    `select i.inhparent::regclass::text as parent from pg_inherits i
+     where i.inhrelid = to_regclass('scoring.' || quote_ident(scoring.run_table_name($1)))`,
+    [runId],
+  );
+  return rows[0]?.parent;
+}
+
+/**
+ * Makes the first statement that inserts into scoring.lead_scores from now on wait, inside its transaction,
+ * for an advisory lock a client of the test holds; returns that client's release.
+ */
+async function holdCurrentTableWriteOnce(h: Harness): Promise<{ release(): Promise<void> }> {
+  await h.query('create sequence public.hold_once');
+  await h.query(`create function public.hold_once() returns trigger language plpgsql as $$
+    begin
+      if nextval('public.hold_once') = 1 then perform pg_advisory_xact_lock(7014); end if;
+      return null;
+    end $$`);
+  const holder = new pg.Client({ connectionString: h.config.database.url });
+  await holder.connect();
+  holders.push(holder);
+  await holder.query('select pg_advisory_lock(7014)');
+  await h.query('create trigger hold_once after insert on scoring.lead_scores for each statement execute function public.hold_once()');
+  return { release: async () => { await holder.query('select pg_advisory_unlock(7014)'); } };
+}
+
+const HELD = "select count(*) > 0 as ok from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and datname = current_database()";
+
+describe('history\'s indexes on a run\'s table', () => {
+  it('are built while the publishing transaction writes the current table, and attaching the table to history builds none', async () => {
+    const { h, handle, run: RUN } = await secondRunHeldAtGate('2026-10-15', '2026-10-16');
+    expect(await indexesOf(h, RUN)).toEqual([]);
+    const hold = await holdCurrentTableWriteOnce(h);
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'erin', reason: 'expected drift' }] });
+    await waitForQuery(h, HELD);
+    await waitForQuery(h, `select count(*) = 2 as ok from pg_index where indrelid = to_regclass('scoring.' || quote_ident(scoring.run_table_name('${RUN}')))`, 30_000);
+
+    // The publishing transaction has written the current table and not committed: readers see nothing of the run.
+    const built = await indexesOf(h, RUN);
+    expect(await parentOf(h, RUN)).toBe('scoring.staged_scores');
+    expect(await h.query('select count(*)::int as n from scoring.lead_scores where run_id = $1', [RUN])).toEqual([{ n: 0 }]);
+    expect(await h.query('select count(*)::int as n from scoring.lead_score_history where run_id = $1', [RUN])).toEqual([{ n: 0 }]);
+    await hold.release();
+
+    expect(((await handle.result()) as PipelineResult).published).toBe(2000);
+    expect(await parentOf(h, RUN)).toBe('scoring.lead_score_history');
+    const attached = await indexesOf(h, RUN);
+    expect(attached.map((i) => i.oid)).toEqual(built.map((i) => i.oid));
+    expect(attached.filter((i) => i.primary)).toHaveLength(1);
+    expect(await h.query('select count(*)::int as n from scoring.lead_score_history where run_id = $1', [RUN])).toEqual([{ n: 2000 }]);
+  });
+
+  it('built before a publishing transaction that died are kept by the retry, which publishes the run exactly once', async () => {
+    const { h, handle, firstRun, run: RUN } = await secondRunHeldAtGate('2026-10-17', '2026-10-18');
+    const hold = await holdCurrentTableWriteOnce(h);
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'approve', by: 'erin', reason: 'expected drift' }] });
+    await waitForQuery(h, HELD);
+    await waitForQuery(h, `select count(*) = 2 as ok from pg_index where indrelid = to_regclass('scoring.' || quote_ident(scoring.run_table_name('${RUN}')))`, 30_000);
+    const built = await indexesOf(h, RUN);
+    // The publishing transaction's connection dies, as in a restart of PostgreSQL: the activity is retried.
+    await h.query(`select pg_terminate_backend(pid) from pg_stat_activity
+      where wait_event_type = 'Lock' and wait_event = 'advisory' and datname = current_database() and pid <> pg_backend_pid()`);
+    await hold.release();
+
+    expect(((await handle.result()) as PipelineResult).published).toBe(2000);
+    expect((await indexesOf(h, RUN)).map((i) => i.oid)).toEqual(built.map((i) => i.oid));
+    expect(await h.query('select run_id, count(*)::int as n from scoring.lead_score_history group by 1 order by 1')).toEqual([
+      { run_id: firstRun, n: 2000 }, { run_id: RUN, n: 2000 },
+    ]);
+    expect(await h.query('select run_id, count(*)::int as n from scoring.lead_scores group by 1')).toEqual([{ run_id: RUN, n: 2000 }]);
+    expect(await h.query("select status, leads_published from scoring.pipeline_runs where run_id = $1", [RUN])).toEqual([{ status: 'published', leads_published: 2000 }]);
   });
 });
 

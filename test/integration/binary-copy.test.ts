@@ -186,6 +186,22 @@ describe('the COPY-out stream', () => {
     });
   });
 
+  it('leaves the connection usable when its reader stops early: the rest of the COPY is read and dropped', async () => {
+    await withClient(async (client) => {
+      const copy = client.query(copyOut("copy (select i, repeat('x', 100) from generate_series(1, 300000) i) to stdout (format binary)"));
+      let parts = 0;
+      // A reader that fails on its first part, as a chunk whose model thread died does.
+      await expect((async () => {
+        for await (const part of copy) {
+          parts += (part as Buffer).length > 0 ? 1 : 0;
+          throw new Error('the reader failed');
+        }
+      })()).rejects.toThrow('the reader failed');
+      expect(parts).toBe(1);
+      expect((await client.query('select 4 as four')).rows).toEqual([{ four: 4 }]);
+    });
+  });
+
   it('fails with the statement\'s error, a cancel\'s included, and leaves the connection usable', async () => {
     await withClient(async (client) => {
       const failing = client.query(copyOut('copy (select 1 / (i - 3000) from generate_series(1, 100000) i) to stdout (format binary)'));

@@ -62,14 +62,14 @@ export function makeShadowScoring(deps: ActivityDeps) {
       const model = await pipeline.model.bySha(input.modelSha256);
       const leadIds: string[] = [];
       const score: number[] = [];
-      const leads = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, featureColumns: model.card.inputs.map((i) => i.name) });
-      await scoreCopyLeads(model, leads, (source, slice, scores, done) => {
+      const leads = await readChunkLeads(client, { runId: input.runId, chunk: input.chunk, table: pipeline.source, inputs: model.card.inputs });
+      await scoreCopyLeads(model, leads.rows, (source, slice, scores, done) => {
         for (let r = 0; r < slice.rows; r++) {
           leadIds.push(String(source.readBigInt64BE(slice.idStart[r]! + 4)));
           score.push(scores[r]!);
         }
         progress(done);
-      });
+      }, leads.encodings);
       await writeShadowScores(client, { ...input, leadIds, score, bucket: score.map((s) => bucketFor(model.card, s)) });
       return leadIds.length;
     }), 1000);

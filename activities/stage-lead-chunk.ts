@@ -23,12 +23,12 @@ export async function stageLeadChunk(
 ): Promise<ChunkCounts> {
   const { runId, chunk, model, activity } = p;
   const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date(), model: { version: model.card.version, sha256: model.sha256 } }, model.card.buckets);
+  const leads = await readChunkLeads(client, { runId, chunk, table: p.source, inputs: model.card.inputs });
   const scoring = startCopyScoring(model, (source, slice, scores, done) => {
     activity.heartbeat({ chunk, scored: done });
     return encoder.encode(source, slice, scores);
-  });
-  const leads = await readChunkLeads(client, { runId, chunk, table: p.source, featureColumns: model.card.inputs.map((i) => i.name) });
-  for await (const data of leads) await scoring.write(data as Buffer);
+  }, leads.encodings);
+  for await (const data of leads.rows) await scoring.write(data as Buffer);
   activity.heartbeat({ chunk, read: true });
   activity.throwIfCancelled();
   // The COPY into staging starts as the read ends and takes each slice's rows as the thread scores them.

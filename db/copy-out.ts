@@ -27,6 +27,7 @@ export class CopyOutStream extends Readable implements Submittable {
   private remaining = 0;
   private drained = false;
   private forwarding = false;
+  private discarding = false;
 
   constructor(private readonly text: string) {
     super();
@@ -50,11 +51,23 @@ export class CopyOutStream extends Readable implements Submittable {
     this.forward();
   }
 
+  /**
+   * A reader that stops early (an error while it handled the rows) leaves the COPY running: the rest is
+   * read and dropped, so that the connection reaches ReadyForQuery and runs its next query (the rollback).
+   */
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.discarding = true;
+    this.forward();
+    callback(err);
+  }
+
   private forward(): void {
-    if (this.forwarding || !this.drained || !this.connection) return;
+    if (this.forwarding || !(this.drained || this.discarding) || !this.connection) return;
     this.forwarding = true;
     let chunk: Buffer | null;
-    while (this.drained && this.connection && (chunk = this.connection.stream.read() as Buffer | null) !== null) this.drained = this.parse(chunk);
+    while ((this.drained || this.discarding) && this.connection && (chunk = this.connection.stream.read() as Buffer | null) !== null) {
+      this.drained = this.parse(chunk);
+    }
     this.forwarding = false;
   }
 
@@ -100,10 +113,10 @@ export class CopyOutStream extends Readable implements Submittable {
         }
       }
     }
-    const drained = w > 0 ? this.push(chunk.subarray(0, w)) : true;
+    const drained = w > 0 && !this.discarding ? this.push(chunk.subarray(0, w)) : true;
     if (done) {
       this.detach(chunk.subarray(i));
-      this.push(null);
+      if (!this.discarding) this.push(null);
     }
     return drained;
   }
@@ -118,8 +131,9 @@ export class CopyOutStream extends Readable implements Submittable {
     process.nextTick(() => c.stream.resume());
   }
 
-  /** Called by pg with the statement's error. */
+  /** Called by pg with the statement's error; a reader that has stopped already has its own. */
   handleError(err: Error): void {
+    if (this.discarding) return;
     this.emit('error', err);
   }
 

@@ -46,39 +46,46 @@ const DELETED = 'the lead was deleted from the source before it was scored';
 const DUPLICATE = 'lead_id appears more than once in the source table';
 const HEADER = 19;
 
+/**
+ * How a feature arrives in the binary COPY: as its text, or (an integer input read from an integer
+ * column, a boolean input from a boolean column) in the column's own binary form.
+ */
+export type FieldEncoding = 'text' | 'int2' | 'int4' | 'int8' | 'bool';
+
 /** Per input, what the byte fast path needs; categories it cannot compare byte for byte are left to parseFeature. */
 interface Plan {
   input: CardInput;
   kind: 0 | 1 | 2;
+  encoding: FieldEncoding;
   min: number;
   max: number;
   words: Array<Buffer | null>;
 }
 
-function planOf(input: CardInput, caseInsensitive: boolean): Plan {
-  if (input.type === 'integer') return { input, kind: 0, min: input.min, max: input.max, words: [] };
-  if (input.type === 'boolean') return { input, kind: 1, min: 0, max: 0, words: [] };
+function planOf(input: CardInput, caseInsensitive: boolean, encoding: FieldEncoding): Plan {
+  if (input.type === 'integer') return { input, kind: 0, encoding: encoding.startsWith('int') ? encoding : 'text', min: input.min, max: input.max, words: [] };
+  if (input.type === 'boolean') return { input, kind: 1, encoding: encoding === 'bool' ? encoding : 'text', min: 0, max: 0, words: [] };
   // Only a category that parseFeature would accept as it stands can be matched without it.
   const words = input.categories.map((c) => {
     const canonical = c === c.trim() && c !== '' && !/[\\\t\n\r]/.test(c) && (!caseInsensitive || c === c.toLowerCase());
     return canonical ? Buffer.from(c, 'utf8') : null;
   });
-  return { input, kind: 2, min: 0, max: 0, words };
+  return { input, kind: 2, encoding: 'text', min: 0, max: 0, words };
 }
 
 /**
  * Reads the rows of a chunk's binary COPY output — lead_id (int8), present (bool), updated_at
- * (timestamptz), then one text field per card input, rows in lead_id order (see readChunkLeads) —
- * straight from the bytes into LeadSlices, without a string per field. Well-formed whole numbers,
- * booleans and categories are read from the bytes; anything else goes to parseFeature on the field's
- * text, so every rejection has parseFeature's reason. A lead deleted from the source and a lead_id
+ * (timestamptz), then one field per card input as `encodings` says (text by default), rows in lead_id
+ * order (see readChunkLeads) — straight from the bytes into LeadSlices, without a string per field.
+ * Well-formed whole numbers, booleans and categories are read from the bytes; anything else goes to
+ * parseFeature on the field's text, so every rejection has parseFeature's reason. A lead deleted from the source and a lead_id
  * repeated in the source are rejected as prepareFeatures does. The bytes may arrive in parts: `fill`
  * reads the whole rows in the first `length` bytes of `source` (a buffer that may be replaced by a
  * larger copy holding the same bytes) and carries on from there.
  */
-export function makeCopyLeadParser(card: ModelCard) {
+export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEncoding[] = []) {
   const caseInsensitive = card.categories_case === 'insensitive';
-  const plans = card.inputs.map((input) => planOf(input, caseInsensitive));
+  const plans = card.inputs.map((input, i) => planOf(input, caseInsensitive, encodings[i] ?? 'text'));
   const fields = 3 + plans.length;
   const start = new Int32Array(fields);
   const end = new Int32Array(fields);
@@ -88,17 +95,33 @@ export function makeCopyLeadParser(card: ModelCard) {
   let lastId = -1;
 
   /** The field's value through parseFeature: a number (a category's code) or the reason it is unusable. */
-  const slow = (plan: Plan, s: number, e: number): number | string => {
-    const raw = e < s ? null : source.toString('utf8', s, e);
+  const slow = (plan: Plan, s: number, e: number): number | string => slowText(plan, e < s ? null : source.toString('utf8', s, e));
+  const slowText = (plan: Plan, raw: string | null): number | string => {
     const parsed = parseFeature(plan.input, raw, caseInsensitive);
     if (typeof parsed === 'object') return parsed.reason;
     if (typeof parsed === 'number') return parsed;
     return (plan.input as { categories: string[] }).categories.indexOf(parsed);
   };
 
+  /**
+   * A field in its column's binary form: PostgreSQL checked its type, so only the card's range can
+   * reject it, through parseFeature on the text the column prints (String of an integer, t/f).
+   */
+  const binary = (plan: Plan, s: number): number | string => {
+    if (plan.encoding === 'bool') return source[s] === 1 ? 1 : 0;
+    if (plan.encoding === 'int8') {
+      const big = source.readBigInt64BE(s);
+      const v = Number(big);
+      return Number.isSafeInteger(v) && v >= plan.min && v <= plan.max ? v : slowText(plan, big.toString());
+    }
+    const v = plan.encoding === 'int4' ? source.readInt32BE(s) : source.readInt16BE(s);
+    return v >= plan.min && v <= plan.max ? v : slowText(plan, String(v));
+  };
+
   /** The field's value from its bytes, or the reason it is unusable. */
   const value = (plan: Plan, s: number, e: number): number | string => {
     if (e < s) return slow(plan, s, e);
+    if (plan.encoding !== 'text') return binary(plan, s);
     if (plan.kind === 0) {
       let i = s;
       const negative = source[i] === 0x2d;

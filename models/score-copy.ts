@@ -1,5 +1,5 @@
 import type { ModelCard } from './card.js';
-import { leadSlice, makeCopyLeadParser, type LeadSlice } from './copy-features.js';
+import { leadSlice, makeCopyLeadParser, type FieldEncoding, type LeadSlice } from './copy-features.js';
 import type { Rejection } from './features.js';
 import { inferSlice } from './lead-thread.js';
 import type { LoadedModel } from './load-model.js';
@@ -16,16 +16,16 @@ const spares = new WeakMap<ModelCard, Spare>();
 export type OnScored<T> = (source: Buffer, slice: LeadSlice, scores: Float32Array, done: number) => T;
 
 /**
- * Scores a chunk's COPY text rows (see makeCopyLeadParser) as they arrive: each slice of SLICE_ROWS
+ * Scores a chunk's binary COPY rows (see makeCopyLeadParser; `encodings` as readChunkLeads gives them) as they arrive: each slice of SLICE_ROWS
  * valid rows goes to the model's thread as soon as it is parsed, and the next is parsed meanwhile (at
  * most two in flight). `write` takes the bytes as they come (it waits while two slices are in flight);
  * `results` then yields what `onScored` made of each slice, in order, as the thread finishes them —
  * so the caller can stream them out while the last slices are still being scored.
  */
-export function startCopyScoring<T>(model: LoadedModel, onScored: OnScored<T>) {
+export function startCopyScoring<T>(model: LoadedModel, onScored: OnScored<T>, encodings: readonly FieldEncoding[] = []) {
   let spare = spares.get(model.card);
   if (!spare) spares.set(model.card, (spare = { bytes: [], slices: [] }));
-  const parser = makeCopyLeadParser(model.card);
+  const parser = makeCopyLeadParser(model.card, encodings);
   const rejected: Rejection[] = [];
   const inFlight: Array<{ slice: LeadSlice; call: Promise<Float32Array> }> = [];
   const done: T[] = [];
@@ -94,13 +94,14 @@ export function startCopyScoring<T>(model: LoadedModel, onScored: OnScored<T>) {
   };
 }
 
-/** Scores a chunk's COPY text bytes (see startCopyScoring) as they come from `input`: each slice's result, and the rows rejected. */
+/** Scores a chunk's binary COPY bytes (see startCopyScoring) as they come from `input`: each slice's result, and the rows rejected. */
 export async function scoreCopyLeads<T>(
   model: LoadedModel,
   input: AsyncIterable<Buffer> | Iterable<Buffer>,
   onScored: OnScored<T>,
+  encodings: readonly FieldEncoding[] = [],
 ): Promise<{ results: T[]; scored: number; rejected: Rejection[] }> {
-  const scoring = startCopyScoring(model, onScored);
+  const scoring = startCopyScoring(model, onScored, encodings);
   for await (const data of input) await scoring.write(data);
   const results: T[] = [];
   for await (const r of scoring.results()) results.push(r);

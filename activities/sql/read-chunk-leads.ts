@@ -3,7 +3,17 @@ import pg from 'pg';
 import { copyOut } from '../../db/copy-out.js';
 import type { PoolClient } from '../../db/pool.js';
 import { SourceSchemaInvalid } from '../../lib/errors.js';
+import type { CardInput } from '../../models/card.js';
+import type { FieldEncoding } from '../../models/copy-features.js';
 import { changeColumnProblem, quoteColumn, type LeadsTable } from '../../source/leads-table.js';
+
+/** Integer and boolean column types whose binary form an input of the card's type is read in. */
+const BINARY: Record<string, { input: CardInput['type']; encoding: FieldEncoding }> = {
+  smallint: { input: 'integer', encoding: 'int2' },
+  integer: { input: 'integer', encoding: 'int4' },
+  bigint: { input: 'integer', encoding: 'int8' },
+  boolean: { input: 'boolean', encoding: 'bool' },
+};
 
 /**
  * One chunk of the run's snapshot as a relation `r(lead_id)`, for a FROM clause: its array unnested. The
@@ -47,22 +57,31 @@ async function chunkBounds(client: PoolClient, runId: string, chunk: number): Pr
 /**
  * Streams one chunk of the run's snapshot with its current feature values, through binary COPY, as its
  * bytes (see makeCopyLeadParser): lead_id (int8), present (bool), updated_at (timestamptz), then each
- * feature as its text (a string column as it is, any other through ::text: no escapes, and the same
- * characters COPY text gave, but true/false for a boolean), rows in lead_id order. A lead deleted from
- * the source since the snapshot comes back with present = false. A change column that is no timestamp
- * or date is SourceSchemaInvalid. The source is read in the key range of the chunk only (see chunkBounds).
+ * input's column, rows in lead_id order. An integer input from a smallint, integer or bigint column and
+ * a boolean input from a boolean column come in their binary form; any other as its text (a string
+ * column as it is, any other through ::text: no escapes, the characters COPY text gave). `encodings`
+ * says which, per input. A lead deleted from the source since the snapshot comes back with present =
+ * false. A change column that is no timestamp or date is SourceSchemaInvalid. The source is read in the
+ * key range of the chunk only (see chunkBounds).
  */
 export async function readChunkLeads(
   client: PoolClient,
-  p: { runId: string; chunk: number; table: LeadsTable; featureColumns: readonly string[] },
-): Promise<Readable> {
+  p: { runId: string; chunk: number; table: LeadsTable; inputs: readonly CardInput[] },
+): Promise<{ rows: Readable; encodings: FieldEncoding[] }> {
   const { key: keyName, change: changeName } = p.table.columns;
-  const types = await columnTypes(client, p.table, [changeName, ...p.featureColumns]);
+  const types = await columnTypes(client, p.table, [changeName, ...p.inputs.map((i) => i.name)]);
   const changeType = types.get(changeName)?.type;
   const problem = changeType === undefined ? undefined : changeColumnProblem(p.table, changeType);
   if (problem) throw new SourceSchemaInvalid(problem);
+  const encodings = p.inputs.map((input): FieldEncoding => {
+    const binary = BINARY[types.get(input.name)?.type ?? ''];
+    return binary?.input === input.type ? binary.encoding : 'text';
+  });
   // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
-  const features = p.featureColumns.map((c) => `l.${quoteColumn(c)}${types.get(c)?.text ? '' : '::text'}`).join(', ');
+  const features = p.inputs.map((input, i) => {
+    const asIs = encodings[i] !== 'text' || types.get(input.name)?.text;
+    return `l.${quoteColumn(input.name)}${asIs ? '' : '::text'}`;
+  }).join(', ');
   const key = quoteColumn(keyName);
   const bounds = await chunkBounds(client, p.runId, p.chunk);
   // Redundant for the result (a joined key equals the chunk's lead_id), it lets the planner scan only the chunk's range.
@@ -76,5 +95,5 @@ export async function readChunkLeads(
       from ${chunkLeadIds(p.runId, p.chunk)} left join ${p.table.sql} l on l.${key} = r.lead_id${range}
       order by r.lead_id
     ) to stdout (format binary)`;
-  return client.query(copyOut(sql));
+  return { rows: client.query(copyOut(sql)), encodings };
 }

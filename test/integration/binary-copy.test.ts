@@ -119,7 +119,7 @@ describe('a chunk read and staged through binary COPY', () => {
     expect(await binaryPath('binary-a', table)).toEqual(text);
   });
 
-  it('reads other column types as the text path read them: timestamp and date change columns, NULL among them, char(n), varchar, numeric, smallint and text features', async () => {
+  it('reads other column types as the text path read them: timestamp and date change columns, NULL among them, char(n), varchar, numeric and text features, and smallint, integer, bigint and boolean ones in their binary form', async () => {
     const types: Record<string, string> = {
       company_size: 'numeric', industry: 'char(16)', lead_source: 'varchar(20)', seniority: 'text', site_visits_30d: 'smallint',
       email_opens_30d: 'text', email_clicks_30d: 'bigint', days_since_last_activity: 'integer', demo_requested: 'boolean',
@@ -153,7 +153,7 @@ describe('a chunk read and staged through binary COPY', () => {
     await expect(checkLeadsTable(h.rt.pool, table, features())).rejects.toThrow(SourceSchemaInvalid);
     await expect(checkLeadsTable(h.rt.pool, table, features())).rejects.toThrow(/change column version of partner\.numbered is integer/);
     await snapshot('binary-numbered', table);
-    await expect(withClient((client) => readChunkLeads(client, { runId: 'binary-numbered', chunk: 0, table, featureColumns: features() })))
+    await expect(withClient((client) => readChunkLeads(client, { runId: 'binary-numbered', chunk: 0, table, inputs: model.card.inputs })))
       .rejects.toThrow(SourceSchemaInvalid);
   });
 });
@@ -183,6 +183,22 @@ describe('the COPY-out stream', () => {
         expect(ours.rowCount).toBe(5000);
       }
       expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    });
+  });
+
+  it('leaves the connection usable when its reader stops early: the rest of the COPY is read and dropped', async () => {
+    await withClient(async (client) => {
+      const copy = client.query(copyOut("copy (select i, repeat('x', 100) from generate_series(1, 300000) i) to stdout (format binary)"));
+      let parts = 0;
+      // A reader that fails on its first part, as a chunk whose model thread died does.
+      await expect((async () => {
+        for await (const part of copy) {
+          parts += (part as Buffer).length > 0 ? 1 : 0;
+          throw new Error('the reader failed');
+        }
+      })()).rejects.toThrow('the reader failed');
+      expect(parts).toBe(1);
+      expect((await client.query('select 4 as four')).rows).toEqual([{ four: 4 }]);
     });
   });
 

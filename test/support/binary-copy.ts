@@ -1,5 +1,6 @@
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from '../../db/copy-binary.js';
 import { decodeCopyField } from '../../db/copy-text.js';
+import type { FieldEncoding } from '../../models/copy-features.js';
 import type { RawLead } from '../../models/features.js';
 
 /** A binary COPY field: its length (-1 for NULL), then its bytes. */
@@ -21,11 +22,23 @@ export function micros(at: string): bigint {
   return BigInt(Date.parse(`${at.slice(0, 23)}Z`) - Date.parse('2000-01-01T00:00:00Z')) * 1000n + BigInt(at.slice(23, 26));
 }
 
+/** A feature's text in its column's binary form (an integer or boolean column's), or as its text. */
+function encoded(raw: string, encoding: FieldEncoding): Buffer {
+  if (encoding === 'text') return Buffer.from(raw, 'utf8');
+  if (encoding === 'bool') return Buffer.from([raw === 't' ? 1 : 0]);
+  const size = { int2: 2, int4: 4, int8: 8 }[encoding];
+  const out = Buffer.alloc(size);
+  if (encoding === 'int8') out.writeBigInt64BE(BigInt(raw));
+  else if (encoding === 'int4') out.writeInt32BE(Number(raw));
+  else out.writeInt16BE(Number(raw));
+  return out;
+}
+
 /**
  * Leads as RawLead (what prepareFeatures reads: COPY text fields, updated_at as timestampText writes it or \N)
- * as the binary COPY bytes readChunkLeads returns.
+ * as the binary COPY bytes readChunkLeads returns, each feature in its `encodings` (text by default).
  */
-export function binaryCopyOf(leads: RawLead[]): Buffer {
+export function binaryCopyOf(leads: RawLead[], encodings: readonly FieldEncoding[] = []): Buffer {
   return Buffer.concat([COPY_BINARY_HEADER, ...leads.map((l) => {
     const id = Buffer.alloc(8);
     id.writeBigInt64BE(BigInt(l.leadId));
@@ -34,10 +47,10 @@ export function binaryCopyOf(leads: RawLead[]): Buffer {
       updatedAt = Buffer.alloc(8);
       updatedAt.writeBigInt64BE(micros(l.updatedAt));
     }
-    const text = (f: string) => {
+    const field = (f: string, i: number) => {
       const raw = decodeCopyField(f);
-      return raw === null ? null : Buffer.from(raw, 'utf8');
+      return raw === null ? null : encoded(raw, encodings[i] ?? 'text');
     };
-    return binaryRow([id, Buffer.from([l.present ? 1 : 0]), updatedAt, ...l.fields.map(text)]);
+    return binaryRow([id, Buffer.from([l.present ? 1 : 0]), updatedAt, ...l.fields.map(field)]);
   }), COPY_BINARY_TRAILER]);
 }

@@ -4,7 +4,7 @@ import { COPY_BINARY_HEADER, timestampText } from '../../db/copy-binary.js';
 import { encodeCopyField } from '../../db/copy-text.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import type { ModelCard } from '../../models/card.js';
-import { leadSlice, makeCopyLeadParser, type LeadSlice } from '../../models/copy-features.js';
+import { leadSlice, makeCopyLeadParser, type FieldEncoding, type LeadSlice } from '../../models/copy-features.js';
 import { prepareFeatures, type RawLead, type Rejection } from '../../models/features.js';
 import { readCard } from '../../models/load-model.js';
 import { binaryCopyOf, binaryRow as row, micros } from '../support/binary-copy.js';
@@ -22,8 +22,8 @@ const lead = (id: number, fields: Array<string | null> = good, present = true): 
 });
 
 /** Every slice the parser fills, copied out as plain values, with the rejections; the bytes arrive in `parts`. */
-function parseAll(c: ModelCard, source: Buffer, capacity = 5000, parts = 1) {
-  const parser = makeCopyLeadParser(c);
+function parseAll(c: ModelCard, source: Buffer, capacity = 5000, parts = 1, encodings: readonly FieldEncoding[] = []) {
+  const parser = makeCopyLeadParser(c, encodings);
   const rejected: Rejection[] = [];
   const rows: Array<{ leadId: string; updatedAt: string; values: Array<number | string> }> = [];
   const slice: LeadSlice = leadSlice(c, capacity);
@@ -159,6 +159,25 @@ describe('reading binary COPY bytes into model inputs', () => {
     const leads = Array.from({ length: 40 }, (_, i) => lead(i + 1, i % 7 === 0 ? withField('industry', 'Aerospace') : i % 3 ? good : withField('industry', 'RETAIL')));
     const source = copyOf(leads);
     for (const parts of [2, 3, 17, 97, source.length]) expect(parseAll(card, source, 6, parts)).toMatchObject(prepared(card, leads));
+  });
+
+  it.each([
+    ['int2', ['0', '250', '-5', '32767', '-32768']],
+    ['int4', ['0', '1', '100000', '100001', '-1', '2147483647', '-2147483648']],
+    ['int8', ['1', '100000', '100001', '-9007199254740993', '9007199254740993', '12345678901234567', '9223372036854775807']],
+  ] as const)('reads an integer input from a column sent as %s with the text path\'s value or reason', (encoding, raws) => {
+    const at = card.inputs.findIndex((i) => i.name === 'company_size');
+    const encodings = card.inputs.map((_, i): FieldEncoding => (i === at ? encoding : 'text'));
+    const leads = [...raws, null].map((raw, i) => lead(i + 1, withField('company_size', raw)));
+    expect(parseAll(card, copyOf(leads, encodings), 5000, 1, encodings)).toMatchObject(prepared(card, leads));
+    expect(prepared(card, leads).rejected.length).toBeGreaterThan(1);
+  });
+
+  it('reads a boolean input from a column sent as bool, and leaves text to a category input whatever it is told', () => {
+    const encodings = card.inputs.map((i): FieldEncoding => (i.type === 'boolean' ? 'bool' : i.type === 'category' ? 'int4' : 'text'));
+    const leads = [lead(1, withField('demo_requested', 't')), lead(2, withField('demo_requested', 'f')), lead(3, withField('demo_requested', null))];
+    const textEncodings = encodings.map((e) => (e === 'int4' ? 'text' : e));
+    expect(parseAll(card, copyOf(leads, textEncodings), 5000, 1, encodings)).toMatchObject(prepared(card, leads));
   });
 
   it('reads the booleans a boolean column gives through ::text', () => {

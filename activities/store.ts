@@ -6,6 +6,7 @@ import { stagePipeline } from './pipeline.js';
 import { publishRecsRun } from './sql/publish-recs.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
 import { pruneRetention } from './sql/prune-retention.js';
+import { chunkProgress } from './sql/runs.js';
 import { indexRunTableForHistory } from './sql/run-tables.js';
 
 /**
@@ -40,12 +41,7 @@ export function makePublishRun(deps: ActivityDeps) {
     try {
       return await withTransaction(deps.pool, async (client) => {
         await client.query("select pg_advisory_xact_lock(hashtext('scoreflow.publish'), hashtext($1))", [pipeline]);
-        const { rows } = await client.query<{ status: string; chunks: number | null; staged_chunks: number }>(
-          `select status, chunks, (select count(*)::int from scoring.run_chunks c where c.run_id = r.run_id) as staged_chunks
-           from scoring.pipeline_runs r where run_id = $1 for update`,
-          [runId],
-        );
-        const run = rows[0];
+        const run = await chunkProgress(client, runId, true);
         if (!run || run.chunks == null) throw new RunStateInvalid(`Run ${runId} has not been extracted`);
         if (run.status === 'published') return publishedCounts(client, runId);
         if (run.staged_chunks !== run.chunks) {

@@ -12,7 +12,6 @@ interface RunTableIndex {
   primary: boolean;
 }
 
-
 /**
  * Builds history's indexes on a run's own table, inside the caller's transaction, so that attaching the
  * table to history at publish finds them and builds nothing (see linkRunTableIndexes). An index the table

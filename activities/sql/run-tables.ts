@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { withTransaction, type Pool, type PoolClient } from '../../db/pool.js';
 import { buildRunTableIndexes, linkRunTableIndexes } from './history-indexes.js';
+import { chunkProgress } from './runs.js';
 
 /**
  * A run's own table: a partition of scoring.staged_scores while its chunks are scored, then, once
@@ -94,12 +95,8 @@ export async function dropStagingTablesPast(db: Pool | PoolClient, days: number)
 }
 
 async function fullyScored(client: PoolClient, runId: string): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>(
-    `select r.chunks = (select count(*) from scoring.run_chunks c where c.run_id = r.run_id) as ok
-     from scoring.pipeline_runs r where r.run_id = $1 and r.status <> 'published'`,
-    [runId],
-  );
-  return rows[0]?.ok === true;
+  const run = await chunkProgress(client, runId);
+  return run !== null && run.status !== 'published' && run.chunks === run.staged_chunks;
 }
 
 async function runTableOf(client: PoolClient, runId: string): Promise<RunTable> {

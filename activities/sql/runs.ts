@@ -11,6 +11,23 @@ export interface RunRow {
   model_version: string | null;
 }
 
+/** A run's status, its chunk count (null before extract) and how many of its chunks are staged. */
+export interface ChunkProgress {
+  status: RunRow['status'];
+  chunks: number | null;
+  staged_chunks: number;
+}
+
+/** The run's ChunkProgress (null without an audit row); `lock` takes its row for update. */
+export async function chunkProgress(db: Pool | PoolClient, runId: string, lock = false): Promise<ChunkProgress | null> {
+  const { rows } = await db.query<ChunkProgress>(
+    `select status, chunks, (select count(*)::int from scoring.run_chunks c where c.run_id = r.run_id) as staged_chunks
+     from scoring.pipeline_runs r where run_id = $1${lock ? ' for update' : ''}`,
+    [runId],
+  );
+  return rows[0] ?? null;
+}
+
 export interface RunStart {
   runId: string;
   pipeline: string;

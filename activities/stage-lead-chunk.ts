@@ -22,7 +22,7 @@ export async function stageLeadChunk(
   p: { runId: string; chunk: number; model: LoadedModel; source: LeadsTable; activity: ChunkActivity; started: number },
 ): Promise<ChunkCounts> {
   const { runId, chunk, model, activity } = p;
-  const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date(), model: { version: model.card.version, sha256: model.sha256 } }, model.card.buckets);
+  const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets);
   const leads = await readChunkLeads(client, { runId, chunk, table: p.source, inputs: model.card.inputs });
   const scoring = startCopyScoring(model, (source, slice, scores, done) => {
     activity.heartbeat({ chunk, scored: done });

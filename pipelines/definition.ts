@@ -49,8 +49,12 @@ export const pipelineDefinitionSchema = z.object({
     k: z.number().int().min(1).max(100).optional(),
   }),
   /**
-   * Where published results go: the current result per key, and every result ever published. For top-k:
-   * `current` is the readers' view of the published run, `history` the table holding every kept run's rows.
+   * Where published results go: the current result per key, and the table every published result is written
+   * to (never a view). probability-buckets: a history partitioned by `list (run_id)` with staging's columns
+   * (lead scoring's scoring.lead_score_history_rows, which analysts read through the view
+   * scoring.lead_score_history) takes each run's table as it is, the run's model named in its audit row;
+   * any other table gets the rows copied, with the run's model if it has model_version and model_sha256.
+   * top-k: `current` is the readers' view of the published run, `history` the table holding every kept run's rows.
    */
   sinks: z.object({ current: tableName, history: tableName }),
   /**

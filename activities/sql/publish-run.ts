@@ -1,6 +1,6 @@
 import type { PoolClient } from '../../db/pool.js';
 import { chunksRecordedAggregates } from './stage-chunk.js';
-import { attachRunTable, createRunHistoryPartition, partitionedByRun, runStagingTable } from './run-tables.js';
+import { attachRunTable, createRunHistoryPartition, historyShape, runStagingTable, type HistoryShape } from './run-tables.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
 export interface SinkTables {
@@ -32,9 +32,9 @@ export async function publishStagedRun(
 ): Promise<PublishCounts> {
   const { runId, pipeline, sinks, storeStartedAt } = p;
   const own = await runStagingTable(client, runId);
-  const partitioned = await partitionedByRun(client, sinks.history);
-  const moving = partitioned ? own : null;
-  if (!moving) await copyStagedIntoHistory(client, { runId, history: sinks.history, partitioned });
+  const shape = await historyShape(client, sinks.history);
+  const moving = shape.partitioned ? own : null;
+  if (!moving) await copyStagedIntoHistory(client, { runId, history: sinks.history, shape });
   const scores = moving ? moving.sql : 'scoring.staged_scores';
   const { rows } = await client.query<{ scored: string; rejected: string }>(
     `select (select coalesce(sum(scored), 0) from scoring.run_chunks where run_id = $1) as scored,
@@ -128,13 +128,16 @@ async function writeCurrentScores(client: PoolClient, p: { runId: string; curren
   return merged.rowCount ?? 0;
 }
 
-/** Copies a run's staged rows into history (a history partitioned by run gets the run's partition first). */
-async function copyStagedIntoHistory(client: PoolClient, p: { runId: string; history: string; partitioned: boolean }): Promise<void> {
-  if (p.partitioned) await createRunHistoryPartition(client, p);
+/**
+ * Copies a run's staged rows into history (a history partitioned by run gets the run's partition first), with
+ * the run's model on each row if the history has model columns.
+ */
+async function copyStagedIntoHistory(client: PoolClient, p: { runId: string; history: string; shape: HistoryShape }): Promise<void> {
+  if (p.shape.partitioned) await createRunHistoryPartition(client, p);
+  const model = p.shape.namesModel ? ['model_version', 'model_sha256'] : [];
   await client.query(
-    `insert into ${p.history} (run_id, lead_id, score, bucket, model_version, model_sha256, source_updated_at, scored_at)
-     select s.run_id, s.lead_id, s.score, s.bucket, coalesce(s.model_version, r.model_version), coalesce(s.model_sha256, r.model_sha256),
-            s.source_updated_at, s.scored_at
+    `insert into ${p.history} (run_id, lead_id, score, bucket, ${model.map((c) => `${c}, `).join('')}source_updated_at, scored_at)
+     select s.run_id, s.lead_id, s.score, s.bucket, ${model.map((c) => `r.${c}, `).join('')}s.source_updated_at, s.scored_at
      from scoring.staged_scores s join scoring.pipeline_runs r using (run_id)
      where s.run_id = $1
      on conflict do nothing`,

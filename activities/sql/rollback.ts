@@ -64,7 +64,7 @@ export async function restoreLeadScores(
 ): Promise<{ restored: number; removed: number }> {
   await client.query(
     `create temporary table rollback_state on commit drop as
-     select distinct on (h.lead_id) h.lead_id, h.score, h.bucket, r.model_name, h.model_version, h.model_sha256, h.run_id, h.source_updated_at, h.scored_at
+     select distinct on (h.lead_id) h.lead_id, h.score, h.bucket, r.model_name, r.model_version, r.model_sha256, h.run_id, h.source_updated_at, h.scored_at
      from ${p.sinks.history} h
      join scoring.pipeline_runs r on r.run_id = h.run_id
      cross join (select finished_at, run_id from scoring.pipeline_runs where run_id = $2) t

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { withTransaction, type Pool, type PoolClient } from '../../db/pool.js';
+import { DatabaseSchemaInvalid } from '../../lib/errors.js';
 import { buildRunTableIndexes, linkRunTableIndexes } from './history-indexes.js';
 import { chunkProgress } from './runs.js';
 
@@ -17,16 +18,13 @@ export interface RunTable {
 
 /**
  * Creates the run's staging table, unless it exists: no index, so chunks COPY into it at the speed of the
- * heap, and a check on the run id, so attaching it to history later needs no scan. The model columns are
- * required here, as history requires them.
+ * heap, and a check on the run id, so attaching it to history later needs no scan.
  */
 export async function createRunStagingTable(client: PoolClient, runId: string): Promise<RunTable> {
   const table = await runTableOf(client, runId);
   const run = pg.escapeLiteral(runId);
   await client.query(
-    `create table if not exists ${table.sql} partition of scoring.staged_scores (
-       model_version not null, model_sha256 not null, constraint run_only check (run_id = ${run})
-     ) for values in (${run})`,
+    `create table if not exists ${table.sql} partition of scoring.staged_scores (constraint run_only check (run_id = ${run})) for values in (${run})`,
   );
   return table;
 }
@@ -44,10 +42,39 @@ export async function runStagingTable(db: Pool | PoolClient, runId: string): Pro
   return rows[0] ? runTable(rows[0].name) : null;
 }
 
-/** Whether a history sink is partitioned by run id, so that a run's table can be attached to it as it is. */
-export async function partitionedByRun(db: Pool | PoolClient, table: string): Promise<boolean> {
-  const { rows } = await db.query<{ key: string | null }>('select pg_get_partkeydef($1::regclass) as key', [table]);
-  return rows[0]?.key === 'LIST (run_id)';
+/** How a history sink takes a run's rows (see historyShape). */
+export interface HistoryShape {
+  /** Partitioned by run id, with exactly staging's columns: a run's table can be attached to it as it is. */
+  partitioned: boolean;
+  /** Has model_version and model_sha256 columns, which rows copied into it get from the run's audit row. */
+  namesModel: boolean;
+}
+
+/**
+ * How a history sink takes a run's rows. Lead scoring's scoring.lead_score_history_rows takes run tables as
+ * they are (its readers' view, scoring.lead_score_history, adds the run's model); an unpartitioned table
+ * shaped like that view gets the rows copied, the model on each. A view, or a table partitioned by run whose
+ * columns are not staging's: DatabaseSchemaInvalid, naming what to change.
+ */
+export async function historyShape(db: Pool | PoolClient, table: string): Promise<HistoryShape> {
+  const { rows } = await db.query<{ kind: string; key: string | null; columns: string[]; staging: string[] }>(
+    `select (select relkind::text from pg_class where oid = $1::regclass) as kind, pg_get_partkeydef($1::regclass) as key,
+            (select array_agg(attname::text order by attname) from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped) as columns,
+            (select array_agg(attname::text order by attname) from pg_attribute where attrelid = 'scoring.staged_scores'::regclass and attnum > 0 and not attisdropped) as staging`,
+    [table],
+  );
+  const { kind, key, columns, staging } = rows[0]!;
+  if (kind === 'v') {
+    throw new DatabaseSchemaInvalid(`the history sink ${table} is a view; a pipeline's sinks.history names the table its rows are written to (lead scoring's: scoring.lead_score_history_rows)`);
+  }
+  const partitioned = key === 'LIST (run_id)';
+  if (partitioned && columns.join() !== staging.join()) {
+    throw new DatabaseSchemaInvalid(`the history sink ${table} is partitioned by run_id but its columns (${columns.join(', ')}) are not scoring.staged_scores' (${staging.join(', ')}), so a run's table cannot move into it; give it staging's columns, or leave it unpartitioned to have rows copied into it`);
+  }
+  return {
+    partitioned,
+    namesModel: columns.includes('model_version') && columns.includes('model_sha256'),
+  };
 }
 
 /**
@@ -61,7 +88,7 @@ export async function partitionedByRun(db: Pool | PoolClient, table: string): Pr
 export async function indexRunTableForHistory(pool: Pool, p: { runId: string; history: string }): Promise<string[]> {
   return withTransaction(pool, async (client) => {
     const table = await runStagingTable(client, p.runId);
-    if (!table || !(await partitionedByRun(client, p.history)) || !(await fullyScored(client, p.runId))) return [];
+    if (!table || !(await historyShape(client, p.history)).partitioned || !(await fullyScored(client, p.runId))) return [];
     return buildRunTableIndexes(client, { table, history: p.history });
   });
 }

@@ -8,21 +8,20 @@ export interface StagedChunk {
   runId: string;
   chunk: number;
   scoredAt: Date;
-  /** The model that scored the chunk: history names it on every row. */
-  model: { version: string; sha256: string };
 }
 
-/** The columns every row of a chunk has in common, with their binary COPY field: the prebuilt prefix of each row. */
+/**
+ * The columns every row of a chunk has in common, with their binary COPY field: the prebuilt prefix of each
+ * row. The model is not among them: the run's audit row names it once (migration 017).
+ */
 const constantColumns = (c: StagedChunk): Array<[string, Buffer]> => [
   ['run_id', binaryText(c.runId)],
   ['chunk', binaryInt4(c.chunk)],
   ['scored_at', binaryTimestamp(c.scoredAt)],
-  ['model_version', binaryText(c.model.version)],
-  ['model_sha256', binaryText(c.model.sha256)],
 ];
 
 const COLUMNS = [
-  ...constantColumns({ runId: '', chunk: 0, scoredAt: new Date(0), model: { version: '', sha256: '' } }).map(([name]) => name),
+  ...constantColumns({ runId: '', chunk: 0, scoredAt: new Date(0) }).map(([name]) => name),
   'lead_id', 'source_updated_at', 'bucket', 'score',
 ];
 

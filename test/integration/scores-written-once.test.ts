@@ -238,14 +238,15 @@ describe('migration 013', () => {
 
       const { rows: parts } = await client.query(
         `select c.relname, count(h.*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
-         join scoring.lead_score_history h on h.tableoid = c.oid
-         where i.inhparent = 'scoring.lead_score_history'::regclass group by 1 order by 1`);
+         join scoring.lead_score_history_rows h on h.tableoid = c.oid
+         where i.inhparent = 'scoring.lead_score_history_rows'::regclass group by 1 order by 1`);
       expect(parts).toEqual([
         { relname: (await client.query("select scoring.run_table_name('lead-scoring-2026-01-01') as n")).rows[0].n, n: 50 },
         { relname: (await client.query("select scoring.run_table_name('lead-scoring-2026-01-02') as n")).rows[0].n, n: 50 },
       ]);
-      expect((await client.query('select count(*)::int as n, min(model_sha256) as sha from scoring.staged_scores_default')).rows)
-        .toEqual([{ n: 7, sha: 'abc' }]);
+      expect((await client.query('select count(*)::int as n from scoring.staged_scores_default')).rows).toEqual([{ n: 7 }]);
+      expect((await client.query('select model_version, model_sha256, count(*)::int as n from scoring.lead_score_history group by 1, 2')).rows)
+        .toEqual([{ model_version: '1.0.0', model_sha256: 'abc', n: 100 }]);
     } finally {
       await client.end();
     }

@@ -9,7 +9,7 @@ import { readCard } from '../../models/load-model.js';
 const card = readCard(path.join(PROJECT_ROOT, 'models', 'lead-scoring'));
 
 describe('staged score rows', () => {
-  it('are binary COPY rows: the constant columns, lead_id and updated_at byte for byte from the source, the bucket and the score as float8', () => {
+  it('are binary COPY rows: the constant columns (no model: the run names it), lead_id and updated_at byte for byte from the source, the bucket and the score as float8', () => {
     const id = (n: bigint) => { const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeBigInt64BE(n, 4); return b; };
     const updatedAt = Buffer.from('0000000800000000000f4241', 'hex');
     const source = Buffer.concat([Buffer.from('xx'), id(42n), updatedAt, id(9007199254740993n), Buffer.from('ffffffff', 'hex')]);
@@ -19,19 +19,19 @@ describe('staged score rows', () => {
     slice.atStart.set([14, 38]); slice.atEnd.set([26, 42]);
     const scores = Float32Array.of(0.3, 0.07);
     const scoredAt = new Date('2026-11-02T06:00:00.123Z');
-    const out = stagedRowEncoder({ runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt, model: { version: '1.0.0', sha256: 'ab12' } }, card.buckets).encode(source, slice, scores);
+    const out = stagedRowEncoder({ runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt }, card.buckets).encode(source, slice, scores);
     const text = (s: string) => { const b = Buffer.from(s); const l = Buffer.alloc(4); l.writeInt32BE(b.length); return Buffer.concat([l, b]); };
     const micros = (Date.parse('2026-11-02T06:00:00.123Z') - Date.parse('2000-01-01T00:00:00Z')) * 1000;
     const float8 = (v: number) => { const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeDoubleBE(v, 4); return b; };
     const prefix = Buffer.concat([
-      Buffer.from([0, 9]), text('lead-scoring-2026-11-02'), Buffer.from('0000000400000003', 'hex'),
-      Buffer.from(`00000008${micros.toString(16).padStart(16, '0')}`, 'hex'), text('1.0.0'), text('ab12'),
+      Buffer.from([0, 7]), text('lead-scoring-2026-11-02'), Buffer.from('0000000400000003', 'hex'),
+      Buffer.from(`00000008${micros.toString(16).padStart(16, '0')}`, 'hex'),
     ]);
     expect(out.toString('hex')).toBe(Buffer.concat([
       prefix, id(42n), updatedAt, text(bucketFor(card, scores[0]!)), float8(scores[0]!),
       prefix, id(9007199254740993n), Buffer.from('ffffffff', 'hex'), text(bucketFor(card, scores[1]!)), float8(scores[1]!),
     ]).toString('hex'));
-    expect(STAGED_SCORES_COPY).toBe('copy scoring.staged_scores (run_id, chunk, scored_at, model_version, model_sha256, lead_id, source_updated_at, bucket, score) from stdin (format binary)');
+    expect(STAGED_SCORES_COPY).toBe('copy scoring.staged_scores (run_id, chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)');
   });
 
   it('puts every score in the bucket bucketFor gives', () => {
@@ -42,9 +42,9 @@ describe('staged score rows', () => {
     // Every row the same lead, with a NULL updated_at.
     const source = Buffer.from('000000080000000000000001ffffffff', 'hex');
     slice.idStart.fill(0); slice.idEnd.fill(12); slice.atStart.fill(12); slice.atEnd.fill(16);
-    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0), model: { version: 'v', sha256: 's' } }, card.buckets).encode(source, slice, scores);
-    // Each row: the prefix (count, run_id, chunk, scored_at, version, sha256), lead_id and NULL updated_at, the bucket's length and name, then the score.
-    const prefix = 2 + 5 + 8 + 12 + 5 + 5;
+    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets).encode(source, slice, scores);
+    // Each row: the prefix (count, run_id, chunk, scored_at), lead_id and NULL updated_at, the bucket's length and name, then the score.
+    const prefix = 2 + 5 + 8 + 12;
     const buckets: string[] = [];
     for (let at = prefix + 12 + 4; at < out.length;) {
       const n = out.readInt32BE(at);
@@ -60,7 +60,7 @@ describe('staged score rows', () => {
       const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeBigInt64BE(micros, 4); return b;
     };
     const id = Buffer.from('000000080000000000000001', 'hex');
-    const encoder = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0), model: { version: 'v', sha256: 's' } }, card.buckets);
+    const encoder = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets);
     expect(encoder.aggregates()).toEqual({ bins: {}, highWater: null });
     const encodeRows = (times: Array<bigint | null>, scores: number[]) => {
       const parts = times.flatMap((t) => [id, time(t)]);

@@ -69,7 +69,7 @@ describe('each score is written once', () => {
     const result = (await handle.result()) as PipelineResult;
     expect(result.published).toBe(2000);
 
-    expect(await runTable(h, RUN)).toEqual({ oid: staged!.oid, parent: 'scoring.lead_score_history', rows: 2000, indexes: 2 });
+    expect(await runTable(h, RUN)).toEqual({ oid: staged!.oid, parent: 'scoring.lead_score_history_rows', rows: 2000, indexes: 2 });
     expect(await h.query('select count(*)::int as n from scoring.staged_scores')).toEqual([{ n: 0 }]);
     const [history] = await h.query<{ n: number; chunks: number; models: number }>(
       'select count(*)::int as n, count(distinct chunk)::int as chunks, count(distinct (model_version, model_sha256))::int as models from scoring.lead_score_history where run_id = $1', [RUN]);
@@ -89,7 +89,7 @@ describe('each score is written once', () => {
     const pruned = await withTransaction(h.rt.pool, (client) => pruneRetention(client, 0));
     expect(pruned).toMatchObject({ stagedScores: 2000, stagingTables: 1 });
     expect(await runTable(h, RUN)).toBeUndefined();
-    expect(await runTable(h, firstRun)).toMatchObject({ parent: 'scoring.lead_score_history', rows: 2000 });
+    expect(await runTable(h, firstRun)).toMatchObject({ parent: 'scoring.lead_score_history_rows', rows: 2000 });
   });
 });
 
@@ -150,7 +150,7 @@ describe('history\'s indexes on a run\'s table', () => {
     await hold.release();
 
     expect(((await handle.result()) as PipelineResult).published).toBe(2000);
-    expect(await parentOf(h, RUN)).toBe('scoring.lead_score_history');
+    expect(await parentOf(h, RUN)).toBe('scoring.lead_score_history_rows');
     const attached = await indexesOf(h, RUN);
     expect(attached.map((i) => i.oid)).toEqual(built.map((i) => i.oid));
     expect(attached.filter((i) => i.primary)).toHaveLength(1);

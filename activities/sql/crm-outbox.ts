@@ -1,5 +1,6 @@
 import type { PoolClient, Pool } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
+import { useBulkWorkMem } from './bulk-work-mem.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
 const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;
@@ -31,6 +32,7 @@ export interface OutboxSource {
  * more than `epsilon`; for top-k, a changed list of item names. One input per email; keys without a usable
  * email are recorded as skipped. Highest priority first (bucket changes, then the largest moves; for top-k,
  * contacts never sent first); beyond `capacity` contacts the rest is recorded as deferred to the next run.
+ * Its sorts get BULK_WORK_MEM, so that they merge their runs in one pass at any size.
  */
 export async function planOutbox(
   client: PoolClient,
@@ -63,6 +65,7 @@ export async function planOutbox(
          where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $6
        )`;
   const published = p.products ? '(select count(*)::int from items)' : `(select count(*)::int from ${p.current})`;
+  await useBulkWorkMem(client);
   const { rows } = await client.query<OutboxPlan>(
     `${changed}, ranked as materialized (
        select c.*,
@@ -98,6 +101,7 @@ export async function planOutbox(
     // epsilon ($6) only where the plan compares scores: PostgreSQL refuses a parameter no statement uses.
     [p.runId, p.partitions, p.capacity, p.target, p.pipeline, ...(p.products ? [] : [p.epsilon])],
   );
+  await client.query('reset work_mem');
   const plan = rows[0]!;
   plan.batches = Math.ceil(plan.contacts / 100);
   return plan;

@@ -1,5 +1,5 @@
 import { CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { CrmSummary, ScoringActivities } from '../activities/index.js';
+import type { CrmSummary, PublishCounts, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
 import { recordFailure, recordOutcome } from './run-outcome.js';
 import { CHUNK_STAGE, CRM_STAGE, DATABASE_STAGE } from './stage-options.js';
@@ -75,13 +75,20 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     }
 
     let gate: GateOutcome | undefined;
+    let stored: PublishCounts | undefined;
     // Runs recorded before the quality gate went straight to store; the patch keeps them replayable.
     if (patched('quality-gate')) {
       progress.stage = 'gate';
+      // The store stage judges the run and publishes it if it passes, in one activity; runs recorded before asked evaluateGate first.
+      const judge = patched('publish-with-gate') ? async () => {
+        const judged = await CancellationScope.nonCancellable(() => publishRun({ ...run, gate: true }));
+        if (!judged.held) stored = judged;
+        return judged.gate!;
+      } : undefined;
       gate = await qualityGate(run, () => {
         progress.stage = 'awaiting-approval';
         mark('awaiting-approval');
-      });
+      }, judge);
       if (gate.decision?.decision === 'reject') {
         progress.stage = 'rejected';
         mark('rejected');
@@ -90,10 +97,12 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       }
     }
 
-    progress.stage = 'store';
-    mark('storing');
-    // A cancel waits for the store stage: a run is published entirely or not at all.
-    const stored = await CancellationScope.nonCancellable(() => publishRun(run));
+    if (!stored) {
+      progress.stage = 'store';
+      mark('storing');
+      // A cancel waits for the store stage: a run is published entirely or not at all.
+      stored = await CancellationScope.nonCancellable(() => publishRun(run));
+    }
 
     let crm: CrmSummary | undefined;
     // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.

@@ -37,7 +37,7 @@ async function scheduledActivities(h: Harness, workflowId: string): Promise<{ na
 }
 
 describe('a run\'s fixed costs', () => {
-  it('a run of a pipeline without a challenger schedules no challenger activity; once one is set, the next run pins and scores it', async () => {
+  it('a run of a pipeline without a challenger schedules no challenger activity, and one that passes the gate is judged and published by one activity; once a challenger is set, the next run pins and scores it', async () => {
     const root = emptyModelDir();
     await deployModel(root, BUNDLED_MODEL);
     h = await makeHarness({ SCOREFLOW_MODEL_DIR: root });
@@ -45,18 +45,19 @@ describe('a run\'s fixed costs', () => {
 
     const first = await h.run(DAY1, { crm: false });
     const { names, history } = await scheduledActivities(h, first.runId);
-    expect(names).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'evaluateGate', 'publishRun']);
+    // The gate passes: the store stage judges and publishes the run in one activity (patch publish-with-gate).
+    expect(names).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'publishRun']);
     expect(history).not.toMatch(/@example|email/i);
-    // SCOREFLOW_RECORD_HISTORIES=<dir> writes it for test/histories/ (patch challenger-from-extract).
+    // SCOREFLOW_RECORD_HISTORIES=<dir> writes it for test/histories/.
     const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
-    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-without-challenger.json'), history);
+    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-gate-passed-published-at-once.json'), history);
 
     const challenger = leadChallenger();
     await setChallenger(root, challenger.dir, 'probability-buckets');
     await h.query('update public.leads set updated_at = now() where lead_id <= 10');
     const second = await h.run(DAY2, { crm: false });
     const after = await scheduledActivities(h, second.runId);
-    expect(after.names).toEqual(['extractLeads', 'scoreChunk', 'pinChallenger', 'shadowScoreChunk', 'evaluateGate', 'publishRun']);
+    expect(after.names).toEqual(['extractLeads', 'scoreChunk', 'pinChallenger', 'shadowScoreChunk', 'publishRun']);
     expect(await h.query('select model_sha256, chunks, finished_at is not null as finished from scoring.shadow_runs where run_id = $1', [second.runId]))
       .toEqual([{ model_sha256: challenger.sha256, chunks: 1, finished: true }]);
   });

@@ -123,4 +123,20 @@ describe('a run\'s fixed costs', () => {
       client.release();
     }
   });
+
+  it('a lead rescored the next morning keeps its current score\'s row on its page: the update is heap-only and adds no index entry', async () => {
+    h = await makeHarness();
+    await h.seed(2000);
+    await h.run(DAY1, { crm: false });
+    expect(await h.query("select reloptions from pg_class where oid = 'scoring.lead_scores'::regclass")).toEqual([{ reloptions: ['fillfactor=90'] }]);
+    const pages = () => h!.query<{ lead_id: string; page: number }>(
+      'select lead_id, (ctid::text::point)[0]::int as page from scoring.lead_scores where lead_id % 50 = 0 order by lead_id');
+    const before = await pages();
+
+    await h.query('update public.leads set updated_at = now() where lead_id % 50 = 0');
+    const second = await h.run(DAY2, { crm: false });
+    expect(second.published).toBe(before.length);
+    expect(await h.query('select count(*)::int as n from scoring.lead_scores where lead_id % 50 = 0 and run_id = $1', [second.runId])).toEqual([{ n: before.length }]);
+    expect(await pages()).toEqual(before);
+  });
 });

@@ -58,12 +58,15 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const mark = markRun(run.pipeline);
   try {
     mark('running');
-    const extracted = await extractLeads({ ...run, full: input.full ?? false });
+    // Extract scores a snapshot of one chunk itself (a morning's changes); runs recorded before scheduled every chunk.
+    const scoreSingleChunk = patched('score-single-chunk-at-extract');
+    const extracted = await extractLeads({ ...run, full: input.full ?? false, ...(scoreSingleChunk ? { scoreSingleChunk } : {}) });
 
     progress.stage = 'batch-score';
     progress.chunksTotal = extracted.chunks;
+    progress.chunksDone = extracted.scoredChunks ?? 0;
     mark('scoring', extracted.modelVersion);
-    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
+    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk).slice(extracted.scoredChunks ?? 0);
     await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
       const chunkInput = { runId: run.runId, pipeline: run.pipeline, chunk, modelSha256: extracted.modelSha256 };
       await (mark.on ? scoreChunk.executeWithOptions({ summary: `score chunk ${chunk + 1} of ${extracted.chunks}` }, [chunkInput]) : scoreChunk(chunkInput));

@@ -57,7 +57,7 @@ describe('a run\'s fixed costs', () => {
     await h.query('update public.leads set updated_at = now() where lead_id <= 10');
     const second = await h.run(DAY2, { crm: false });
     const after = await scheduledActivities(h, second.runId);
-    expect(after.names).toEqual(['extractLeads', 'scoreChunk', 'pinChallenger', 'shadowScoreChunk', 'publishRun']);
+    expect(after.names).toEqual(['extractLeads', 'pinChallenger', 'shadowScoreChunk', 'publishRun']);
     expect(await h.query('select model_sha256, chunks, finished_at is not null as finished from scoring.shadow_runs where run_id = $1', [second.runId]))
       .toEqual([{ model_sha256: challenger.sha256, chunks: 1, finished: true }]);
   });
@@ -138,5 +138,27 @@ describe('a run\'s fixed costs', () => {
     expect(second.published).toBe(before.length);
     expect(await h.query('select count(*)::int as n from scoring.lead_scores where lead_id % 50 = 0 and run_id = $1', [second.runId])).toEqual([{ n: before.length }]);
     expect(await pages()).toEqual(before);
+  });
+
+  it('a morning whose changes fit in one chunk is extracted, scored, judged and published by two activities, and a rerun of it changes nothing', async () => {
+    h = await makeHarness();
+    await h.seed(2000);
+    await h.run(DAY1, { crm: false });
+    await h.query('update public.leads set updated_at = now(), site_visits_30d = site_visits_30d + 1 where lead_id % 20 = 0');
+
+    const second = await h.run(DAY2, { crm: false });
+    expect(second).toMatchObject({ extracted: 100, chunks: 1, scored: 100, published: 100 });
+    const { names, history } = await scheduledActivities(h, second.runId);
+    expect(names).toEqual(['extractLeads', 'publishRun']);
+    const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
+    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-morning-in-one-chunk.json'), history);
+    const scores = 'select lead_id, score, bucket, run_id from scoring.lead_scores order by lead_id';
+    const published = await h.query(scores);
+    expect(published.filter((r) => r['run_id'] === second.runId)).toHaveLength(100);
+    expect(await h.query('select chunk, scored from scoring.run_chunks where run_id = $1', [second.runId])).toEqual([{ chunk: 0, scored: 100 }]);
+
+    expect(await h.run(DAY2, { crm: false })).toMatchObject({ extracted: 100, published: 100 });
+    expect(await h.query(scores)).toEqual(published);
+    expect(await h.query('select count(*)::int as n from scoring.lead_score_history where run_id = $1', [second.runId])).toEqual([{ n: 100 }]);
   });
 });

@@ -10,6 +10,8 @@ import { checkLeadsTable } from '../source/leads-table.js';
 import { checkShopTables, shopTablesOf } from '../source/shop-tables.js';
 import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { stagePipeline, type StagePipeline } from './pipeline.js';
+import { measured } from './metrics-interceptor.js';
+import { makeScoreChunk } from './score.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
 import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
@@ -18,6 +20,8 @@ import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js'
 export interface ExtractInput extends RunRef {
   /** Rescore every lead, not only new and changed ones. */
   full: boolean;
+  /** Score the snapshot here when it is one chunk of a probability pipeline (a morning's changes), sparing a round trip through the workflow. */
+  scoreSingleChunk?: boolean;
 }
 
 export interface ExtractResult {
@@ -28,14 +32,24 @@ export interface ExtractResult {
   modelSha256: string;
   /** Whether the pipeline names a challenger model, so the workflow schedules the challenger stage only then. */
   challenger: boolean;
+  /** Chunks scored by extract itself (with `scoreSingleChunk`): the workflow schedules the others. Absent: none. */
+  scoredChunks?: number;
 }
 
 /**
  * Stage 1: checks the run's pipeline's model and source, then snapshots the rows to score into scoring.run_leads.
- * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set.
+ * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set. With
+ * `scoreSingleChunk`, a snapshot of one chunk is then scored as scoreChunk would (once committed, so a retry finds it staged).
  */
 export function makeExtract(deps: ActivityDeps) {
-  return (input: ExtractInput): Promise<ExtractResult> => withHeartbeats(() => extractLeads(input));
+  const scoreChunk = makeScoreChunk(deps);
+  return (input: ExtractInput): Promise<ExtractResult> => withHeartbeats(async () => {
+    const extracted = await extractLeads(input);
+    if (!input.scoreSingleChunk || extracted.chunks !== 1 || stagePipeline(deps, input.pipeline).definition.output.kind === 'top-k') return extracted;
+    // Counted as the batch-score stage's work, as if its own activity had done it.
+    await measured('scoreChunk', input.pipeline, () => scoreChunk({ runId: input.runId, pipeline: input.pipeline, chunk: 0, modelSha256: extracted.modelSha256 }));
+    return { ...extracted, scoredChunks: 1 };
+  });
 
   async function extractLeads(input: ExtractInput): Promise<ExtractResult> {
     assertRunId(input.runId);

@@ -36,38 +36,41 @@ export interface GateDecision {
  * run, stores the report with the run, and marks the run awaiting approval on a breach.
  */
 export function makeEvaluateGate(deps: ActivityDeps) {
-  return (ref: RunRef): Promise<GateVerdict> => withHeartbeats(async () => {
-    assertRunId(ref.runId);
-    const { definition, sinks } = stagePipeline(deps, ref.pipeline);
-    const thresholds = resolveGates(ref.pipeline, definition.gates, deps.gates);
-    const published = await publishedVerdict(deps.pool, ref.runId, thresholds);
-    if (published) return published;
-    const baseline = await lastPublishedRun(deps.pool, ref.pipeline, ref.runId);
-    let run: RunMetrics;
-    let base: RunMetrics | null = null;
-    if (definition.output.kind === 'top-k') {
-      const productsTable = parseLeadsTable(definition.source.tables!.products).sql;
-      // Chunks stage a top-k run's rows straight into the versioned table, which readers see only once published.
-      const edgesFrom = { table: sinks.history, runId: baseline ? baseline.runId : ref.runId };
-      run = await topKMetrics(deps.pool, { table: sinks.history, runId: ref.runId, productsTable, edgesFrom });
-      if (baseline) base = await topKMetrics(deps.pool, { table: sinks.history, runId: baseline.runId, productsTable, edgesFrom, rejected: baseline.rejected });
-    } else {
-      run = await stagedBucketMetrics(deps.pool, ref.runId);
-      if (baseline) base = await storedBucketMetrics(deps.pool, baseline) ?? await publishedBucketMetrics(deps.pool, sinks.history, baseline);
-    }
-    const evaluation = evaluateGate(run, base, thresholds);
-    await withTransaction(deps.pool, (client) => saveGateReport(client, {
-      runId: ref.runId, pipeline: ref.pipeline, baselineRunId: baseline?.runId ?? null, ...evaluation,
-      approvalTimeout: thresholds.approvalTimeout, onTimeout: thresholds.onTimeout,
-      runMetrics: definition.output.kind === 'top-k' ? null : run,
-    }));
-    const reasons = breachLines(evaluation.checks);
-    deps.log.info({ runId: ref.runId, verdict: evaluation.verdict, reasons, note: evaluation.note }, 'quality gate evaluated');
-    return {
-      verdict: evaluation.verdict, reasons, note: evaluation.note, baselineRunId: baseline?.runId ?? null,
-      approvalTimeout: thresholds.approvalTimeout, onTimeout: thresholds.onTimeout, scored: run.rows, rejected: run.rejected,
-    };
-  });
+  return (ref: RunRef): Promise<GateVerdict> => withHeartbeats(() => judgeRun(deps, ref));
+}
+
+/** The gate's verdict on a run, its report stored (see makeEvaluateGate); the store stage calls it too, to judge and publish in one activity. */
+export async function judgeRun(deps: ActivityDeps, ref: RunRef): Promise<GateVerdict> {
+  assertRunId(ref.runId);
+  const { definition, sinks } = stagePipeline(deps, ref.pipeline);
+  const thresholds = resolveGates(ref.pipeline, definition.gates, deps.gates);
+  const published = await publishedVerdict(deps.pool, ref.runId, thresholds);
+  if (published) return published;
+  const baseline = await lastPublishedRun(deps.pool, ref.pipeline, ref.runId);
+  let run: RunMetrics;
+  let base: RunMetrics | null = null;
+  if (definition.output.kind === 'top-k') {
+    const productsTable = parseLeadsTable(definition.source.tables!.products).sql;
+    // Chunks stage a top-k run's rows straight into the versioned table, which readers see only once published.
+    const edgesFrom = { table: sinks.history, runId: baseline ? baseline.runId : ref.runId };
+    run = await topKMetrics(deps.pool, { table: sinks.history, runId: ref.runId, productsTable, edgesFrom });
+    if (baseline) base = await topKMetrics(deps.pool, { table: sinks.history, runId: baseline.runId, productsTable, edgesFrom, rejected: baseline.rejected });
+  } else {
+    run = await stagedBucketMetrics(deps.pool, ref.runId);
+    if (baseline) base = await storedBucketMetrics(deps.pool, baseline) ?? await publishedBucketMetrics(deps.pool, sinks.history, baseline);
+  }
+  const evaluation = evaluateGate(run, base, thresholds);
+  await withTransaction(deps.pool, (client) => saveGateReport(client, {
+    runId: ref.runId, pipeline: ref.pipeline, baselineRunId: baseline?.runId ?? null, ...evaluation,
+    approvalTimeout: thresholds.approvalTimeout, onTimeout: thresholds.onTimeout,
+    runMetrics: definition.output.kind === 'top-k' ? null : run,
+  }));
+  const reasons = breachLines(evaluation.checks);
+  deps.log.info({ runId: ref.runId, verdict: evaluation.verdict, reasons, note: evaluation.note }, 'quality gate evaluated');
+  return {
+    verdict: evaluation.verdict, reasons, note: evaluation.note, baselineRunId: baseline?.runId ?? null,
+    approvalTimeout: thresholds.approvalTimeout, onTimeout: thresholds.onTimeout, scored: run.rows, rejected: run.rejected,
+  };
 }
 
 /** A rerun of a published date is not judged again: it answers what the run was published with (its staged rows are gone). */

@@ -12,6 +12,7 @@ export type { ActivityDeps, RunRef } from './deps.js';
 export type { ExtractInput, ExtractResult } from './extract.js';
 export type { ScoreChunkInput } from './score.js';
 export type { PublishCounts } from './sql/publish-run.js';
+export type { PublishInput, PublishResult } from './store.js';
 export type { ChunkCounts } from './sql/stage-chunk.js';
 export type { CancelRequest, RunFailure } from './audit.js';
 export type { CrmPlan, CrmSummary, CrmSettings } from './crm-sync.js';

@@ -36,21 +36,25 @@ export function pipelineOfInput(input: unknown): string {
 export class MetricsInterceptor implements ActivityInboundCallsInterceptor {
   constructor(private readonly ctx: Context) {}
 
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const activity = this.ctx.info.activityType;
+  execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const pipeline = pipelineOfInput(input.args[0]);
-    const stage = STAGES[activity] ?? activity;
-    const end = stageDuration.startTimer({ pipeline, stage, activity });
-    try {
-      const result = await withPipelineLabel(pipeline, () => next(input));
-      end({ outcome: 'ok' });
-      for (const [s, outcome, n] of ROWS[activity]?.((result ?? {}) as Counts) ?? []) {
-        if (typeof n === 'number' && n > 0) rows.inc({ pipeline, stage: s, outcome }, n);
-      }
-      return result;
-    } catch (err) {
-      end({ outcome: 'error' });
-      throw err;
+    return measured(this.ctx.info.activityType, pipeline, () => withPipelineLabel(pipeline, () => next(input)));
+  }
+}
+
+/** Times `work` as the activity named `activity` and counts the rows its result reports; also for a stage's work done inside another activity. */
+export async function measured<T>(activity: string, pipeline: string, work: () => Promise<T>): Promise<T> {
+  const stage = STAGES[activity] ?? activity;
+  const end = stageDuration.startTimer({ pipeline, stage, activity });
+  try {
+    const result = await work();
+    end({ outcome: 'ok' });
+    for (const [s, outcome, n] of ROWS[activity]?.((result ?? {}) as Counts) ?? []) {
+      if (typeof n === 'number' && n > 0) rows.inc({ pipeline, stage: s, outcome }, n);
     }
+    return result;
+  } catch (err) {
+    end({ outcome: 'error' });
+    throw err;
   }
 }

@@ -2,6 +2,7 @@ import { withTransaction } from '../db/pool.js';
 import { withHeartbeats } from './with-heartbeats.js';
 import { RunStateInvalid } from '../lib/errors.js';
 import { assertRunId, type RunRef, type ActivityDeps } from './deps.js';
+import { judgeRun, type GateVerdict } from './gate.js';
 import { stagePipeline } from './pipeline.js';
 import { publishRecsRun } from './sql/publish-recs.js';
 import { publishStagedRun, publishedCounts, type PublishCounts } from './sql/publish-run.js';
@@ -9,18 +10,34 @@ import { pruneRetention } from './sql/prune-retention.js';
 import { chunkProgress } from './sql/runs.js';
 import { indexRunTableForHistory } from './sql/run-tables.js';
 
+export interface PublishInput extends RunRef {
+  /** Judge the run at the quality gate first, in the same activity, and publish it only if it passes. */
+  gate?: boolean;
+}
+
+export interface PublishResult extends PublishCounts {
+  /** With `gate`: the verdict. */
+  gate?: GateVerdict;
+  /** The gate held the run: nothing was published (counts are zero); the workflow awaits a decision, then publishes without `gate`. */
+  held?: boolean;
+}
+
 /**
  * Stage 3: publishes the run in one transaction (see publishStagedRun, and publishRecsRun for top-k). Publications of a pipeline are
  * serialised by an advisory lock; publishing an already published run returns its counts. Meanwhile, on a
  * second connection, history's indexes are built on the run's own table (indexRunTableForHistory), so the
  * two cores share the work. Afterwards, in a transaction of its own, working rows of runs past the
- * retention are pruned (see pruneRetention).
+ * retention are pruned (see pruneRetention). With `gate`, the quality gate judges the run first (see judgeRun):
+ * a run that passes is published at once, which spares the morning run a round trip through the workflow.
  */
 export function makePublishRun(deps: ActivityDeps) {
-  return (ref: RunRef): Promise<PublishCounts> => withHeartbeats(async () => {
+  return (input: PublishInput): Promise<PublishResult> => withHeartbeats(async () => {
+    const ref: RunRef = { runId: input.runId, pipeline: input.pipeline, asOf: input.asOf };
+    const gate = input.gate ? await judgeRun(deps, ref) : undefined;
+    if (gate && gate.verdict === 'breach' && !gate.alreadyPublished) return { published: 0, scored: gate.scored, rejected: gate.rejected, gate, held: true };
     const counts = await publishRun(ref);
     await pruneAfterPublish();
-    return counts;
+    return gate ? { ...counts, gate } : counts;
   });
 
   /** The daily pruning, once the publication has committed; a failure is logged and left to the next run. */

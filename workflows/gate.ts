@@ -50,8 +50,9 @@ const { evaluateGate, recordGateDecision } = proxyActivities<ScoringActivities>(
 /**
  * The quality gate before the store stage: a run that passes goes on at once; one that breaches a threshold
  * waits (`onWait` is told) for a `decide` signal, or for its approval timeout, which takes the configured default.
+ * `judge` gives the verdict (by default the evaluateGate activity; the store stage's when it publishes a run that passes).
  */
-export async function qualityGate(run: RunRef, onWait: () => void): Promise<GateOutcome> {
+export async function qualityGate(run: RunRef, onWait: () => void, judge: () => Promise<GateVerdict> = () => evaluateGate(run)): Promise<GateOutcome> {
   let signalled: GateDecision | undefined;
   let state: ApprovalState = {
     awaiting: false, reasons: [], note: null, baselineRunId: null, approvalTimeout: null, onTimeout: null, decision: null, howToDecide: HOW_TO_DECIDE,
@@ -74,7 +75,7 @@ export async function qualityGate(run: RunRef, onWait: () => void): Promise<Gate
     description: 'Approve or reject a run that awaits approval, answered with the recorded decision: {"decision": "approve"|"reject", "by": "<your name>", "reason": "<why>"}',
   });
 
-  const verdict: GateVerdict = await evaluateGate(run);
+  const verdict: GateVerdict = await judge();
   const counts = { scored: verdict.scored, rejected: verdict.rejected };
   if (verdict.alreadyPublished) return { verdict: verdict.verdict, reasons: verdict.reasons, decision: verdict.alreadyPublished.decision, ...counts };
   if (verdict.verdict === 'pass') return { verdict: 'pass', reasons: [], decision: null, ...counts };

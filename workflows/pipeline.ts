@@ -1,5 +1,5 @@
 import { CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { CrmSummary, ScoringActivities } from '../activities/index.js';
+import type { CrmSummary, PublishCounts, ScoringActivities } from '../activities/index.js';
 import { boundedMap } from './bounded-map.js';
 import { recordFailure, recordOutcome } from './run-outcome.js';
 import { CHUNK_STAGE, CRM_STAGE, DATABASE_STAGE } from './stage-options.js';
@@ -58,12 +58,15 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const mark = markRun(run.pipeline);
   try {
     mark('running');
-    const extracted = await extractLeads({ ...run, full: input.full ?? false });
+    // Extract scores a snapshot of one chunk itself (a morning's changes); runs recorded before scheduled every chunk.
+    const scoreSingleChunk = patched('score-single-chunk-at-extract');
+    const extracted = await extractLeads({ ...run, full: input.full ?? false, ...(scoreSingleChunk ? { scoreSingleChunk } : {}) });
 
     progress.stage = 'batch-score';
     progress.chunksTotal = extracted.chunks;
+    progress.chunksDone = extracted.scoredChunks ?? 0;
     mark('scoring', extracted.modelVersion);
-    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk);
+    const chunks = Array.from({ length: extracted.chunks }, (_, chunk) => chunk).slice(extracted.scoredChunks ?? 0);
     await boundedMap(chunks, input.scoringConcurrency ?? 2, async (chunk) => {
       const chunkInput = { runId: run.runId, pipeline: run.pipeline, chunk, modelSha256: extracted.modelSha256 };
       await (mark.on ? scoreChunk.executeWithOptions({ summary: `score chunk ${chunk + 1} of ${extracted.chunks}` }, [chunkInput]) : scoreChunk(chunkInput));
@@ -75,13 +78,20 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     }
 
     let gate: GateOutcome | undefined;
+    let stored: PublishCounts | undefined;
     // Runs recorded before the quality gate went straight to store; the patch keeps them replayable.
     if (patched('quality-gate')) {
       progress.stage = 'gate';
+      // The store stage judges the run and publishes it if it passes, in one activity; runs recorded before asked evaluateGate first.
+      const judge = patched('publish-with-gate') ? async () => {
+        const judged = await CancellationScope.nonCancellable(() => publishRun({ ...run, gate: true }));
+        if (!judged.held) stored = judged;
+        return judged.gate!;
+      } : undefined;
       gate = await qualityGate(run, () => {
         progress.stage = 'awaiting-approval';
         mark('awaiting-approval');
-      });
+      }, judge);
       if (gate.decision?.decision === 'reject') {
         progress.stage = 'rejected';
         mark('rejected');
@@ -90,10 +100,12 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       }
     }
 
-    progress.stage = 'store';
-    mark('storing');
-    // A cancel waits for the store stage: a run is published entirely or not at all.
-    const stored = await CancellationScope.nonCancellable(() => publishRun(run));
+    if (!stored) {
+      progress.stage = 'store';
+      mark('storing');
+      // A cancel waits for the store stage: a run is published entirely or not at all.
+      stored = await CancellationScope.nonCancellable(() => publishRun(run));
+    }
 
     let crm: CrmSummary | undefined;
     // Runs recorded before the CRM stage existed end after store; the patch keeps them replayable.

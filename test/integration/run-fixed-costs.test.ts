@@ -37,7 +37,7 @@ async function scheduledActivities(h: Harness, workflowId: string): Promise<{ na
 }
 
 describe('a run\'s fixed costs', () => {
-  it('a run of a pipeline without a challenger schedules no challenger activity; once one is set, the next run pins and scores it', async () => {
+  it('a run of a pipeline without a challenger schedules no challenger activity, and one that passes the gate is judged and published by one activity; once a challenger is set, the next run pins and scores it', async () => {
     const root = emptyModelDir();
     await deployModel(root, BUNDLED_MODEL);
     h = await makeHarness({ SCOREFLOW_MODEL_DIR: root });
@@ -45,18 +45,19 @@ describe('a run\'s fixed costs', () => {
 
     const first = await h.run(DAY1, { crm: false });
     const { names, history } = await scheduledActivities(h, first.runId);
-    expect(names).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'evaluateGate', 'publishRun']);
+    // The gate passes: the store stage judges and publishes the run in one activity (patch publish-with-gate).
+    expect(names).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'publishRun']);
     expect(history).not.toMatch(/@example|email/i);
-    // SCOREFLOW_RECORD_HISTORIES=<dir> writes it for test/histories/ (patch challenger-from-extract).
+    // SCOREFLOW_RECORD_HISTORIES=<dir> writes it for test/histories/.
     const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
-    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-without-challenger.json'), history);
+    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-gate-passed-published-at-once.json'), history);
 
     const challenger = leadChallenger();
     await setChallenger(root, challenger.dir, 'probability-buckets');
     await h.query('update public.leads set updated_at = now() where lead_id <= 10');
     const second = await h.run(DAY2, { crm: false });
     const after = await scheduledActivities(h, second.runId);
-    expect(after.names).toEqual(['extractLeads', 'scoreChunk', 'pinChallenger', 'shadowScoreChunk', 'evaluateGate', 'publishRun']);
+    expect(after.names).toEqual(['extractLeads', 'pinChallenger', 'shadowScoreChunk', 'publishRun']);
     expect(await h.query('select model_sha256, chunks, finished_at is not null as finished from scoring.shadow_runs where run_id = $1', [second.runId]))
       .toEqual([{ model_sha256: challenger.sha256, chunks: 1, finished: true }]);
   });
@@ -121,5 +122,43 @@ describe('a run\'s fixed costs', () => {
     } finally {
       client.release();
     }
+  });
+
+  it('a lead rescored the next morning keeps its current score\'s row on its page: the update is heap-only and adds no index entry', async () => {
+    h = await makeHarness();
+    await h.seed(2000);
+    await h.run(DAY1, { crm: false });
+    expect(await h.query("select reloptions from pg_class where oid = 'scoring.lead_scores'::regclass")).toEqual([{ reloptions: ['fillfactor=90'] }]);
+    const pages = () => h!.query<{ lead_id: string; page: number }>(
+      'select lead_id, (ctid::text::point)[0]::int as page from scoring.lead_scores where lead_id % 50 = 0 order by lead_id');
+    const before = await pages();
+
+    await h.query('update public.leads set updated_at = now() where lead_id % 50 = 0');
+    const second = await h.run(DAY2, { crm: false });
+    expect(second.published).toBe(before.length);
+    expect(await h.query('select count(*)::int as n from scoring.lead_scores where lead_id % 50 = 0 and run_id = $1', [second.runId])).toEqual([{ n: before.length }]);
+    expect(await pages()).toEqual(before);
+  });
+
+  it('a morning whose changes fit in one chunk is extracted, scored, judged and published by two activities, and a rerun of it changes nothing', async () => {
+    h = await makeHarness();
+    await h.seed(2000);
+    await h.run(DAY1, { crm: false });
+    await h.query('update public.leads set updated_at = now(), site_visits_30d = site_visits_30d + 1 where lead_id % 20 = 0');
+
+    const second = await h.run(DAY2, { crm: false });
+    expect(second).toMatchObject({ extracted: 100, chunks: 1, scored: 100, published: 100 });
+    const { names, history } = await scheduledActivities(h, second.runId);
+    expect(names).toEqual(['extractLeads', 'publishRun']);
+    const record = process.env['SCOREFLOW_RECORD_HISTORIES'];
+    if (record) fs.writeFileSync(path.join(record, 'lead-scoring-morning-in-one-chunk.json'), history);
+    const scores = 'select lead_id, score, bucket, run_id from scoring.lead_scores order by lead_id';
+    const published = await h.query(scores);
+    expect(published.filter((r) => r['run_id'] === second.runId)).toHaveLength(100);
+    expect(await h.query('select chunk, scored from scoring.run_chunks where run_id = $1', [second.runId])).toEqual([{ chunk: 0, scored: 100 }]);
+
+    expect(await h.run(DAY2, { crm: false })).toMatchObject({ extracted: 100, published: 100 });
+    expect(await h.query(scores)).toEqual(published);
+    expect(await h.query('select count(*)::int as n from scoring.lead_score_history where run_id = $1', [second.runId])).toEqual([{ n: 100 }]);
   });
 });

@@ -27,12 +27,14 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a run without one (no challenger activity), a rollback and a run held at the quality gate and approved', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a run without one (no challenger activity), a rollback, a run held at the quality gate and approved, one that passed it, judged and published by one activity, and a morning of one chunk scored by extract', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
       'lead-scoring-from-schedule-nothing-new.json',
+      'lead-scoring-gate-passed-published-at-once.json',
       'lead-scoring-gated-approved.json',
+      'lead-scoring-morning-in-one-chunk.json',
       'lead-scoring-reset-after-bad-token.json',
       'lead-scoring-rollback.json',
       'lead-scoring-success-7-chunks.json',
@@ -58,6 +60,10 @@ describe('recorded workflow histories', () => {
     expect(activities('lead-scoring-with-challenger.json').filter((a) => a === 'shadowScoreChunk')).toHaveLength(3);
     // Extract says there is no challenger (patch challenger-from-extract): the run asks pinChallenger nothing.
     expect(activities('lead-scoring-without-challenger.json')).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'evaluateGate', 'publishRun']);
+    // The gate passed: the store stage judged and published the run in one activity (patch publish-with-gate).
+    expect(activities('lead-scoring-gate-passed-published-at-once.json')).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'publishRun']);
+    // A morning of one chunk: extract scored it (patch score-single-chunk-at-extract).
+    expect(activities('lead-scoring-morning-in-one-chunk.json')).toEqual(['extractLeads', 'publishRun']);
     expect(activities('lead-scoring-rollback.json')).toEqual(expect.arrayContaining(['rollbackRun', 'prepareCrmSync', 'finishCrmSync']));
     // Cancelled mid-scoring: the chunk in flight was cancelled, and the run closed as cancelled after recording it.
     expect(events('lead-scoring-cancelled-mid-scoring.json').map((e) => e.eventType)).toEqual(

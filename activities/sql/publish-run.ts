@@ -1,6 +1,7 @@
 import type { PoolClient } from '../../db/pool.js';
 import { chunksRecordedAggregates } from './stage-chunk.js';
 import { attachRunTable, createRunHistoryPartition, historyShape, runStagingTable, type HistoryShape } from './run-tables.js';
+import { useBulkWorkMem } from './bulk-work-mem.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
 export interface SinkTables {
@@ -83,9 +84,6 @@ export async function publishStagedRun(
 /** A run at least this large, and a tenth of the current table or more, writes the current table by a join (see writeCurrentScores). */
 const BULK_ROWS = 50_000;
 
-/** Memory for that join's hash of the current table's keys: at 1M leads it fits, where the default 4 MB split it into 8 batches on disk. */
-const BULK_WORK_MEM = '64MB';
-
 /**
  * Writes the run's scores into the current-score table, never replacing a score made from a newer version
  * of the row; returns the rows written. A small run upserts (one index probe per row, whatever the table's
@@ -114,7 +112,8 @@ async function writeCurrentScores(client: PoolClient, p: { runId: string; curren
     );
     return upserted.rowCount ?? 0;
   }
-  await client.query("select set_config('enable_nestloop', 'off', true), set_config('work_mem', $1, true)", [BULK_WORK_MEM]);
+  await client.query("select set_config('enable_nestloop', 'off', true)");
+  await useBulkWorkMem(client);
   const merged = await client.query(
     `merge into ${p.current} ls using (${runScores}) s on ls.lead_id = s.lead_id
      when matched and ${notNewer('ls', 's')} then update set

@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineSignal, defineUpdate, log, proxyActivities, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, log, patched, proxyActivities, setCurrentDetails, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { GateDecision, GateVerdict, RunRef, ScoringActivities } from '../activities/index.js';
 
 /** The `decide` signal's payload, as typed into the Web UI's "Send a Signal" form or sent by `scoreflow approve|reject`. */
@@ -61,7 +61,9 @@ export async function qualityGate(run: RunRef, onWait: () => void, judge: () => 
   setHandler(decideSignal, (input) => {
     const decision = decisionOf(input, 'signal');
     if (!decision) log.warn('ignored a decide signal that is not {"decision": "approve"|"reject", "by": "<name>", "reason": "<why>"}');
-    else if (state.awaiting && !signalled) signalled = decision;
+    // A person may decide as soon as the run shows as awaiting approval, which the judging activity records
+    // before this workflow awaits: such a decision is kept for the wait. Runs recorded before dropped it.
+    else if (!signalled && (state.awaiting || patched('decide-before-the-gate-awaits'))) signalled = decision;
   }, { description: 'Approve or reject a run that awaits approval: {"decision": "approve"|"reject", "by": "<your name>", "reason": "<why>"}' });
   setHandler(decideUpdate, async (input) => {
     signalled ??= decisionOf(input, 'update')!;

@@ -159,6 +159,21 @@ describe('the quality gate', () => {
     expect(await gateRow(h, 'product-recs-2026-11-27')).toMatchObject({ status: 'rejected', decided_by: 'carol' });
   });
 
+  it('keeps a decision sent while the gate is still judging the run (the run already shows awaiting approval), and applies it once the run is held', async () => {
+    const h = await publishedOnce({ SCOREFLOW_APPROVAL_TIMEOUT: '30s', SCOREFLOW_GATES: '{"lead-scoring":{"onTimeout":"approve"}}' });
+    await driftLeads(h);
+    // The gate's report is written slowly: the decision below arrives while the judging activity is still at work.
+    await h.query('create function public.slow_gate_report() returns trigger language plpgsql as $$ begin perform pg_sleep(2); return new; end $$');
+    await h.query('create trigger slow_gate_report before insert or update on scoring.run_gate_reports for each row execute function public.slow_gate_report()');
+    const handle = await startRun(h.rt, { pipeline: 'lead-scoring', asOf: SECOND, full: false, crm: false });
+    await waitForQuery(h, "select count(*) > 0 as ok from pg_stat_activity where query like '%run_gate_reports%' and wait_event = 'PgSleep'");
+    await handle.signal(decideSignal, { decision: 'reject', by: 'erin', reason: 'saw the drift coming' });
+
+    const result = await handle.result() as PipelineResult;
+    expect(result).toMatchObject({ published: 0, gate: { verdict: 'breach', decision: { decision: 'reject', by: 'erin', via: 'signal' } } });
+    expect(await gateRow(h, `lead-scoring-${SECOND}`)).toMatchObject({ status: 'rejected', decided_by: 'erin', decided_via: 'signal' });
+  });
+
   it('can be cancelled while it awaits approval: recorded cancelled, nothing published', async () => {
     const h = await publishedOnce();
     const before = await h.publishedTables();

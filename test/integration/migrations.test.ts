@@ -16,6 +16,18 @@ async function freshDatabase(): Promise<string> {
   return admin.replace(/\/[^/]+$/, `/${database}`);
 }
 
+/** Runs `work` with a client connected to a new, empty database (see freshDatabase), and closes it. */
+async function onFreshDatabase(work: (client: pg.Client, url: string) => Promise<void>): Promise<void> {
+  const url = await freshDatabase();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await work(client, url);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Applies (up) or reverts (down) `count` migrations, one transaction each. */
 function migrationSteps(url: string, direction: 'up' | 'down', count: number) {
   return runner({
@@ -26,10 +38,7 @@ function migrationSteps(url: string, direction: 'up' | 'down', count: number) {
 
 describe('migrations', () => {
   it('can run from two processes at once and twice in a row, applying each migration exactly once', async () => {
-    const database = `m_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const admin = inject('adminDatabaseUrl');
-    await createDatabaseIfMissing(admin, database);
-    const url = admin.replace(/\/[^/]+$/, `/${database}`);
+    const url = await freshDatabase();
     const log = makeLogger('silent');
 
     const [a, b] = await Promise.all([migrate(url, log), migrate(url, log)]);
@@ -54,39 +63,24 @@ describe('migrations', () => {
   });
 
   it('015 keeps the snapshot of a run extracted before it: one row per chunk with its leads in key order, and going down gives the rows back', async () => {
-    const database = `m_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    const admin = inject('adminDatabaseUrl');
-    await createDatabaseIfMissing(admin, database);
-    const url = admin.replace(/\/[^/]+$/, `/${database}`);
-    const steps = (direction: 'up' | 'down', count: number) => runner({
-      databaseUrl: url, dir: path.join(PROJECT_ROOT, 'db', 'migrations'), direction, count,
-      migrationsTable: 'schema_migrations', migrationsSchema: 'scoring', createMigrationsSchema: true, checkOrder: true, log: () => {},
-    });
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await steps('up', 14);
+    await onFreshDatabase(async (client, url) => {
+      await migrationSteps(url, 'up', 14);
       const before = [['a', 5, 1], ['a', 1, 0], ['a', 3, 0], ['a', 2, 0], ['a', 4, 1], ['b', 7, 0]];
       await client.query('insert into scoring.run_leads (run_id, lead_id, chunk) select * from unnest($1::text[], $2::bigint[], $3::int[])',
         [before.map((r) => r[0]), before.map((r) => r[1]), before.map((r) => r[2])]);
 
-      await steps('up', 1);
+      await migrationSteps(url, 'up', 1);
       const { rows: chunks } = await client.query('select run_id, chunk, lead_ids::text as ids from scoring.run_leads order by run_id, chunk');
       expect(chunks).toEqual([{ run_id: 'a', chunk: 0, ids: '{1,2,3}' }, { run_id: 'a', chunk: 1, ids: '{4,5}' }, { run_id: 'b', chunk: 0, ids: '{7}' }]);
 
-      await steps('down', 1);
+      await migrationSteps(url, 'down', 1);
       const { rows: back } = await client.query('select run_id, lead_id::int as lead_id, chunk from scoring.run_leads order by run_id, lead_id');
       expect(back).toEqual(before.map(([run_id, lead_id, chunk]) => ({ run_id, lead_id, chunk })).sort((x, y) => `${x.run_id}${x.lead_id}`.localeCompare(`${y.run_id}${y.lead_id}`)));
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   it('017 names each run\'s model once: history and staging keep their rows without model columns, the view shows them as before, and going down gives the columns back', async () => {
-    const url = await freshDatabase();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
+    await onFreshDatabase(async (client, url) => {
       await migrationSteps(url, 'up', 16);
       // Two published runs with history (one whose audit row lost its model), and one run still staging into its own table.
       await client.query(
@@ -131,16 +125,11 @@ describe('migrations', () => {
       expect((await client.query(staged)).rows).toEqual(stagedBefore);
       await expect(client.query("insert into scoring.staged_scores (run_id, lead_id, chunk, score, bucket, scored_at) values ('r3', 9, 0, 0.5, 'warm', now())"))
         .rejects.toThrow(/model_version/);
-    } finally {
-      await client.end();
-    }
+    });
   });
 
   it('017 stops, naming the runs, when a run\'s history rows name another model than its audit row', async () => {
-    const url = await freshDatabase();
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
+    await onFreshDatabase(async (client, url) => {
       await migrationSteps(url, 'up', 16);
       await client.query(
         `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_version, model_sha256)
@@ -151,8 +140,6 @@ describe('migrations', () => {
          values ('r1', 1, 0.5, 'warm', '1.0.0', 'aaa', now()), ('r1', 2, 0.5, 'warm', '0.9.0', 'zzz', now())`);
       await expect(migrationSteps(url, 'up', 1)).rejects.toThrow(/history rows of runs r1 name another model/);
       expect((await client.query('select count(*)::int as n from scoring.lead_score_history')).rows).toEqual([{ n: 2 }]);
-    } finally {
-      await client.end();
-    }
+    });
   });
 });

@@ -36,7 +36,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** Leads (only the columns the outbox reads) and their published scores, written by generate_series. */
 async function fill(pool: Pool, rows: number): Promise<void> {
   await pool.query('drop table if exists public.leads');
-  await pool.query('truncate scoring.lead_scores, scoring.crm_outbox, scoring.crm_batches, scoring.crm_sync_state, scoring.crm_sync_failures');
+  await pool.query('truncate scoring.lead_scores_rows, scoring.crm_outbox, scoring.crm_batches, scoring.crm_sync_state, scoring.crm_sync_failures');
   await pool.query('create table public.leads (lead_id bigint primary key, email text, updated_at timestamptz not null)');
   await pool.query(
     `insert into public.leads select i, 'lead' || i || '@company' || (i % 5000) || '.example', now() - make_interval(hours => (i % 2000)::int)
@@ -44,13 +44,18 @@ async function fill(pool: Pool, rows: number): Promise<void> {
     [rows],
   );
   await pool.query(
-    `insert into scoring.lead_scores (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
+    `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_name, model_version, model_sha256)
+     values ('bench-publish', 'lead-scoring', current_date, 'published', 'bench', 'lead-scoring', '1.0.0', repeat('0', 64))
+     on conflict (run_id) do nothing`,
+  );
+  await pool.query(
+    `insert into scoring.lead_scores_rows (lead_id, score, bucket, run_id, source_updated_at, scored_at)
      select i, s, case when s >= 0.75 then 'hot' when s >= 0.5 then 'warm' when s >= 0.25 then 'cool' else 'cold' end,
-            'lead-scoring', '1.0.0', repeat('0', 64), 'bench-publish', now(), now()
+            'bench-publish', now(), now()
      from (select i, ((i * 2654435761) % 1000003) / 1000003.0 as s from generate_series(1, $1::bigint) i) t`,
     [rows],
   );
-  await pool.query('vacuum analyze public.leads, scoring.lead_scores');
+  await pool.query('vacuum analyze public.leads, scoring.lead_scores_rows');
 }
 
 /** Answered batches of partition 0: exactly those before `batch`. */
@@ -90,7 +95,7 @@ async function measure(pool: Pool, rows: number, samples: number) {
   await fill(pool, rows);
   const fillMs = ms(t);
 
-  const { plan, ms: planMs } = await timePlanOutbox(pool, { runId: RUN, pipeline: 'lead-scoring', table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores', target: 'sandbox:1', partitions: PARTITIONS });
+  const { plan, ms: planMs } = await timePlanOutbox(pool, { runId: RUN, pipeline: 'lead-scoring', table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', target: 'sandbox:1', partitions: PARTITIONS });
   await pool.query('analyze scoring.crm_outbox');
   say(`planned ${int(plan.contacts)} contacts in ${plan.batches} batches in ${secs(planMs)}`);
 

@@ -20,7 +20,7 @@ export function leadScoringDefinition(config: Config): PipelineDefinitionInput {
     },
     modelDir: config.model.dir,
     output: { kind: 'probability-buckets' },
-    sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history_rows' },
+    sinks: { current: 'scoring.lead_scores_rows', history: 'scoring.lead_score_history_rows' },
     crm: { properties: { score: 'lead_score', bucket: 'lead_score_bucket', modelVersion: 'lead_score_model_version', scoredAt: 'lead_score_scored_at' } },
     schedule: { timezone: config.schedule.timezone, cron: [config.schedule.cron] },
     sizing: { chunkSize: config.scoring.chunkSize, concurrency: config.scoring.concurrency },

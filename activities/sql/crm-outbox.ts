@@ -1,6 +1,7 @@
 import type { PoolClient, Pool } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
+import { currentWithModel } from './current-shape.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
 const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;
@@ -19,7 +20,7 @@ export interface OutboxSource {
   pipeline: string;
   /** The keyed source table, with its email column. */
   table: LeadsTable;
-  /** The published results: a current score per key, or (top-k) a current row per key and rank. */
+  /** The published results: a current score per key (its model named per row or by its run, see currentWithModel), or (top-k) a current row per key and rank. */
   current: string;
   /** top-k only: the products table whose `name` the contact gets, one per rank. */
   products?: LeadsTable;
@@ -59,7 +60,7 @@ export async function planOutbox(
     : `with changed as materialized (
          select ls.lead_id, lower(btrim(l.email)) as email, ls.score, ls.bucket, null::text[] as items, ls.model_version, ls.scored_at,
                 (s.bucket is distinct from ls.bucket)::int * 2 + abs(ls.score - coalesce(s.score, 0)) as priority
-         from ${p.current} ls
+         from ${await currentWithModel(client, p.current)} ls
          join ${emails} l using (lead_id)
          left join scoring.crm_sync_state s on s.target = $4 and s.pipeline = $5 and s.lead_id = ls.lead_id
          where s.lead_id is null or s.bucket <> ls.bucket or abs(s.score - ls.score) > $6

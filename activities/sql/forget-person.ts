@@ -9,7 +9,7 @@ export const PERSON_TABLES = [
   { name: 'crm_outbox', table: 'scoring.crm_outbox', key: 'lead_id' },
   { name: 'crm_sync_state', table: 'scoring.crm_sync_state', key: 'lead_id' },
   { name: 'crm_sync_failures', table: 'scoring.crm_sync_failures', key: 'lead_id' },
-  { name: 'lead_scores', table: 'scoring.lead_scores', key: 'lead_id' },
+  { name: 'lead_scores', table: 'scoring.lead_scores_rows', key: 'lead_id' },
   { name: 'lead_score_history', table: 'scoring.lead_score_history_rows', key: 'lead_id' },
   { name: 'rejected_leads', table: 'scoring.rejected_leads', key: 'lead_id' },
   { name: 'run_leads', table: 'scoring.run_leads', key: 'lead_id' },

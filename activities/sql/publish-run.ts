@@ -2,6 +2,7 @@ import type { PoolClient } from '../../db/pool.js';
 import { chunksRecordedAggregates } from './stage-chunk.js';
 import { attachRunTable, createRunHistoryPartition, historyShape, runStagingTable, type HistoryShape } from './run-tables.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
+import { currentColumns, currentShape, MODEL_COLUMNS, type CurrentShape } from './current-shape.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
 export interface SinkTables {
@@ -34,6 +35,7 @@ export async function publishStagedRun(
   const { runId, pipeline, sinks, storeStartedAt } = p;
   const own = await runStagingTable(client, runId);
   const shape = await historyShape(client, sinks.history);
+  const current = await currentShape(client, sinks.current);
   const moving = shape.partitioned ? own : null;
   if (!moving) await copyStagedIntoHistory(client, { runId, history: sinks.history, shape });
   const scores = moving ? moving.sql : 'scoring.staged_scores';
@@ -42,7 +44,7 @@ export async function publishStagedRun(
             (select count(*) from scoring.rejected_leads where run_id = $1) as rejected`,
     [runId],
   );
-  const published = await writeCurrentScores(client, { runId, current: sinks.current, scores, rows: Number(rows[0]!.scored) });
+  const published = await writeCurrentScores(client, { runId, current: sinks.current, shape: current, scores, rows: Number(rows[0]!.scored) });
   // A source row dated after the snapshot is scored but moves the watermark no further than the snapshot.
   // Chunks that recorded their newest change time spare a pass over the run's rows.
   const newestScored = (await chunksRecordedAggregates(client, runId))
@@ -86,27 +88,31 @@ const BULK_ROWS = 50_000;
 
 /**
  * Writes the run's scores into the current-score table, never replacing a score made from a newer version
- * of the row; returns the rows written. A small run upserts (one index probe per row, whatever the table's
- * statistics say). A large one merges, by one hash join of the run's scores with the table: at 1M rows into
+ * of the row; returns the rows written. A table that names the model on each row gets the run's on each
+ * (see currentShape); lead scoring's does not (the audit row names it), so its scores need no join. A small
+ * run upserts (one index probe per row, whatever the table's statistics say). A large one merges, by one hash join of the run's scores with the table: at 1M rows into
  * an empty table 2.8× faster than the upsert. Into a full table, an update of the held keys then an insert
  * of the others joined the two tables twice; the merge joins them once (backend CPU 6.6 → 4.5 s at 1M,
  * with the hash in memory). Nested loops are ruled out because a table whose statistics say "empty" (the
  * first run, or before autovacuum has analysed it) would otherwise be scanned once per row as it fills.
  */
-async function writeCurrentScores(client: PoolClient, p: { runId: string; current: string; scores: string; rows: number }): Promise<number> {
-  const runScores = `select s.lead_id, s.score, s.bucket, r.model_name, r.model_version, r.model_sha256, s.run_id, s.source_updated_at, s.scored_at
-     from ${p.scores} s join scoring.pipeline_runs r using (run_id) where s.run_id = $1`;
+async function writeCurrentScores(
+  client: PoolClient,
+  p: { runId: string; current: string; shape: CurrentShape; scores: string; rows: number },
+): Promise<number> {
+  const columns = currentColumns(p.shape);
+  const fromRun = new Set<string>(MODEL_COLUMNS);
+  const runScores = `select ${columns.map((c) => (fromRun.has(c) ? `r.${c}` : `s.${c}`)).join(', ')}
+     from ${p.scores} s ${p.shape.namesModel ? 'join scoring.pipeline_runs r using (run_id) ' : ''}where s.run_id = $1`;
+  const updated = columns.filter((c) => c !== 'lead_id');
   const notNewer = (current: string, run: string) =>
     `(${current}.source_updated_at is null or ${run}.source_updated_at is null or ${current}.source_updated_at <= ${run}.source_updated_at)`;
   const { rows: [table] } = await client.query<{ estimate: number }>('select greatest(reltuples, 0)::float8 as estimate from pg_class where oid = $1::regclass', [p.current]);
   if (p.rows < BULK_ROWS || p.rows * 10 < table!.estimate) {
     const upserted = await client.query(
-      `insert into ${p.current} as ls (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
+      `insert into ${p.current} as ls (${columns.join(', ')})
        ${runScores}
-       on conflict (lead_id) do update set
-         score = excluded.score, bucket = excluded.bucket, model_name = excluded.model_name,
-         model_version = excluded.model_version, model_sha256 = excluded.model_sha256, run_id = excluded.run_id,
-         source_updated_at = excluded.source_updated_at, scored_at = excluded.scored_at
+       on conflict (lead_id) do update set ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}
        where ${notNewer('ls', 'excluded')}`,
       [p.runId],
     );
@@ -116,11 +122,8 @@ async function writeCurrentScores(client: PoolClient, p: { runId: string; curren
   await useBulkWorkMem(client);
   const merged = await client.query(
     `merge into ${p.current} ls using (${runScores}) s on ls.lead_id = s.lead_id
-     when matched and ${notNewer('ls', 's')} then update set
-       score = s.score, bucket = s.bucket, model_name = s.model_name, model_version = s.model_version,
-       model_sha256 = s.model_sha256, run_id = s.run_id, source_updated_at = s.source_updated_at, scored_at = s.scored_at
-     when not matched then insert (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
-       values (s.lead_id, s.score, s.bucket, s.model_name, s.model_version, s.model_sha256, s.run_id, s.source_updated_at, s.scored_at)`,
+     when matched and ${notNewer('ls', 's')} then update set ${updated.map((c) => `${c} = s.${c}`).join(', ')}
+     when not matched then insert (${columns.join(', ')}) values (${columns.map((c) => `s.${c}`).join(', ')})`,
     [p.runId],
   );
   await client.query('reset enable_nestloop; reset work_mem');

@@ -3,6 +3,7 @@ import { RollbackTargetInvalid } from '../../lib/errors.js';
 import type { LeadsTable } from '../../source/leads-table.js';
 import type { SinkTables } from './publish-run.js';
 import { RECS_PUBLISHED_CHANNEL } from './publish-recs.js';
+import { currentColumns, currentShape } from './current-shape.js';
 
 /** The run a rollback republishes, as its audit row has it. */
 export interface RollbackTarget {
@@ -55,7 +56,8 @@ async function keptRuns(db: Pool | PoolClient, pipeline: string, versioned: stri
 /**
  * Puts back the current table as it stood once `target` was published, in the caller's transaction: per key,
  * the history row that publication left current (published runs of the pipeline up to the target, the newest
- * source version first), every column as it was; keys first scored after the target are removed. The
+ * source version first), every column as it was (the model too, where the table names it per row; see
+ * currentShape); keys first scored after the target are removed. The
  * watermark forgets its high water, so the next run compares every source row with the restored table.
  */
 export async function restoreLeadScores(
@@ -72,13 +74,12 @@ export async function restoreLeadScores(
      order by h.lead_id, h.source_updated_at desc nulls first, r.finished_at desc, r.run_id desc`,
     [p.pipeline, p.target],
   );
+  const columns = currentColumns(await currentShape(client, p.sinks.current));
   const removed = await client.query(`delete from ${p.sinks.current} c where not exists (select 1 from rollback_state s where s.lead_id = c.lead_id)`);
   const restored = await client.query(
-    `insert into ${p.sinks.current} as c (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
-     select lead_id, score, bucket, coalesce(model_name, ''), model_version, model_sha256, run_id, source_updated_at, scored_at from rollback_state
-     on conflict (lead_id) do update set
-       score = excluded.score, bucket = excluded.bucket, model_name = excluded.model_name, model_version = excluded.model_version,
-       model_sha256 = excluded.model_sha256, run_id = excluded.run_id, source_updated_at = excluded.source_updated_at, scored_at = excluded.scored_at`,
+    `insert into ${p.sinks.current} as c (${columns.join(', ')})
+     select ${columns.map((c) => (c === 'model_name' ? "coalesce(model_name, '')" : c)).join(', ')} from rollback_state
+     on conflict (lead_id) do update set ${columns.filter((c) => c !== 'lead_id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
   );
   await client.query(
     `update scoring.watermarks set source_high_water = null, model_sha256 = coalesce((select model_sha256 from scoring.pipeline_runs where run_id = $2), model_sha256),

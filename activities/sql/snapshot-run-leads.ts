@@ -1,13 +1,14 @@
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
+import { currentWithModel } from './current-shape.js';
 
 /** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
 export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
 
 /**
- * Rows already scored (in the pipeline's current-result table), or already rejected by a published run of
- * the same pipeline, at exactly their current change time by this model: two anti-joins, set-based, for a
- * pass over every row.
+ * Rows already scored (in the pipeline's current-result table, `current` as currentWithModel gives it), or
+ * already rejected by a published run of the same pipeline, at exactly their current change time by this
+ * model: two anti-joins, set-based, for a pass over every row.
  */
 const alreadyHandled = (current: string, key: string, change: string) => ({
   joins: '',
@@ -65,7 +66,7 @@ export async function snapshotRunLeads(
   const params: unknown[] = [p.runId, p.chunkSize];
   if (p.mode.kind === 'unscored') {
     params.push(p.modelSha256);
-    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(p.current, key, change);
+    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(await currentWithModel(client, p.current), key, change);
     joins = handled.joins;
     filters.push(handled.filter);
     if (p.mode.since) {

@@ -78,7 +78,7 @@ describe('the scoreflow command', () => {
       nextRun: expect.stringMatching(/T06:00:00.000Z$/) as unknown,
       nextRunFrom: 'definition',
       lastRun: expect.objectContaining({ runId: 'lead-scoring-2026-07-01', asOf: '2026-07-01', status: 'published' }) as unknown,
-      sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history_rows' },
+      sinks: { current: 'scoring.lead_scores_rows', history: 'scoring.lead_score_history_rows' },
       crm: true,
     }), expect.objectContaining({
       id: 'product-recs',

@@ -37,18 +37,21 @@ describe('planning the CRM outbox', () => {
     await h.query('create table public.plan_leads (lead_id bigint primary key, email text, updated_at timestamptz not null)');
     await h.query(`insert into public.plan_leads select i, 'lead' || i || '@company' || (i % 500) || '.example', now() from generate_series(1, $1::int) i`, [CONTACTS]);
     await h.query(
-      `insert into scoring.lead_scores (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
-       select i, (i % 997) / 997.0, 'warm', 'lead-scoring', '1.0.0', repeat('0', 64), 'plan-memory', now(), now() from generate_series(1, $1::int) i`,
+      `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_name, model_version, model_sha256)
+       values ('plan-memory', 'lead-scoring', current_date, 'published', 'test', 'lead-scoring', '1.0.0', repeat('0', 64))`);
+    await h.query(
+      `insert into scoring.lead_scores_rows (lead_id, score, bucket, run_id, source_updated_at, scored_at)
+       select i, (i % 997) / 997.0, 'warm', 'plan-memory', now(), now() from generate_series(1, $1::int) i`,
       [CONTACTS],
     );
-    await h.query('analyze public.plan_leads, scoring.lead_scores');
+    await h.query('analyze public.plan_leads, scoring.lead_scores_rows');
 
     // The check can see a sort that goes to disk: the same rows sorted with 64 kB of work_mem.
     const spilled = await temporaryFiles(h, (client) => client.query("set local work_mem = '64kB'; select email from public.plan_leads order by email desc"));
     expect(spilled.length).toBeGreaterThan(0);
 
     const planned = await temporaryFiles(h, (client) => planOutbox(client, {
-      runId: 'plan-memory', pipeline: 'lead-scoring', table: parseLeadsTable('public.plan_leads'), current: 'scoring.lead_scores',
+      runId: 'plan-memory', pipeline: 'lead-scoring', table: parseLeadsTable('public.plan_leads'), current: 'scoring.lead_scores_rows',
       target: 'sandbox:plan-memory', epsilon: 0, partitions: 4, capacity: Number.MAX_SAFE_INTEGER,
     }));
     expect(planned).toEqual([]);

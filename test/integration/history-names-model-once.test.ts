@@ -49,7 +49,7 @@ describe('history names the model once per run', () => {
     await h.query(
       `insert into scoring.staged_scores (run_id, lead_id, chunk, score, bucket, source_updated_at, scored_at)
        select $1, lead_id, 0, 0.5, 'warm', updated_at, now() from public.leads order by lead_id limit 3`, [legacy]);
-    const sinks = { current: 'scoring.lead_scores', history: 'scoring.lead_score_history_rows' };
+    const sinks = { current: 'scoring.lead_scores_rows', history: 'scoring.lead_score_history_rows' };
     await withTransaction(h.rt.pool, (client) => publishStagedRun(client, { runId: legacy, pipeline: 'lead-scoring', sinks, storeStartedAt: Date.now() }));
 
     expect(await h.query('select run_id, model_version, model_sha256, count(*)::int as n from scoring.lead_score_history group by 1, 2, 3 order by 1')).toEqual([
@@ -65,7 +65,7 @@ describe('history names the model once per run', () => {
 
   it('refuses a history sink that is a view, naming the table to write to instead', async () => {
     h = await makeHarness({}, { worker: false });
-    const sinks = { current: 'scoring.lead_scores', history: 'scoring.lead_score_history' };
+    const sinks = { current: 'scoring.lead_scores_rows', history: 'scoring.lead_score_history' };
     const err = await withTransaction(h.rt.pool, (client) =>
       publishStagedRun(client, { runId: 'lead-scoring-2026-09-04', pipeline: 'lead-scoring', sinks, storeStartedAt: Date.now() })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);

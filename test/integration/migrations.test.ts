@@ -44,7 +44,7 @@ describe('migrations', () => {
     const [a, b] = await Promise.all([migrate(url, log), migrate(url, log)]);
     const again = await migrate(url, log);
 
-    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor']);
+    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor', '019_current_names_model_once']);
     expect(again).toEqual([]);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -52,11 +52,11 @@ describe('migrations', () => {
       const { rows } = await client.query("select table_name from information_schema.tables where table_schema = 'scoring' order by 1");
       expect(rows.map((r: { table_name: string }) => r.table_name)).toEqual([
         'crm_batches', 'crm_daily_usage', 'crm_outbox', 'crm_rate_log', 'crm_sync_failures', 'crm_sync_state',
-        'lead_score_history', 'lead_score_history_rows', 'lead_scores', 'model_changes', 'model_store', 'pipeline_runs', 'rejected_leads', 'run_chunks', 'run_gate_reports', 'run_leads',
+        'lead_score_history', 'lead_score_history_rows', 'lead_scores', 'lead_scores_rows', 'model_changes', 'model_store', 'pipeline_runs', 'rejected_leads', 'run_chunks', 'run_gate_reports', 'run_leads',
         'schema_migrations', 'shadow_chunks', 'shadow_runs', 'shadow_scores', 'staged_scores', 'staged_scores_default', 'watermarks',
       ]);
       const { rows: applied } = await client.query('select name from scoring.schema_migrations order by id');
-      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }]);
+      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }, { name: '019_current_names_model_once' }]);
     } finally {
       await client.end();
     }
@@ -140,6 +140,62 @@ describe('migrations', () => {
          values ('r1', 1, 0.5, 'warm', '1.0.0', 'aaa', now()), ('r1', 2, 0.5, 'warm', '0.9.0', 'zzz', now())`);
       await expect(migrationSteps(url, 'up', 1)).rejects.toThrow(/history rows of runs r1 name another model/);
       expect((await client.query('select count(*)::int as n from scoring.lead_score_history')).rows).toEqual([{ n: 2 }]);
+    });
+  });
+  it('019 names each current score\'s model once: the rows keep no model columns, the view shows them as before, and going down gives the table back', async () => {
+    await onFreshDatabase(async (client, url) => {
+      await migrationSteps(url, 'up', 18);
+      // Two runs with current scores (one whose audit row lost its model; one rolled back to, written with an empty model name).
+      await client.query(
+        `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_name, model_version, model_sha256)
+         values ('r1', 'lead-scoring', '2026-01-01', 'published', 'test', 'lead-scoring', '1.0.0', 'aaa'),
+                ('r2', 'lead-scoring', '2026-01-02', 'published', 'test', null, null, null)`);
+      await client.query(
+        `insert into scoring.lead_scores (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, source_updated_at, scored_at)
+         select id, id / 10.0, 'warm', case when id <= 3 then 'lead-scoring' else 'recent' end, case when id <= 3 then '1.0.0' else '1.1.0' end,
+                case when id <= 3 then 'aaa' else 'bbb' end, case when id <= 3 then 'r1' else 'r2' end,
+                '2026-01-01T00:00:00Z'::timestamptz + id * interval '1 hour', '2026-01-05T06:00:00Z'
+         from generate_series(1, 5) id`);
+      const scores = 'select * from scoring.lead_scores order by lead_id';
+      const before = (await client.query(scores)).rows;
+      const columns = async (table: string) => (await client.query(
+        `select array_agg(attname::text order by attnum) as c from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped`, [table])).rows[0].c as string[];
+      const viewColumns = await columns('scoring.lead_scores');
+
+      await migrationSteps(url, 'up', 1);
+      expect((await client.query(scores)).rows).toEqual(before);
+      expect(await columns('scoring.lead_scores')).toEqual(viewColumns);
+      expect(await columns('scoring.lead_scores_rows')).toEqual(['lead_id', 'score', 'bucket', 'run_id', 'source_updated_at', 'scored_at']);
+      expect((await client.query("select relkind from pg_class where oid = 'scoring.lead_scores'::regclass")).rows).toEqual([{ relkind: 'v' }]);
+      expect((await client.query("select reloptions from pg_class where oid = 'scoring.lead_scores_rows'::regclass")).rows).toEqual([{ reloptions: ['fillfactor=90'] }]);
+      expect((await client.query("select model_name, model_version, model_sha256 from scoring.pipeline_runs where run_id = 'r2'")).rows)
+        .toEqual([{ model_name: 'recent', model_version: '1.1.0', model_sha256: 'bbb' }]);
+      await expect(client.query("insert into scoring.lead_scores_rows (lead_id, score, bucket, run_id, scored_at) values (1, 0.5, 'warm', 'r1', now())"))
+        .rejects.toThrow(/lead_scores_rows_pkey/);
+
+      await migrationSteps(url, 'down', 1);
+      expect((await client.query(scores)).rows).toEqual(before);
+      expect(await columns('scoring.lead_scores')).toEqual(viewColumns);
+      expect((await client.query("select relkind, reloptions from pg_class where oid = 'scoring.lead_scores'::regclass")).rows).toEqual([{ relkind: 'r', reloptions: ['fillfactor=90'] }]);
+      expect((await client.query("select to_regclass('scoring.lead_scores_rows') as t")).rows).toEqual([{ t: null }]);
+      await expect(client.query("insert into scoring.lead_scores (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, scored_at) values (1, 0.5, 'warm', 'm', 'v', 's', 'r1', now())"))
+        .rejects.toThrow(/lead_scores_pkey/);
+    });
+  });
+
+  it('019 stops, naming the runs, when a run\'s current scores name another model than its audit row', async () => {
+    await onFreshDatabase(async (client, url) => {
+      await migrationSteps(url, 'up', 18);
+      await client.query(
+        `insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version, model_name, model_version, model_sha256)
+         values ('r1', 'lead-scoring', '2026-01-01', 'published', 'test', 'lead-scoring', '1.0.0', 'aaa')`);
+      await client.query(
+        `insert into scoring.lead_scores (lead_id, score, bucket, model_name, model_version, model_sha256, run_id, scored_at)
+         values (1, 0.5, 'warm', 'lead-scoring', '1.0.0', 'aaa', 'r1', now()), (2, 0.5, 'warm', 'lead-scoring', '0.9.0', 'zzz', 'r1', now()),
+                (3, 0.5, 'warm', 'lead-scoring', '1.0.0', 'aaa', 'r0', now())`);
+      await expect(migrationSteps(url, 'up', 1)).rejects.toThrow(/current scores \(scoring.lead_scores\) of runs r0, r1 name another model/);
+      expect((await client.query("select relkind from pg_class where oid = 'scoring.lead_scores'::regclass")).rows).toEqual([{ relkind: 'r' }]);
+      expect((await client.query('select count(*)::int as n from scoring.lead_scores')).rows).toEqual([{ n: 3 }]);
     });
   });
 });

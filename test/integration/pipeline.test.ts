@@ -93,7 +93,7 @@ describe('the daily lead-scoring pipeline on real Temporal and PostgreSQL', () =
     const full = await h.run('2026-03-03', { full: true });
     expect(full).toMatchObject({ runId: 'lead-scoring-2026-03-03-full', extracted: 500, published: 500 });
     await h.query("update scoring.watermarks set model_sha256 = 'an-older-model'");
-    await h.query("update scoring.lead_scores set model_sha256 = 'an-older-model'");
+    await h.query("update scoring.pipeline_runs set model_sha256 = 'an-older-model' where pipeline = 'lead-scoring'");
     const afterModelChange = await h.run('2026-03-04');
     expect(afterModelChange.extracted).toBe(500);
   });

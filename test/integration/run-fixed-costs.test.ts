@@ -128,9 +128,9 @@ describe('a run\'s fixed costs', () => {
     h = await makeHarness();
     await h.seed(2000);
     await h.run(DAY1, { crm: false });
-    expect(await h.query("select reloptions from pg_class where oid = 'scoring.lead_scores'::regclass")).toEqual([{ reloptions: ['fillfactor=90'] }]);
+    expect(await h.query("select reloptions from pg_class where oid = 'scoring.lead_scores_rows'::regclass")).toEqual([{ reloptions: ['fillfactor=90'] }]);
     const pages = () => h!.query<{ lead_id: string; page: number }>(
-      'select lead_id, (ctid::text::point)[0]::int as page from scoring.lead_scores where lead_id % 50 = 0 order by lead_id');
+      'select lead_id, (ctid::text::point)[0]::int as page from scoring.lead_scores_rows where lead_id % 50 = 0 order by lead_id');
     const before = await pages();
 
     await h.query('update public.leads set updated_at = now() where lead_id % 50 = 0');

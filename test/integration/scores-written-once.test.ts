@@ -113,7 +113,7 @@ async function parentOf(h: Harness, runId: string): Promise<string | undefined> 
 }
 
 /**
- * Makes the first statement that inserts into scoring.lead_scores from now on wait, inside its transaction,
+ * Makes the first statement that inserts into scoring.lead_scores_rows from now on wait, inside its transaction,
  * for an advisory lock a client of the test holds; returns that client's release.
  */
 async function holdCurrentTableWriteOnce(h: Harness): Promise<{ release(): Promise<void> }> {
@@ -127,7 +127,7 @@ async function holdCurrentTableWriteOnce(h: Harness): Promise<{ release(): Promi
   await holder.connect();
   holders.push(holder);
   await holder.query('select pg_advisory_lock(7014)');
-  await h.query('create trigger hold_once after insert on scoring.lead_scores for each statement execute function public.hold_once()');
+  await h.query('create trigger hold_once after insert on scoring.lead_scores_rows for each statement execute function public.hold_once()');
   return { release: async () => { await holder.query('select pg_advisory_unlock(7014)'); } };
 }
 
@@ -185,12 +185,12 @@ describe('the current-score table after a large run', () => {
     harnesses.push(h);
     await h.seed(60_000, { seed: 5 });
     // Statistics that say "empty", as after a fresh install's vacuum: a plan that trusted them would scan the table once per row.
-    await h.query('vacuum analyze scoring.lead_scores');
+    await h.query('vacuum analyze scoring.lead_scores_rows');
     await h.run('2026-10-21', { crm: false });
     expect(await h.query('select count(*)::int as n, count(distinct run_id)::int as runs from scoring.lead_scores')).toEqual([{ n: 60_000, runs: 1 }]);
 
     // Scores of 100 leads made from a version of the lead newer than the one the next run will read.
-    await h.query("update scoring.lead_scores set source_updated_at = source_updated_at + interval '1 day', score = -1 where lead_id % 600 = 0");
+    await h.query("update scoring.lead_scores_rows set source_updated_at = source_updated_at + interval '1 day', score = -1 where lead_id % 600 = 0");
     const full = await h.run('2026-10-22', { crm: false, full: true });
     expect(full.published).toBe(59_900);
     expect(await h.query(

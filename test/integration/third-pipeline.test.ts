@@ -113,7 +113,7 @@ async function createPartnerTables(h: Harness): Promise<void> {
   await h.query(`create table partner.partner_leads as
                  select lead_id as partner_lead_id, updated_at as modified_at, ${features} from public.leads
                  where lead_id <= (select min(lead_id) + 299 from public.leads)`);
-  await h.query('create table partner.lead_scores (like scoring.lead_scores including all)');
+  await h.query('create table partner.lead_scores (like scoring.lead_scores including all, primary key (lead_id))');
   await h.query('create table partner.lead_score_history (like scoring.lead_score_history including all)');
 }
 

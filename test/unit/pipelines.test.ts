@@ -34,7 +34,7 @@ describe('pipeline registry', () => {
     expect(lead).toMatchObject({
       source: { table: 'crm.leads', key: 'lead_id', change: 'updated_at', email: 'email' },
       output: { kind: 'probability-buckets' },
-      sinks: { current: 'scoring.lead_scores', history: 'scoring.lead_score_history_rows' },
+      sinks: { current: 'scoring.lead_scores_rows', history: 'scoring.lead_score_history_rows' },
       schedule: { timezone: 'Europe/Paris', cron: ['15 5 * * 1-5'], calendars: [] },
       sizing: { chunkSize: 1000, concurrency: 3 },
     });

@@ -57,8 +57,8 @@ async function keptRuns(db: Pool | PoolClient, pipeline: string, versioned: stri
  * Puts back the current table as it stood once `target` was published, in the caller's transaction: per key,
  * the history row that publication left current (published runs of the pipeline up to the target, the newest
  * source version first), every column as it was (the model too, where the table names it per row; see
- * currentShape); keys first scored after the target are removed. The
- * watermark forgets its high water, so the next run compares every source row with the restored table.
+ * currentShape); keys first scored after the target are removed. The watermark forgets its high water, so
+ * the next run compares every source row with the restored table.
  */
 export async function restoreLeadScores(
   client: PoolClient,

@@ -18,33 +18,29 @@ export interface RunTable {
 
 /**
  * Creates the run's staging table, unless it exists: no index, so chunks COPY into it at the speed of the
- * heap; a check on the run id, so attaching it to history later needs no scan; and defaults for what every
- * row of a chunk shares but its number, the run id and the time it is scored (its transaction's start), so
- * chunks COPY their rows into it without them (see runCopyTarget).
+ * heap; a check on the run id, so attaching it to history later needs no scan; and the run id as its
+ * column's default, so chunks COPY their rows into it without it (see runCopyTarget).
  */
 export async function createRunStagingTable(client: PoolClient, runId: string): Promise<RunTable> {
   const table = await runTableOf(client, runId);
   const run = pg.escapeLiteral(runId);
   await client.query(
-    `create table if not exists ${table.sql} partition of scoring.staged_scores (run_id default ${run}, scored_at default now(), constraint run_only check (run_id = ${run})) for values in (${run})`,
+    `create table if not exists ${table.sql} partition of scoring.staged_scores (run_id default ${run}, constraint run_only check (run_id = ${run})) for values in (${run})`,
   );
   return table;
 }
 
 /**
- * The run's staging table if it supplies the run id and the scoring time itself (run_id defaults to the
- * run's id, scored_at to now(): created so by createRunStagingTable), so a chunk's rows can be copied
- * straight into it without them; else null (no table of its own, or one made before it had those defaults):
- * rows then go through scoring.staged_scores with both on each.
+ * The run's staging table if its run_id column defaults to the run's id (created so by createRunStagingTable),
+ * so a chunk's rows can be copied straight into it without the id; else null (no table of its own, or one
+ * made before it had the default): rows then go through scoring.staged_scores with the id on each.
  */
 export async function runCopyTarget(client: PoolClient, runId: string): Promise<RunTable | null> {
   const { rows } = await client.query<{ name: string }>(
     `select c.relname as name from ${STAGING_TABLES}
-     cross join lateral (select jsonb_object_agg(a.attname, pg_get_expr(d.adbin, d.adrelid)) as of
-                         from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
-                         where d.adrelid = c.oid) defaults
-     where c.relname = scoring.run_table_name($1)
-       and defaults.of->>'run_id' = quote_literal($1) || '::text' and defaults.of->>'scored_at' = 'now()'`,
+     join pg_attribute a on a.attrelid = c.oid and a.attname = 'run_id'
+     join pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
+     where c.relname = scoring.run_table_name($1) and pg_get_expr(d.adbin, d.adrelid) = quote_literal($1) || '::text'`,
     [runId],
   );
   return rows[0] ? runTable(rows[0].name) : null;

@@ -8,19 +8,19 @@ import type { ChunkAggregates } from './stage-chunk.js';
 export interface StagedChunk {
   runId: string;
   chunk: number;
-  /** When the chunk is scored; a run's own table takes its transaction's start instead. */
   scoredAt: Date;
 }
 
 /**
  * The columns every row of a chunk has in common, with their binary COPY field: the prebuilt prefix of each
- * row. The model is not among them: the run's audit row names it once (migration 017). Nor are the run id
- * and the scoring time when the rows go into the run's own table, whose defaults supply them (see
- * runCopyTarget).
+ * row. The model is not among them: the run's audit row names it once (migration 017). Nor is the run id
+ * when the rows go into the run's own table, whose default supplies it (see runCopyTarget).
  */
-const constantColumns = (c: StagedChunk, into: RunTable | null): Array<[string, Buffer]> => (into
-  ? [['chunk', binaryInt4(c.chunk)]]
-  : [['run_id', binaryText(c.runId)], ['chunk', binaryInt4(c.chunk)], ['scored_at', binaryTimestamp(c.scoredAt)]]);
+const constantColumns = (c: StagedChunk, into: RunTable | null): Array<[string, Buffer]> => [
+  ...(into ? [] : [['run_id', binaryText(c.runId)] as [string, Buffer]]),
+  ['chunk', binaryInt4(c.chunk)],
+  ['scored_at', binaryTimestamp(c.scoredAt)],
+];
 
 const LEAD_COLUMNS = ['lead_id', 'source_updated_at', 'bucket', 'score'];
 

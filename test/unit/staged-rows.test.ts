@@ -34,24 +34,22 @@ describe('staged score rows', () => {
     expect(stagedScoresCopy(null)).toBe('copy scoring.staged_scores (run_id, chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)');
   });
 
-  it('leave the run id and the scoring time out when they go into the run\'s own table, whose defaults supply them', () => {
+  it('leave the run id out when they go into the run\'s own table, whose default supplies it', () => {
     const into = { sql: 'scoring."run_lead_scoring_2026_11_02_0a1b2c3d"', name: 'run_lead_scoring_2026_11_02_0a1b2c3d' };
     const source = Buffer.from('000000080000000000000007ffffffff', 'hex');
     const slice = leadSlice(card, 1);
     slice.rows = 1;
     slice.idStart[0] = 0; slice.idEnd[0] = 12; slice.atStart[0] = 12; slice.atEnd[0] = 16;
-    const chunk = { runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt: new Date('2026-11-02T06:00:00.123Z') };
+    const scoredAt = new Date('2026-11-02T06:00:00.123Z');
+    const chunk = { runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt };
     const out = stagedRowEncoder(chunk, card.buckets, into).encode(source, slice, Float32Array.of(0.3));
-    const withBoth = stagedRowEncoder(chunk, card.buckets, null).encode(source, slice, Float32Array.of(0.3));
-    // Five fields instead of seven: the chunk, then the lead's own, byte for byte as in the row with both.
-    const runId = 4 + 'lead-scoring-2026-11-02'.length;
-    expect(out.toString('hex')).toBe(Buffer.concat([
-      Buffer.from([0, 5]), withBoth.subarray(2 + runId, 2 + runId + 8), withBoth.subarray(2 + runId + 8 + 12),
-    ]).toString('hex'));
-    expect(out.subarray(2, 10).toString('hex')).toBe('0000000400000003');
-    expect(out.length).toBe(withBoth.length - runId - 12);
+    const withId = stagedRowEncoder(chunk, card.buckets, null).encode(source, slice, Float32Array.of(0.3));
+    const runId = Buffer.concat([Buffer.from('00000017', 'hex'), Buffer.from('lead-scoring-2026-11-02')]);
+    // Six fields instead of seven, and the run id's field gone; the rest byte for byte.
+    expect(out.toString('hex')).toBe(Buffer.concat([Buffer.from([0, 6]), withId.subarray(2 + runId.length)]).toString('hex'));
+    expect(withId.subarray(2, 2 + runId.length).toString('hex')).toBe(runId.toString('hex'));
     expect(stagedScoresCopy(into)).toBe(
-      'copy scoring."run_lead_scoring_2026_11_02_0a1b2c3d" (chunk, lead_id, source_updated_at, bucket, score) from stdin (format binary)',
+      'copy scoring."run_lead_scoring_2026_11_02_0a1b2c3d" (chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)',
     );
   });
 

@@ -3,9 +3,8 @@ import type { LoadedModel } from '../models/load-model.js';
 import { startCopyScoring } from '../models/score-copy.js';
 import type { LeadsTable } from '../source/leads-table.js';
 import { readChunkLeads } from './sql/read-chunk-leads.js';
-import { runCopyTarget } from './sql/run-tables.js';
 import { stageChunk, type ChunkCounts } from './sql/stage-chunk.js';
-import { stagedRowEncoder, stagedScoresCopy } from './sql/staged-rows.js';
+import { stagedRowEncoder } from './sql/staged-rows.js';
 
 /** What the chunk needs of its activity: heartbeats and the cancellation check, bound to its context (see boundActivity). */
 export interface ChunkActivity {
@@ -23,8 +22,7 @@ export async function stageLeadChunk(
   p: { runId: string; chunk: number; model: LoadedModel; source: LeadsTable; activity: ChunkActivity; started: number },
 ): Promise<ChunkCounts> {
   const { runId, chunk, model, activity } = p;
-  const into = await runCopyTarget(client, runId);
-  const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets, into);
+  const encoder = stagedRowEncoder({ runId, chunk, scoredAt: new Date() }, model.card.buckets);
   const leads = await readChunkLeads(client, { runId, chunk, table: p.source, inputs: model.card.inputs });
   const scoring = startCopyScoring(model, (source, slice, scores, done) => {
     activity.heartbeat({ chunk, scored: done });
@@ -41,7 +39,7 @@ export async function stageLeadChunk(
     }
   })();
   return stageChunk(client, {
-    runId, chunk, rows, copy: stagedScoresCopy(into),
+    runId, chunk, rows,
     counts: () => ({ scored: scoring.scored(), rejected: scoring.rejected, scoreMs: Date.now() - p.started, aggregates: encoder.aggregates() }),
   });
 }

@@ -18,32 +18,15 @@ export interface RunTable {
 
 /**
  * Creates the run's staging table, unless it exists: no index, so chunks COPY into it at the speed of the
- * heap; a check on the run id, so attaching it to history later needs no scan; and the run id as its
- * column's default, so chunks COPY their rows into it without it (see runCopyTarget).
+ * heap, and a check on the run id, so attaching it to history later needs no scan.
  */
 export async function createRunStagingTable(client: PoolClient, runId: string): Promise<RunTable> {
   const table = await runTableOf(client, runId);
   const run = pg.escapeLiteral(runId);
   await client.query(
-    `create table if not exists ${table.sql} partition of scoring.staged_scores (run_id default ${run}, constraint run_only check (run_id = ${run})) for values in (${run})`,
+    `create table if not exists ${table.sql} partition of scoring.staged_scores (constraint run_only check (run_id = ${run})) for values in (${run})`,
   );
   return table;
-}
-
-/**
- * The run's staging table if its run_id column defaults to the run's id (created so by createRunStagingTable),
- * so a chunk's rows can be copied straight into it without the id; else null (no table of its own, or one
- * made before it had the default): rows then go through scoring.staged_scores with the id on each.
- */
-export async function runCopyTarget(client: PoolClient, runId: string): Promise<RunTable | null> {
-  const { rows } = await client.query<{ name: string }>(
-    `select c.relname as name from ${STAGING_TABLES}
-     join pg_attribute a on a.attrelid = c.oid and a.attname = 'run_id'
-     join pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
-     where c.relname = scoring.run_table_name($1) and pg_get_expr(d.adbin, d.adrelid) = quote_literal($1) || '::text'`,
-    [runId],
-  );
-  return rows[0] ? runTable(rows[0].name) : null;
 }
 
 /** The tables that are partitions of scoring.staged_scores now, as `c` (their pg_class rows). */

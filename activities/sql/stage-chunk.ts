@@ -5,6 +5,7 @@ import { binaryCopy } from '../../db/copy-binary.js';
 import { decodeCopyField } from '../../db/copy-text.js';
 import type { Pool, PoolClient } from '../../db/pool.js';
 import type { Rejection } from '../../models/features.js';
+import { STAGED_SCORES_COPY } from './staged-rows.js';
 
 export interface ChunkCounts {
   scored: number;
@@ -26,8 +27,7 @@ export async function lockChunk(client: PoolClient, runId: string, chunk: number
 }
 
 /**
- * Writes a chunk's scores (binary COPY of the rows from stagedRowEncoder, as they come, by its `copy`
- * statement: see stagedScoresCopy) and rejections (one
+ * Writes a chunk's scores (binary COPY of the rows from stagedRowEncoder, as they come) and rejections (one
  * array statement) and marks the chunk done, all in the caller's transaction, so a chunk is either
  * entirely staged or not at all. `counts` is read once the rows have ended.
  */
@@ -36,12 +36,11 @@ export async function stageChunk(
   p: {
     runId: string;
     chunk: number;
-    copy: string;
     rows: Iterable<Buffer> | AsyncIterable<Buffer>;
     counts: () => { scored: number; rejected: Rejection[]; scoreMs: number; aggregates?: ChunkAggregates };
   },
 ): Promise<ChunkCounts> {
-  await pipeline(Readable.from(binaryCopy(p.rows)), client.query(copyStreams.from(p.copy)));
+  await pipeline(Readable.from(binaryCopy(p.rows)), client.query(copyStreams.from(STAGED_SCORES_COPY)));
   const { scored, rejected, scoreMs, aggregates } = p.counts();
   if (rejected.length) {
     await client.query(

@@ -1,7 +1,6 @@
 import { binaryInt4, binaryText, binaryTimestamp, timestampText } from '../../db/copy-binary.js';
 import { bucketIndex, type ModelCard } from '../../models/card.js';
 import type { LeadSlice } from '../../models/copy-features.js';
-import type { RunTable } from './run-tables.js';
 import type { ChunkAggregates } from './stage-chunk.js';
 
 /** What every staged row of a chunk shares. */
@@ -13,36 +12,34 @@ export interface StagedChunk {
 
 /**
  * The columns every row of a chunk has in common, with their binary COPY field: the prebuilt prefix of each
- * row. The model is not among them: the run's audit row names it once (migration 017). Nor is the run id
- * when the rows go into the run's own table, whose default supplies it (see runCopyTarget).
+ * row. The model is not among them: the run's audit row names it once (migration 017).
  */
-const constantColumns = (c: StagedChunk, into: RunTable | null): Array<[string, Buffer]> => [
-  ...(into ? [] : [['run_id', binaryText(c.runId)] as [string, Buffer]]),
+const constantColumns = (c: StagedChunk): Array<[string, Buffer]> => [
+  ['run_id', binaryText(c.runId)],
   ['chunk', binaryInt4(c.chunk)],
   ['scored_at', binaryTimestamp(c.scoredAt)],
 ];
 
-const LEAD_COLUMNS = ['lead_id', 'source_updated_at', 'bucket', 'score'];
+const COLUMNS = [
+  ...constantColumns({ runId: '', chunk: 0, scoredAt: new Date(0) }).map(([name]) => name),
+  'lead_id', 'source_updated_at', 'bucket', 'score',
+];
 
 /**
- * The binary COPY that rows from stagedRowEncoder feed (framed by binaryCopy): into the run's own table
- * (`into`), or else into scoring.staged_scores; the constant columns, then each lead's own. PostgreSQL
- * parses no text: ids, times and scores arrive as their 8 bytes.
+ * The binary COPY into scoring.staged_scores that rows from stagedRowEncoder feed (framed by binaryCopy):
+ * the constant columns, then each lead's own. PostgreSQL parses no text: ids, times and scores arrive
+ * as their 8 bytes.
  */
-export function stagedScoresCopy(into: RunTable | null): string {
-  const columns = [...constantColumns({ runId: '', chunk: 0, scoredAt: new Date(0) }, into).map(([name]) => name), ...LEAD_COLUMNS];
-  return `copy ${into ? into.sql : 'scoring.staged_scores'} (${columns.join(', ')}) from stdin (format binary)`;
-}
+export const STAGED_SCORES_COPY = `copy scoring.staged_scores (${COLUMNS.join(', ')}) from stdin (format binary)`;
 
 /**
- * Encodes a chunk's staged rows as binary COPY rows for stagedScoresCopy(into): the constant prefix, then
- * lead_id (int8) and updated_at (timestamptz or NULL) copied byte for byte from the binary COPY they were
- * read in, the bucket and the score (float8, the float32 the model gave).
+ * Encodes a chunk's staged rows as binary COPY rows: the constant prefix, then lead_id (int8) and
+ * updated_at (timestamptz or NULL) copied byte for byte from the binary COPY they were read in, the
+ * bucket and the score (float8, the float32 the model gave).
  */
-export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets'], into: RunTable | null) {
-  const constant = constantColumns(c, into);
-  const count = Buffer.from([0, constant.length + LEAD_COLUMNS.length]);
-  const prefix = Buffer.concat([count, ...constant.map(([, v]) => v)]);
+export function stagedRowEncoder(c: StagedChunk, buckets: ModelCard['buckets']) {
+  const count = Buffer.from([0, COLUMNS.length]);
+  const prefix = Buffer.concat([count, ...constantColumns(c).map(([, v]) => v)]);
   const names = buckets.map((b) => binaryText(b.name));
   const longest = Math.max(...names.map((n) => n.length));
   const perBucket = new Array<number>(buckets.length).fill(0);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stagedRowEncoder, stagedScoresCopy } from '../../activities/sql/staged-rows.js';
+import { STAGED_SCORES_COPY, stagedRowEncoder } from '../../activities/sql/staged-rows.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { bucketFor } from '../../models/card.js';
 import { leadSlice } from '../../models/copy-features.js';
@@ -19,7 +19,7 @@ describe('staged score rows', () => {
     slice.atStart.set([14, 38]); slice.atEnd.set([26, 42]);
     const scores = Float32Array.of(0.3, 0.07);
     const scoredAt = new Date('2026-11-02T06:00:00.123Z');
-    const out = stagedRowEncoder({ runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt }, card.buckets, null).encode(source, slice, scores);
+    const out = stagedRowEncoder({ runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt }, card.buckets).encode(source, slice, scores);
     const text = (s: string) => { const b = Buffer.from(s); const l = Buffer.alloc(4); l.writeInt32BE(b.length); return Buffer.concat([l, b]); };
     const micros = (Date.parse('2026-11-02T06:00:00.123Z') - Date.parse('2000-01-01T00:00:00Z')) * 1000;
     const float8 = (v: number) => { const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeDoubleBE(v, 4); return b; };
@@ -31,26 +31,7 @@ describe('staged score rows', () => {
       prefix, id(42n), updatedAt, text(bucketFor(card, scores[0]!)), float8(scores[0]!),
       prefix, id(9007199254740993n), Buffer.from('ffffffff', 'hex'), text(bucketFor(card, scores[1]!)), float8(scores[1]!),
     ]).toString('hex'));
-    expect(stagedScoresCopy(null)).toBe('copy scoring.staged_scores (run_id, chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)');
-  });
-
-  it('leave the run id out when they go into the run\'s own table, whose default supplies it', () => {
-    const into = { sql: 'scoring."run_lead_scoring_2026_11_02_0a1b2c3d"', name: 'run_lead_scoring_2026_11_02_0a1b2c3d' };
-    const source = Buffer.from('000000080000000000000007ffffffff', 'hex');
-    const slice = leadSlice(card, 1);
-    slice.rows = 1;
-    slice.idStart[0] = 0; slice.idEnd[0] = 12; slice.atStart[0] = 12; slice.atEnd[0] = 16;
-    const scoredAt = new Date('2026-11-02T06:00:00.123Z');
-    const chunk = { runId: 'lead-scoring-2026-11-02', chunk: 3, scoredAt };
-    const out = stagedRowEncoder(chunk, card.buckets, into).encode(source, slice, Float32Array.of(0.3));
-    const withId = stagedRowEncoder(chunk, card.buckets, null).encode(source, slice, Float32Array.of(0.3));
-    const runId = Buffer.concat([Buffer.from('00000017', 'hex'), Buffer.from('lead-scoring-2026-11-02')]);
-    // Six fields instead of seven, and the run id's field gone; the rest byte for byte.
-    expect(out.toString('hex')).toBe(Buffer.concat([Buffer.from([0, 6]), withId.subarray(2 + runId.length)]).toString('hex'));
-    expect(withId.subarray(2, 2 + runId.length).toString('hex')).toBe(runId.toString('hex'));
-    expect(stagedScoresCopy(into)).toBe(
-      'copy scoring."run_lead_scoring_2026_11_02_0a1b2c3d" (chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)',
-    );
+    expect(STAGED_SCORES_COPY).toBe('copy scoring.staged_scores (run_id, chunk, scored_at, lead_id, source_updated_at, bucket, score) from stdin (format binary)');
   });
 
   it('puts every score in the bucket bucketFor gives', () => {
@@ -61,7 +42,7 @@ describe('staged score rows', () => {
     // Every row the same lead, with a NULL updated_at.
     const source = Buffer.from('000000080000000000000001ffffffff', 'hex');
     slice.idStart.fill(0); slice.idEnd.fill(12); slice.atStart.fill(12); slice.atEnd.fill(16);
-    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets, null).encode(source, slice, scores);
+    const out = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets).encode(source, slice, scores);
     // Each row: the prefix (count, run_id, chunk, scored_at), lead_id and NULL updated_at, the bucket's length and name, then the score.
     const prefix = 2 + 5 + 8 + 12;
     const buckets: string[] = [];
@@ -79,7 +60,7 @@ describe('staged score rows', () => {
       const b = Buffer.alloc(12); b.writeInt32BE(8); b.writeBigInt64BE(micros, 4); return b;
     };
     const id = Buffer.from('000000080000000000000001', 'hex');
-    const encoder = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets, null);
+    const encoder = stagedRowEncoder({ runId: 'r', chunk: 0, scoredAt: new Date(0) }, card.buckets);
     expect(encoder.aggregates()).toEqual({ bins: {}, highWater: null });
     const encodeRows = (times: Array<bigint | null>, scores: number[]) => {
       const parts = times.flatMap((t) => [id, time(t)]);

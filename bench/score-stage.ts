@@ -1,8 +1,8 @@
 /**
  * The batch-score stage alone, for comparing ways of reading, scoring and staging a chunk: every chunk
  * of one run of `--leads` leads read, scored and staged (each chunk's transaction rolled back), with the
- * chunks' concurrency, and the CPU seconds of this process (its model threads included) and of
- * PostgreSQL's processes. `node dist/bench/score-stage.js --leads 1000000 --repeat 3`
+ * chunks' concurrency, and the CPU seconds of this process (its model threads included; its main thread
+ * alone in brackets) and of PostgreSQL's processes. `node dist/bench/score-stage.js --leads 1000000 --repeat 3`
  * (its own embedded PostgreSQL under .scoreflow/bench-score or SCOREFLOW_BENCH_HOME, port 5497).
  */
 import fs from 'node:fs';
@@ -24,20 +24,31 @@ import { positiveInt } from './report.js';
 
 const RUN = 'bench-score-stage';
 
+/** The fields of a /proc stat file after the command name: [1] the parent, [11] and [12] user and system ticks. */
+const statFields = (file: string) => {
+  const stat = fs.readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
+const TICK = 100;
+
 /** CPU seconds (user + system) of the processes whose parent is `parent`, PostgreSQL's backends and helpers. */
 function childrenCpu(parent: number): number {
-  const tick = 100;
   let total = 0;
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === parent) total += (Number(fields[11]) + Number(fields[12])) / tick;
+      const fields = statFields(`/proc/${pid}/stat`);
+      if (Number(fields[1]) === parent) total += (Number(fields[11]) + Number(fields[12])) / TICK;
     } catch {
       // The process ended meanwhile.
     }
   }
   return total;
+}
+
+/** CPU seconds of this process's main thread (the event loop: parsing, encoding, I/O), without the model's thread and V8's helpers. */
+function mainThreadCpu(): number {
+  const fields = statFields(`/proc/self/task/${process.pid}/stat`);
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
 }
 
 const opts = new Command()
@@ -86,6 +97,7 @@ try {
   console.log(`onnxruntime alone: ${Math.round((alone.rows * 1000) / alone.ms).toLocaleString('en')} rows/s; ${chunks} chunks of ${chunkSize}, concurrency ${concurrency}`);
   for (let i = 0; i < opts.repeat; i++) {
     const cpu = process.cpuUsage();
+    const mainCpu = mainThreadCpu();
     const pgCpu = childrenCpu(postmaster);
     const start = performance.now();
     let next = 0;
@@ -110,7 +122,8 @@ try {
     const rss = process.memoryUsage().rss;
     console.log(
       `run ${i + 1}: ${scored.toLocaleString('en')} rows (${rejected.toLocaleString('en')} rejected) in ${(ms / 1000).toFixed(2)} s = ${Math.round((scored * 1000) / ms).toLocaleString('en')} rows/s` +
-      ` (${((alone.ms / alone.rows) * scored / ms * 100).toFixed(0)}% of onnxruntime alone); CPU worker ${((used.user + used.system) / 1e6).toFixed(2)} s,` +
+      ` (${((alone.ms / alone.rows) * scored / ms * 100).toFixed(0)}% of onnxruntime alone); CPU worker ${((used.user + used.system) / 1e6).toFixed(2)} s` +
+      ` (main thread ${(mainThreadCpu() - mainCpu).toFixed(2)} s),` +
       ` PostgreSQL ${(childrenCpu(postmaster) - pgCpu).toFixed(2)} s; RSS ${Math.round(rss / 2 ** 20)} MiB`,
     );
   }

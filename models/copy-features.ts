@@ -60,17 +60,35 @@ interface Plan {
   min: number;
   max: number;
   words: Array<Buffer | null>;
+  /** 1 + the first of the words with a length and first byte (see wordKey), 0 for none. */
+  heads: Int32Array;
+  /** 1 + the next word after each with the same key, 0 at the end. */
+  nexts: Int32Array;
 }
 
+/** A category word's slot in Plan.heads: its length (the longest share one) and first byte. */
+const wordKey = (length: number, first: number) => (Math.min(length, 63) << 8) | first;
+const NO_WORDS = new Int32Array(0);
+
 function planOf(input: CardInput, caseInsensitive: boolean, encoding: FieldEncoding): Plan {
-  if (input.type === 'integer') return { input, kind: 0, encoding: encoding.startsWith('int') ? encoding : 'text', min: input.min, max: input.max, words: [] };
-  if (input.type === 'boolean') return { input, kind: 1, encoding: encoding === 'bool' ? encoding : 'text', min: 0, max: 0, words: [] };
+  const none = { words: [], heads: NO_WORDS, nexts: NO_WORDS };
+  if (input.type === 'integer') return { input, kind: 0, encoding: encoding.startsWith('int') ? encoding : 'text', min: input.min, max: input.max, ...none };
+  if (input.type === 'boolean') return { input, kind: 1, encoding: encoding === 'bool' ? encoding : 'text', min: 0, max: 0, ...none };
   // Only a category that parseFeature would accept as it stands can be matched without it.
   const words = input.categories.map((c) => {
     const canonical = c === c.trim() && c !== '' && !/[\\\t\n\r]/.test(c) && (!caseInsensitive || c === c.toLowerCase());
     return canonical ? Buffer.from(c, 'utf8') : null;
   });
-  return { input, kind: 2, encoding: 'text', min: 0, max: 0, words };
+  const heads = new Int32Array(64 << 8);
+  const nexts = new Int32Array(words.length);
+  for (let c = words.length - 1; c >= 0; c--) {
+    const word = words[c];
+    if (!word) continue;
+    const key = wordKey(word.length, word[0]!);
+    nexts[c] = heads[key]!;
+    heads[key] = c + 1;
+  }
+  return { input, kind: 2, encoding: 'text', min: 0, max: 0, words, heads, nexts };
 }
 
 /**
@@ -90,6 +108,7 @@ export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEnc
   const start = new Int32Array(fields);
   const end = new Int32Array(fields);
   let source: Buffer = Buffer.alloc(0);
+  let view = new DataView(source.buffer, source.byteOffset, source.length);
   let pos = 0;
   let ended = false;
   let lastId = -1;
@@ -110,11 +129,11 @@ export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEnc
   const binary = (plan: Plan, s: number): number | string => {
     if (plan.encoding === 'bool') return source[s] === 1 ? 1 : 0;
     if (plan.encoding === 'int8') {
-      const big = source.readBigInt64BE(s);
+      const big = view.getBigInt64(s);
       const v = Number(big);
       return Number.isSafeInteger(v) && v >= plan.min && v <= plan.max ? v : slowText(plan, big.toString());
     }
-    const v = plan.encoding === 'int4' ? source.readInt32BE(s) : source.readInt16BE(s);
+    const v = plan.encoding === 'int4' ? view.getInt32(s) : view.getInt16(s);
     return v >= plan.min && v <= plan.max ? v : slowText(plan, String(v));
   };
 
@@ -151,20 +170,23 @@ export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEnc
       return slow(plan, s, e);
     }
     const n = e - s;
-    next: for (let c = 0; c < plan.words.length; c++) {
-      const word = plan.words[c];
-      if (!word || word.length !== n) continue;
-      for (let j = 0; j < n; j++) {
+    if (n === 0) return slow(plan, s, e);
+    let first = source[s]!;
+    if (caseInsensitive && first >= 0x41 && first <= 0x5a) first += 0x20;
+    next: for (let c = plan.heads[wordKey(n, first)]!; c !== 0; c = plan.nexts[c - 1]!) {
+      const word = plan.words[c - 1]!;
+      if (word.length !== n) continue;
+      for (let j = 1; j < n; j++) {
         let b = source[s + j]!;
         if (caseInsensitive && b >= 0x41 && b <= 0x5a) b += 0x20;
         if (b !== word[j]) continue next;
       }
-      return c;
+      return c - 1;
     }
     return slow(plan, s, e);
   };
 
-  const int32 = (i: number) => (source[i]! << 24) | (source[i + 1]! << 16) | (source[i + 2]! << 8) | source[i + 3]!;
+  const int32 = (i: number) => view.getInt32(i);
   /** A rejection: the lead id and updated_at as text (COPY text's \\N for a NULL updated_at), and why. */
   const reject = (rejected: Rejection[], reason: string) => rejected.push({
     leadId: String(source.readBigInt64BE(start[0]!)),
@@ -181,7 +203,10 @@ export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEnc
      * with the COPY's trailer.
      */
     fill(bytes: Buffer, length: number, slice: LeadSlice, rejected: Rejection[], last = false): void {
-      source = bytes;
+      if (bytes !== source) {
+        source = bytes;
+        view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      }
       if (pos === 0) {
         if (length >= 11 && source.toString('latin1', 0, 11) !== 'PGCOPY\n\xff\r\n\0') throw new Error('not a binary COPY: the signature is missing');
         if (length < HEADER || (length < HEADER + int32(HEADER - 4))) {
@@ -234,7 +259,8 @@ export function makeCopyLeadParser(card: ModelCard, encodings: readonly FieldEnc
             reason = v;
             break;
           }
-          slice.columns[k]![r] = v;
+          if (plans[k]!.kind === 2) (slice.columns[k] as CodeColumn)[r] = v;
+          else (slice.columns[k] as Float32Array)[r] = v;
         }
         if (reason !== undefined) {
           reject(rejected, reason);

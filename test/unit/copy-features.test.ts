@@ -148,6 +148,23 @@ describe('reading binary COPY bytes into model inputs', () => {
     }
   });
 
+  it('maps categories that share a length and first byte each to its own code, and rejects an unknown one of that shape with parseFeature\'s reason', () => {
+    const long = (n: number) => 'x'.repeat(n);
+    const categories = ['outbound', 'overseas', 'oVerseen', 'web', long(63), long(64), long(70), 'ouTbound'];
+    const shared: ModelCard = { ...card, inputs: card.inputs.map((i) => (i.name === 'industry' ? { ...i, categories } : i)) };
+    const raws = ['outbound', 'overseas', 'OVERSEAS', 'oVerseen', 'overseen', 'ouTbound', 'outboard', 'Outboard', 'o', 'w', 'web', 'wEb',
+      long(63), long(64), long(70), long(65), long(62), `${long(63)}y`];
+    const leads = raws.map((raw, i) => lead(i + 1, withField('industry', raw)));
+    for (const c of [shared, { ...shared, categories_case: 'sensitive' as const }]) {
+      const got = parseAll(c, copyOf(leads));
+      expect(got).toMatchObject(prepared(c, leads));
+      const mapped = Object.fromEntries(got.rows.map((r) => [raws[Number(r.leadId) - 1], r.values[1]]));
+      for (const raw of ['outbound', 'overseas', 'web', long(63), long(64), long(70)]) expect(mapped[raw]).toBe(raw);
+      expect(got.rejected.find((r) => r.leadId === '7')?.reason).toBe('industry "outboard" is not one of the card\'s categories');
+      expect(got.rejected.find((r) => r.leadId === '16')?.reason).toMatch(/^industry "x{40}…" is not one of the card's categories$/);
+    }
+  });
+
   it('fills slices up to their capacity and carries on where it stopped', () => {
     const leads = Array.from({ length: 23 }, (_, i) => lead(i + 1, i % 5 === 0 ? withField('company_size', '0') : good));
     const got = parseAll(card, copyOf(leads), 4);

@@ -1,20 +1,22 @@
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
-import { currentWithModel } from './current-shape.js';
+import { scoredByModel } from './current-shape.js';
 
 /** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
 export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
 
+type ModelTest = Awaited<ReturnType<typeof scoredByModel>>;
+
 /**
- * Rows already scored (in the pipeline's current-result table, `current` as currentWithModel gives it), or
- * already rejected by a published run of the same pipeline, at exactly their current change time by this
- * model: two anti-joins, set-based, for a pass over every row.
+ * Rows already scored (in the pipeline's current-result table, `byModel` as scoredByModel gives it), or already
+ * rejected by a published run of the same pipeline, at exactly their current change time by this model: two
+ * anti-joins, set-based, for a pass over every row.
  */
-const alreadyHandled = (current: string, key: string, change: string) => ({
+const alreadyHandled = (current: string, byModel: ModelTest, key: string, change: string) => ({
   joins: '',
   filter: `
   not exists (select 1 from ${current} s
-              where s.lead_id = l.${key} and s.model_sha256 = $3 and s.source_updated_at = l.${change})
+              where s.lead_id = l.${key} and ${byModel('s', '$3')} and s.source_updated_at = l.${change})
   and not exists (select 1 from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                   where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
                     and pr.status = 'published' and pr.model_sha256 = $3
@@ -25,10 +27,10 @@ const alreadyHandled = (current: string, key: string, change: string) => ({
  * The same test as probes: one index lookup per row into each table (a LATERAL with LIMIT is never turned
  * into a hash join). For the few rows changed since the watermark, instead of hashing the whole current table.
  */
-const alreadyHandledByProbes = (current: string, key: string, change: string) => ({
+const alreadyHandledByProbes = (current: string, byModel: ModelTest, key: string, change: string) => ({
   joins: `
   left join lateral (select true as hit from ${current} s
-                     where s.lead_id = l.${key} and s.model_sha256 = $3 and s.source_updated_at = l.${change} limit 1) scored on true
+                     where s.lead_id = l.${key} and ${byModel('s', '$3')} and s.source_updated_at = l.${change} limit 1) scored on true
   left join lateral (select true as hit from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                      where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
                        and pr.status = 'published' and pr.model_sha256 = $3
@@ -66,7 +68,7 @@ export async function snapshotRunLeads(
   const params: unknown[] = [p.runId, p.chunkSize];
   if (p.mode.kind === 'unscored') {
     params.push(p.modelSha256);
-    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(await currentWithModel(client, p.current), key, change);
+    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(p.current, await scoredByModel(client, p.current), key, change);
     joins = handled.joins;
     filters.push(handled.filter);
     if (p.mode.since) {

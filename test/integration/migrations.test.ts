@@ -36,6 +36,13 @@ function migrationSteps(url: string, direction: 'up' | 'down', count: number) {
   });
 }
 
+/** A table's or view's columns, in order. */
+async function columnsOf(client: pg.Client, table: string): Promise<string[]> {
+  const { rows } = await client.query<{ c: string[] }>(
+    'select array_agg(attname::text order by attnum) as c from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped', [table]);
+  return rows[0]!.c;
+}
+
 describe('migrations', () => {
   it('can run from two processes at once and twice in a row, applying each migration exactly once', async () => {
     const url = await freshDatabase();
@@ -104,8 +111,7 @@ describe('migrations', () => {
       const staged = 'select * from scoring.staged_scores order by run_id, lead_id';
       const historyBefore = (await client.query(history)).rows;
       const stagedBefore = (await client.query(staged)).rows;
-      const columns = async (table: string) => (await client.query(
-        `select array_agg(attname::text order by attnum) as c from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped`, [table])).rows[0].c as string[];
+      const columns = (table: string) => columnsOf(client, table);
       const historyColumns = await columns('scoring.lead_score_history');
 
       await migrationSteps(url, 'up', 1);
@@ -158,8 +164,7 @@ describe('migrations', () => {
          from generate_series(1, 5) id`);
       const scores = 'select * from scoring.lead_scores order by lead_id';
       const before = (await client.query(scores)).rows;
-      const columns = async (table: string) => (await client.query(
-        `select array_agg(attname::text order by attnum) as c from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped`, [table])).rows[0].c as string[];
+      const columns = (table: string) => columnsOf(client, table);
       const viewColumns = await columns('scoring.lead_scores');
 
       await migrationSteps(url, 'up', 1);

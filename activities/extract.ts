@@ -12,6 +12,7 @@ import { assertRunId, type ActivityDeps, type RunRef } from './deps.js';
 import { stagePipeline, type StagePipeline } from './pipeline.js';
 import { measured } from './metrics-interceptor.js';
 import { makeScoreChunk } from './score.js';
+import { makePublishRun, type PublishResult } from './store.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
 import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
@@ -22,6 +23,8 @@ export interface ExtractInput extends RunRef {
   full: boolean;
   /** Score the snapshot here when it is one chunk of a probability pipeline (a morning's changes), sparing a round trip through the workflow. */
   scoreSingleChunk?: boolean;
+  /** With `scoreSingleChunk`: then also judge and publish that run as publishRun with `gate` does, if the pipeline has no challenger. */
+  publishSingleChunk?: boolean;
 }
 
 export interface ExtractResult {
@@ -34,21 +37,29 @@ export interface ExtractResult {
   challenger: boolean;
   /** Chunks scored by extract itself (with `scoreSingleChunk`): the workflow schedules the others. Absent: none. */
   scoredChunks?: number;
+  /** What publishRun with `gate` returned, when extract judged (and, if it passed, published) the run itself (`publishSingleChunk`). */
+  published?: PublishResult;
 }
 
 /**
  * Stage 1: checks the run's pipeline's model and source, then snapshots the rows to score into scoring.run_leads.
  * A rerun of a run that already has its snapshot returns it unchanged, so retries score the same set. With
- * `scoreSingleChunk`, a snapshot of one chunk is then scored as scoreChunk would (once committed, so a retry finds it staged).
+ * `scoreSingleChunk`, a snapshot of one chunk is then scored as scoreChunk would (once committed, so a retry finds it staged);
+ * with `publishSingleChunk` too, and no challenger to score first, the run is then judged and published as publishRun
+ * with `gate` would (each step in its transaction, so a retry finds what is done).
  */
 export function makeExtract(deps: ActivityDeps) {
   const scoreChunk = makeScoreChunk(deps);
+  const publishRun = makePublishRun(deps);
   return (input: ExtractInput): Promise<ExtractResult> => withHeartbeats(async () => {
     const extracted = await extractLeads(input);
     if (!input.scoreSingleChunk || extracted.chunks !== 1 || stagePipeline(deps, input.pipeline).definition.output.kind === 'top-k') return extracted;
-    // Counted as the batch-score stage's work, as if its own activity had done it.
-    await measured('scoreChunk', input.pipeline, () => scoreChunk({ runId: input.runId, pipeline: input.pipeline, chunk: 0, modelSha256: extracted.modelSha256 }));
-    return { ...extracted, scoredChunks: 1 };
+    const { runId, pipeline, asOf } = input;
+    // Counted as the batch-score and store stages' work, as if their own activities had done it.
+    await measured('scoreChunk', pipeline, () => scoreChunk({ runId, pipeline, chunk: 0, modelSha256: extracted.modelSha256 }));
+    if (!input.publishSingleChunk || extracted.challenger) return { ...extracted, scoredChunks: 1 };
+    const published = await measured('publishRun', pipeline, () => publishRun({ runId, pipeline, asOf, gate: true }));
+    return { ...extracted, scoredChunks: 1, published };
   });
 
   async function extractLeads(input: ExtractInput): Promise<ExtractResult> {

@@ -60,7 +60,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     mark('running');
     // Extract scores a snapshot of one chunk itself (a morning's changes); runs recorded before scheduled every chunk.
     const scoreSingleChunk = patched('score-single-chunk-at-extract');
-    const extracted = await extractLeads({ ...run, full: input.full ?? false, ...(scoreSingleChunk ? { scoreSingleChunk } : {}) });
+    // And then judges and publishes it, if the pipeline has no challenger; runs recorded before published it in publishRun.
+    const publishSingleChunk = scoreSingleChunk && patched('publish-single-chunk-at-extract');
+    const extracted = await extractLeads({
+      ...run, full: input.full ?? false, ...(scoreSingleChunk ? { scoreSingleChunk } : {}), ...(publishSingleChunk ? { publishSingleChunk } : {}),
+    });
 
     progress.stage = 'batch-score';
     progress.chunksTotal = extracted.chunks;
@@ -82,9 +86,10 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     // Runs recorded before the quality gate went straight to store; the patch keeps them replayable.
     if (patched('quality-gate')) {
       progress.stage = 'gate';
-      // The store stage judges the run and publishes it if it passes, in one activity; runs recorded before asked evaluateGate first.
+      // The store stage judges the run and publishes it if it passes, in one activity (extract did, for a run of one chunk);
+      // runs recorded before asked evaluateGate first.
       const judge = patched('publish-with-gate') ? async () => {
-        const judged = await CancellationScope.nonCancellable(() => publishRun({ ...run, gate: true }));
+        const judged = extracted.published ?? await CancellationScope.nonCancellable(() => publishRun({ ...run, gate: true }));
         if (!judged.held) stored = judged;
         return judged.gate!;
       } : undefined;

@@ -113,6 +113,20 @@ describe('the quality gate', () => {
     expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining('is not awaiting approval: already decided (reject by bob)') });
   });
 
+  it('holds a morning of one chunk, which extract judges itself, until a person approves it; publishRun then publishes it', async () => {
+    const h = await publishedOnce({ SCOREFLOW_CHUNK_SIZE: '5000' });
+    await driftLeads(h);
+    const handle = await heldAtGate(h);
+    expect(await h.query<{ n: number }>(`select count(*)::int as n from scoring.lead_scores where run_id = 'lead-scoring-${SECOND}'`)).toEqual([{ n: 0 }]);
+
+    await handle.signal(decideSignal, { decision: 'approve', by: 'dana', reason: 'the campaign explains it' });
+    const result = await handle.result() as PipelineResult;
+    expect(result).toMatchObject({ chunks: 1, published: 2000, gate: { verdict: 'breach', decision: { decision: 'approve', by: 'dana' } } });
+    expect(await h.query<{ n: number }>(`select count(*)::int as n from scoring.lead_scores where run_id = 'lead-scoring-${SECOND}'`)).toEqual([{ n: 2000 }]);
+    const events = (JSON.parse(await exportHistory(h.rt, `lead-scoring-${SECOND}`)) as { events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }> }).events;
+    expect(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean)).toEqual(['extractLeads', 'recordGateDecision', 'publishRun']);
+  });
+
   it('takes the configured default when nobody decides in time, recorded as the timeout\'s decision', async () => {
     const h = await publishedOnce({ SCOREFLOW_APPROVAL_TIMEOUT: '2s' });
     const before = await h.publishedTables();

@@ -27,7 +27,7 @@ async function replayAll(workflowsPath: string) {
 }
 
 describe('recorded workflow histories', () => {
-  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a run without one (no challenger activity), a rollback, a run held at the quality gate and approved, one that passed it, judged and published by one activity, and a morning of one chunk scored by extract', () => {
+  it('include a success, a failure, a reset, retried activities, a cancel, a scheduled launch, a scheduled run, the CRM stage, a recommender run, one with search attributes and activity summaries, a challenger, a run without one (no challenger activity), a rollback, a run held at the quality gate and approved, one that passed it, judged and published by one activity, a morning of one chunk scored by extract, and one also judged and published there', () => {
     expect(histories.map((h) => h.file).sort()).toEqual([
       'lead-scoring-cancelled-mid-scoring.json',
       'lead-scoring-failed-source-missing.json',
@@ -35,6 +35,7 @@ describe('recorded workflow histories', () => {
       'lead-scoring-gate-passed-published-at-once.json',
       'lead-scoring-gated-approved.json',
       'lead-scoring-morning-in-one-chunk.json',
+      'lead-scoring-morning-published-at-extract.json',
       'lead-scoring-reset-after-bad-token.json',
       'lead-scoring-rollback.json',
       'lead-scoring-success-7-chunks.json',
@@ -64,6 +65,8 @@ describe('recorded workflow histories', () => {
     expect(activities('lead-scoring-gate-passed-published-at-once.json')).toEqual(['extractLeads', 'scoreChunk', 'scoreChunk', 'scoreChunk', 'publishRun']);
     // A morning of one chunk: extract scored it (patch score-single-chunk-at-extract).
     expect(activities('lead-scoring-morning-in-one-chunk.json')).toEqual(['extractLeads', 'publishRun']);
+    // And judged and published there too (patch publish-single-chunk-at-extract).
+    expect(activities('lead-scoring-morning-published-at-extract.json')).toEqual(['extractLeads']);
     expect(activities('lead-scoring-rollback.json')).toEqual(expect.arrayContaining(['rollbackRun', 'prepareCrmSync', 'finishCrmSync']));
     // Cancelled mid-scoring: the chunk in flight was cancelled, and the run closed as cancelled after recording it.
     expect(events('lead-scoring-cancelled-mid-scoring.json').map((e) => e.eventType)).toEqual(

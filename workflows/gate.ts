@@ -50,7 +50,8 @@ const { evaluateGate, recordGateDecision } = proxyActivities<ScoringActivities>(
 /**
  * The quality gate before the store stage: a run that passes goes on at once; one that breaches a threshold
  * waits (`onWait` is told) for a `decide` signal, or for its approval timeout, which takes the configured default.
- * `judge` gives the verdict (by default the evaluateGate activity; the store stage's when it publishes a run that passes).
+ * `judge` gives the verdict (by default the evaluateGate activity; the store stage's, or extract's for a run of one chunk,
+ * when the activity that judged it also publishes a run that passes).
  */
 export async function qualityGate(run: RunRef, onWait: () => void, judge: () => Promise<GateVerdict> = () => evaluateGate(run)): Promise<GateOutcome> {
   let signalled: GateDecision | undefined;

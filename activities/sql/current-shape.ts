@@ -18,6 +18,14 @@ export function currentColumns(shape: CurrentShape): string[] {
   return ['lead_id', 'score', 'bucket', ...(shape.namesModel ? MODEL_COLUMNS : []), 'run_id', 'source_updated_at', 'scored_at'];
 }
 
+/** An upsert's or a merge's SET list: every one of `columns` but the key, from the row `from` (`excluded`, or the merge's source). */
+export function overwriteFrom(columns: readonly string[], from: string): string {
+  return columns.filter((c) => c !== 'lead_id').map((c) => `${c} = ${from}.${c}`).join(', ');
+}
+
+/** Whether a table with these columns names the model on each row. */
+const hasModelColumns = (columns: readonly string[]) => MODEL_COLUMNS.every((c) => columns.includes(c));
+
 interface Catalog {
   kind: string | null;
   columns: string[];
@@ -53,7 +61,7 @@ export async function currentShape(db: Pool | PoolClient, table: string): Promis
   if (missing.length > 0 || !uniqueKey || (model.length > 0 && model.length < MODEL_COLUMNS.length)) {
     throw new DatabaseSchemaInvalid(`the current-score sink ${table} (columns ${columns.join(', ')}) is not shaped like scoring.lead_scores_rows: it needs ${CURRENT_COLUMNS.join(', ')} with a primary key on lead_id, and either all of ${MODEL_COLUMNS.join(', ')} or none of them`);
   }
-  return { namesModel: model.length > 0 };
+  return { namesModel: hasModelColumns(columns) };
 }
 
 /**
@@ -62,8 +70,7 @@ export async function currentShape(db: Pool | PoolClient, table: string): Promis
  * run's audit row (one hash of scoring.pipeline_runs, a few rows per day).
  */
 export async function currentWithModel(db: Pool | PoolClient, table: string): Promise<string> {
-  const { columns } = await catalogOf(db, table);
-  if (MODEL_COLUMNS.every((c) => columns.includes(c))) return table;
+  if (hasModelColumns((await catalogOf(db, table)).columns)) return table;
   return `(select c.*, r.model_name, r.model_version, r.model_sha256 from ${table} c left join scoring.pipeline_runs r on r.run_id = c.run_id)`;
 }
 
@@ -72,8 +79,7 @@ export async function currentWithModel(db: Pool | PoolClient, table: string): Pr
  * parameter): the row's own column if the table names the model per row, else its run's audit row.
  */
 export async function scoredByModel(db: Pool | PoolClient, table: string): Promise<(alias: string, sha: string) => string> {
-  const { columns } = await catalogOf(db, table);
-  if (MODEL_COLUMNS.every((c) => columns.includes(c))) return (alias, sha) => `${alias}.model_sha256 = ${sha}`;
+  if (hasModelColumns((await catalogOf(db, table)).columns)) return (alias, sha) => `${alias}.model_sha256 = ${sha}`;
   // `is true` keeps the IN from being pulled up into a join: the model's runs are hashed once per statement, not
   // looked up again for each of a morning's 20,000 probes (their snapshot at 1M: 170-180 ms by a join, 100 ms so).
   return (alias, sha) => `(${alias}.run_id in (select run_id from scoring.pipeline_runs where model_sha256 = ${sha})) is true`;

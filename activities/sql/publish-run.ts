@@ -2,7 +2,7 @@ import type { PoolClient } from '../../db/pool.js';
 import { chunksRecordedAggregates } from './stage-chunk.js';
 import { attachRunTable, createRunHistoryPartition, historyShape, runStagingTable, type HistoryShape } from './run-tables.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
-import { currentColumns, currentShape, MODEL_COLUMNS, type CurrentShape } from './current-shape.js';
+import { currentColumns, currentShape, MODEL_COLUMNS, overwriteFrom, type CurrentShape } from './current-shape.js';
 
 /** A pipeline's sink tables (current result per key, every result), validated and quoted for SQL. */
 export interface SinkTables {
@@ -105,7 +105,6 @@ async function writeCurrentScores(
   const fromRun = new Set<string>(MODEL_COLUMNS);
   const runScores = `select ${columns.map((c) => (fromRun.has(c) ? `r.${c}` : `s.${c}`)).join(', ')}
      from ${p.scores} s ${p.shape.namesModel ? 'join scoring.pipeline_runs r using (run_id) ' : ''}where s.run_id = $1`;
-  const updated = columns.filter((c) => c !== 'lead_id');
   const notNewer = (current: string, run: string) =>
     `(${current}.source_updated_at is null or ${run}.source_updated_at is null or ${current}.source_updated_at <= ${run}.source_updated_at)`;
   const { rows: [table] } = await client.query<{ estimate: number }>('select greatest(reltuples, 0)::float8 as estimate from pg_class where oid = $1::regclass', [p.current]);
@@ -113,7 +112,7 @@ async function writeCurrentScores(
     const upserted = await client.query(
       `insert into ${p.current} as ls (${columns.join(', ')})
        ${runScores}
-       on conflict (lead_id) do update set ${updated.map((c) => `${c} = excluded.${c}`).join(', ')}
+       on conflict (lead_id) do update set ${overwriteFrom(columns, 'excluded')}
        where ${notNewer('ls', 'excluded')}`,
       [p.runId],
     );
@@ -123,7 +122,7 @@ async function writeCurrentScores(
   await useBulkWorkMem(client);
   const merged = await client.query(
     `merge into ${p.current} ls using (${runScores}) s on ls.lead_id = s.lead_id
-     when matched and ${notNewer('ls', 's')} then update set ${updated.map((c) => `${c} = s.${c}`).join(', ')}
+     when matched and ${notNewer('ls', 's')} then update set ${overwriteFrom(columns, 's')}
      when not matched then insert (${columns.join(', ')}) values (${columns.map((c) => `s.${c}`).join(', ')})`,
     [p.runId],
   );

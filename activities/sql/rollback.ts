@@ -3,7 +3,7 @@ import { RollbackTargetInvalid } from '../../lib/errors.js';
 import type { LeadsTable } from '../../source/leads-table.js';
 import type { SinkTables } from './publish-run.js';
 import { RECS_PUBLISHED_CHANNEL } from './publish-recs.js';
-import { currentColumns, currentShape } from './current-shape.js';
+import { currentColumns, currentShape, overwriteFrom } from './current-shape.js';
 
 /** The run a rollback republishes, as its audit row has it. */
 export interface RollbackTarget {
@@ -79,7 +79,7 @@ export async function restoreLeadScores(
   const restored = await client.query(
     `insert into ${p.sinks.current} as c (${columns.join(', ')})
      select ${columns.map((c) => (c === 'model_name' ? "coalesce(model_name, '')" : c)).join(', ')} from rollback_state
-     on conflict (lead_id) do update set ${columns.filter((c) => c !== 'lead_id').map((c) => `${c} = excluded.${c}`).join(', ')}`,
+     on conflict (lead_id) do update set ${overwriteFrom(columns, 'excluded')}`,
   );
   await client.query(
     `update scoring.watermarks set source_high_water = null, model_sha256 = coalesce((select model_sha256 from scoring.pipeline_runs where run_id = $2), model_sha256),

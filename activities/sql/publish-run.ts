@@ -93,8 +93,9 @@ const BULK_ROWS = 50_000;
  * small run upserts (one index probe per row, whatever the table's statistics say). A large one merges,
  * by one hash join of the run's scores with the table: at 1M rows into an empty table 2.8× faster than
  * the upsert. Into a full table, an update of the held keys then an insert of the others joined the two
- * tables twice; the merge joins them once (backend CPU 6.6 → 4.5 s at 1M, with the hash in memory). Nested loops are ruled out because a table whose statistics say "empty" (the
- * first run, or before autovacuum has analysed it) would otherwise be scanned once per row as it fills.
+ * tables twice; the merge joins them once (backend CPU 6.6 → 4.5 s at 1M, with the hash in memory).
+ * Nested loops are ruled out because a table whose statistics say "empty" (the first run, or before
+ * autovacuum has analysed it) would otherwise be scanned once per row as it fills.
  */
 async function writeCurrentScores(
   client: PoolClient,

@@ -58,7 +58,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     ...SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`])];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-    args.push('--db-filename', opts.dbFile);
+    // A commit appends to SQLite's write-ahead log instead of rewriting a rollback journal with an fsync per
+    // step: a morning's workflow tasks take milliseconds less each. A killed server loses nothing; a crash of
+    // the machine itself may lose its last few transactions, as with any SQLite database in this mode.
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   const logFd = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', logFd, logFd] });

@@ -16,7 +16,11 @@ import { makePublishRun, type PublishResult } from './store.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
 import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
-import { snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
+import { keyIsUnique, snapshotOneChunkRows, snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
+import { featureSelect } from './sql/read-chunk-leads.js';
+import { scoreLeadRows } from './stage-lead-chunk.js';
+import { boundActivity } from './cancellation.js';
+import type { LoadedModel } from '../models/load-model.js';
 
 export interface ExtractInput extends RunRef {
   /** Rescore every lead, not only new and changed ones. */
@@ -56,7 +60,7 @@ export function makeExtract(deps: ActivityDeps) {
     if (!input.scoreSingleChunk || extracted.chunks !== 1 || stagePipeline(deps, input.pipeline).definition.output.kind === 'top-k') return extracted;
     const { runId, pipeline, asOf } = input;
     // Counted as the batch-score and store stages' work, as if their own activities had done it.
-    await measured('scoreChunk', pipeline, () => scoreChunk({ runId, pipeline, chunk: 0, modelSha256: extracted.modelSha256 }));
+    if (!extracted.scoredChunks) await measured('scoreChunk', pipeline, () => scoreChunk({ runId, pipeline, chunk: 0, modelSha256: extracted.modelSha256 }));
     if (!input.publishSingleChunk || extracted.challenger) return { ...extracted, scoredChunks: 1 };
     const published = await measured('publishRun', pipeline, () => publishRun({ runId, pipeline, asOf, gate: true }));
     return { ...extracted, scoredChunks: 1, published };
@@ -94,6 +98,11 @@ export function makeExtract(deps: ActivityDeps) {
       }
       // A top-k run publishes a complete set for every customer (readers see one whole run): it takes them all.
       const mode: ExtractMode = topK ? { kind: 'full' } : await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
+      if (input.scoreSingleChunk && modelRef.model && mode.kind === 'unscored' && mode.since && await keyIsUnique(client, pipeline.source)) {
+        const { snapshotted, chunks, scored } = await snapshotAndScoreOneChunk(client, { runId: input.runId, pipeline, model: modelRef.model, since: mode.since, started });
+        deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, scoredChunks: scored ? 1 : 0 }, 'extracted');
+        return { ...result(snapshotted, chunks, 0), ...(scored ? { scoredChunks: 1 } : {}) };
+      }
       const { snapshotted, duplicates } = await snapshotRunLeads(client, {
         runId: input.runId,
         table: pipeline.source,
@@ -105,29 +114,69 @@ export function makeExtract(deps: ActivityDeps) {
       if (topK) await snapshotPopularProducts(client, { runId: input.runId, ...shopTablesOf(pipeline.definition) });
       else await createRunStagingTable(client, input.runId);
       const chunks = Math.ceil(snapshotted / chunkSize);
-      await client.query(
-        `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()
-         where run_id = $1`,
-        [input.runId, snapshotted, chunks, Date.now() - started],
-      );
+      await markExtracted(client, { runId: input.runId, snapshotted, chunks, ms: Date.now() - started });
       deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, duplicates }, 'extracted');
       return result(snapshotted, chunks, duplicates);
     });
   }
 
-/** The probability model in the pipeline's directory, checked against the source table's columns. */
-  async function pinModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string }> {
+  /**
+   * A morning's snapshot and, if its candidates make one chunk, that chunk scored and staged as scoreChunk would,
+   * from one pass over the source (see snapshotOneChunkRows), in the extract's transaction: a retry finds both
+   * committed or neither. More candidates than a chunk are left to the chunk activities, as for any run.
+   */
+  async function snapshotAndScoreOneChunk(
+    client: PoolClient,
+    p: { runId: string; pipeline: StagePipeline; model: LoadedModel; since: Date; started: number },
+  ): Promise<{ snapshotted: number; chunks: number; scored: boolean }> {
+    const { runId, pipeline, model } = p;
+    const { encodings, features } = await featureSelect(client, pipeline.source, model.card.inputs);
+    await createRunStagingTable(client, runId);
+    const readStarted = Date.now();
+    const rows = await snapshotOneChunkRows(client, {
+      runId,
+      table: pipeline.source,
+      current: pipeline.sinks.current,
+      chunkSize: pipeline.definition.sizing.chunkSize,
+      modelSha256: model.sha256,
+      since: p.since,
+      inputs: model.card.inputs.map((i) => i.name),
+      features,
+    });
+    const scoring = await scoreLeadRows({ runId, chunk: 0, model, leads: { rows, encodings }, activity: boundActivity(), started: readStarted });
+    const { rows: [written] } = await client.query<{ snapshotted: number; chunks: number }>(
+      'select coalesce(sum(cardinality(lead_ids)), 0)::int as snapshotted, count(*)::int as chunks from scoring.run_leads where run_id = $1',
+      [runId],
+    );
+    const { snapshotted, chunks } = written!;
+    await markExtracted(client, { runId, snapshotted, chunks, ms: Date.now() - p.started });
+    if (chunks !== 1) return { snapshotted, chunks, scored: false };
+    await measured('scoreChunk', pipeline.definition.id, () => scoring.stage(client));
+    return { snapshotted, chunks, scored: true };
+  }
+
+  /** The probability model in the pipeline's directory, checked against the source table's columns. */
+  async function pinModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string; model: LoadedModel }> {
     const model = await pipeline.model.current();
     await checkLeadsTable(deps.pool, pipeline.source, featureColumns(pipeline.definition, model.card));
-    return { name: model.card.name, version: model.card.version, sha256: model.sha256 };
+    return { name: model.card.name, version: model.card.version, sha256: model.sha256, model };
   }
 
   /** The top-k model in the pipeline's directory (both hashes checked), and the shop's tables. */
-  async function pinTopKModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string }> {
+  async function pinTopKModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string; model?: undefined }> {
     const model = await deps.recsModelSource(pipeline.definition.modelDir).current();
     await checkShopTables(deps.pool, pipeline.definition, pipeline.source);
     return { name: model.card.name, version: model.card.version, sha256: model.sha256 };
   }
+}
+
+/** Records the snapshot's size and time on the run's audit row; its chunks are scored from now on. */
+async function markExtracted(client: PoolClient, p: { runId: string; snapshotted: number; chunks: number; ms: number }): Promise<void> {
+  await client.query(
+    `update scoring.pipeline_runs set leads_extracted = $2, chunks = $3, extract_ms = $4, extracted_at = clock_timestamp(), status = 'scoring', updated_at = now()
+     where run_id = $1`,
+    [p.runId, p.snapshotted, p.chunks, p.ms],
+  );
 }
 
 /** The card's inputs, which a definition that lists its feature columns must cover. */

@@ -55,6 +55,32 @@ async function chunkBounds(client: PoolClient, runId: string, chunk: number): Pr
 }
 
 /**
+ * The card's inputs as the COPY of a chunk selects them from the source row `l` (after its key, presence and
+ * change time): each in its binary form where the parser reads one, else as text (see readChunkLeads), and
+ * which, per input. A change column that is no timestamp or date is SourceSchemaInvalid.
+ */
+export async function featureSelect(
+  client: PoolClient,
+  table: LeadsTable,
+  inputs: readonly CardInput[],
+): Promise<{ encodings: FieldEncoding[]; features: string }> {
+  const changeName = table.columns.change;
+  const types = await columnTypes(client, table, [changeName, ...inputs.map((i) => i.name)]);
+  const changeType = types.get(changeName)?.type;
+  const problem = changeType === undefined ? undefined : changeColumnProblem(table, changeType);
+  if (problem) throw new SourceSchemaInvalid(problem);
+  const encodings = inputs.map((input): FieldEncoding => {
+    const binary = BINARY[types.get(input.name)?.type ?? ''];
+    return binary?.input === input.type ? binary.encoding : 'text';
+  });
+  const features = inputs.map((input, i) => {
+    const asIs = encodings[i] !== 'text' || types.get(input.name)?.text;
+    return `l.${quoteColumn(input.name)}${asIs ? '' : '::text'}`;
+  }).join(', ');
+  return { encodings, features };
+}
+
+/**
  * Streams one chunk of the run's snapshot with its current feature values, through binary COPY, as its
  * bytes (see makeCopyLeadParser): lead_id (int8), present (bool), updated_at (timestamptz), then each
  * input's column, rows in lead_id order. An integer input from a smallint, integer or bigint column and
@@ -69,19 +95,7 @@ export async function readChunkLeads(
   p: { runId: string; chunk: number; table: LeadsTable; inputs: readonly CardInput[] },
 ): Promise<{ rows: Readable; encodings: FieldEncoding[] }> {
   const { key: keyName, change: changeName } = p.table.columns;
-  const types = await columnTypes(client, p.table, [changeName, ...p.inputs.map((i) => i.name)]);
-  const changeType = types.get(changeName)?.type;
-  const problem = changeType === undefined ? undefined : changeColumnProblem(p.table, changeType);
-  if (problem) throw new SourceSchemaInvalid(problem);
-  const encodings = p.inputs.map((input): FieldEncoding => {
-    const binary = BINARY[types.get(input.name)?.type ?? ''];
-    return binary?.input === input.type ? binary.encoding : 'text';
-  });
-  // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
-  const features = p.inputs.map((input, i) => {
-    const asIs = encodings[i] !== 'text' || types.get(input.name)?.text;
-    return `l.${quoteColumn(input.name)}${asIs ? '' : '::text'}`;
-  }).join(', ');
+  const { encodings, features } = await featureSelect(client, p.table, p.inputs);
   const key = quoteColumn(keyName);
   const bounds = await chunkBounds(client, p.runId, p.chunk);
   // Redundant for the result (a joined key equals the chunk's lead_id), it lets the planner scan only the chunk's range.
@@ -90,6 +104,7 @@ export async function readChunkLeads(
   // chunk one merge with a scan of the range is half the work (50,000 leads: 39-55 ms against 100-127 ms).
   // Set for the chunk's transaction, whose other statements join nothing.
   if (bounds?.dense) await client.query('set local enable_nestloop = off');
+  // COPY takes no bind parameters: the run id is a validated workflow id and chunk an integer.
   const sql = `copy (
       select r.lead_id, l.${key} is not null, l.${quoteColumn(changeName)}::timestamptz, ${features}
       from ${chunkLeadIds(p.runId, p.chunk)} left join ${p.table.sql} l on l.${key} = r.lead_id${range}

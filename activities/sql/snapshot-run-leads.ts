@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import pg from 'pg';
+import { copyOut } from '../../db/copy-out.js';
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 import { scoredByModel } from './current-shape.js';
@@ -7,48 +10,61 @@ export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
 
 type ModelTest = Awaited<ReturnType<typeof scoredByModel>>;
 
+/** How the snapshot's statements name the run id, the chunk size and the model's sha256: bind parameters, or literals in a COPY. */
+interface SnapshotRefs {
+  run: string;
+  size: string;
+  sha: string;
+}
+const PARAMS: SnapshotRefs = { run: '$1', size: '$2::int', sha: '$3' };
+
 /**
  * Rows already scored (in the pipeline's current-result table, `byModel` as scoredByModel gives it), or already
  * rejected by a published run of the same pipeline, at exactly their current change time by this model: two
  * anti-joins, set-based, for a pass over every row.
  */
-const alreadyHandled = (current: string, byModel: ModelTest, key: string, change: string) => ({
+const alreadyHandled = (current: string, byModel: ModelTest, key: string, change: string, refs = PARAMS) => ({
   joins: '',
   filter: `
   not exists (select 1 from ${current} s
-              where s.lead_id = l.${key} and ${byModel('s', '$3')} and s.source_updated_at = l.${change})
+              where s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change})
   and not exists (select 1 from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                   where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
-                    and pr.status = 'published' and pr.model_sha256 = $3
-                    and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = $1))`,
+                    and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
+                    and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = ${refs.run}))`,
 });
 
 /**
  * The same test as probes: one index lookup per row into each table (a LATERAL with LIMIT is never turned
  * into a hash join). For the few rows changed since the watermark, instead of hashing the whole current table.
  */
-const alreadyHandledByProbes = (current: string, byModel: ModelTest, key: string, change: string) => ({
+const alreadyHandledByProbes = (current: string, byModel: ModelTest, key: string, change: string, refs = PARAMS) => ({
   joins: `
   left join lateral (select true as hit from ${current} s
-                     where s.lead_id = l.${key} and ${byModel('s', '$3')} and s.source_updated_at = l.${change} limit 1) scored on true
+                     where s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change} limit 1) scored on true
   left join lateral (select true as hit from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                      where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
-                       and pr.status = 'published' and pr.model_sha256 = $3
-                       and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = $1) limit 1) rejected on true`,
+                       and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
+                       and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = ${refs.run}) limit 1) rejected on true`,
   filter: 'scored.hit is null and rejected.hit is null',
 });
 
 /**
  * The snapshot's rows from `ids`, a query of one column `a`: every candidate key once, in key order, as one
- * array. It is cut into chunks of `$2` keys, one run_leads row each; the statement returns the keys written.
+ * array. It is cut into chunks of the chunk size, one run_leads row each (CTE `written`, a row per chunk).
  */
-const writeChunks = (ids: string) => `ids as (${ids}), written as (
+const writeChunks = (ids: string, refs = PARAMS) => `ids as (${ids}), written as (
        insert into scoring.run_leads (run_id, chunk, lead_ids)
-       select $1, g, ids.a[g * $2::int + 1 : (g + 1) * $2::int]
-       from ids cross join generate_series(0, (cardinality(ids.a) - 1) / $2::int) as g
+       select ${refs.run}, g, ids.a[g * ${refs.size} + 1 : (g + 1) * ${refs.size}]
+       from ids cross join generate_series(0, (cardinality(ids.a) - 1) / ${refs.size}) as g
        returning cardinality(lead_ids) as n
-     )
-     select coalesce(sum(n), 0)::int as n from written`;
+     )`;
+
+/** Records the statement's start as the run's snapshot time (the watermark never passes it). */
+const stamped = (refs = PARAMS) => `stamped as (update scoring.pipeline_runs set snapshot_at = statement_timestamp() where run_id = ${refs.run})`;
+
+/** What a snapshot statement ending in writeChunks returns: the keys written. */
+const COUNT_WRITTEN = 'select coalesce(sum(n), 0)::int as n from written';
 
 /**
  * Takes the run's snapshot in one statement: candidate rows of the source table (its key and change
@@ -64,6 +80,7 @@ export async function snapshotRunLeads(
   const key = quoteColumn(p.table.columns.key);
   const change = quoteColumn(p.table.columns.change);
   const filters = [`l.${key} is not null`];
+  let source = `${p.table.sql} l`;
   let joins = '';
   const params: unknown[] = [p.runId, p.chunkSize];
   if (p.mode.kind === 'unscored') {
@@ -73,14 +90,15 @@ export async function snapshotRunLeads(
     filters.push(handled.filter);
     if (p.mode.since) {
       params.push(p.mode.since);
-      filters.push(`l.${change} > $${params.length}`);
+      // The rows changed since, in key order, so the probes walk the current table's key index and pages in
+      // order (20,000 probes into 1M rows: 95-99 ms against 111-120 ms in the order the change index gave).
+      source = `(select ${key}, ${change} from ${p.table.sql} where ${change} > $${params.length} order by ${key} offset 0) l`;
     }
   }
-  const candidates = `from ${p.table.sql} l ${joins} where ${filters.join(' and ')}`;
-  const stamped = 'stamped as (update scoring.pipeline_runs set snapshot_at = statement_timestamp() where run_id = $1)';
+  const candidates = `from ${source} ${joins} where ${filters.join(' and ')}`;
   if (await keyIsUnique(client, p.table)) {
     const snapshot = await client.query<{ n: number }>(
-      `with ${stamped}, ${writeChunks(`select array_agg(l.${key} order by l.${key}) as a ${candidates}`)}`,
+      `with ${stamped()}, ${writeChunks(`select array_agg(l.${key} order by l.${key}) as a ${candidates}`)} ${COUNT_WRITTEN}`,
       params,
     );
     return { snapshotted: snapshot.rows[0]!.n, duplicates: 0 };
@@ -94,7 +112,7 @@ export async function snapshotRunLeads(
        from candidates where copies > 1
        order by lead_id, updated_at desc
        on conflict do nothing
-     ), ${stamped}, ${writeChunks('select array_agg(lead_id order by lead_id) as a from candidates where copies = 1')}`,
+     ), ${stamped()}, ${writeChunks('select array_agg(lead_id order by lead_id) as a from candidates where copies = 1')} ${COUNT_WRITTEN}`,
     params,
   );
   // Only duplicate keys are rejected at extract (chunk null), and a run is extracted once: these are this statement's.
@@ -103,6 +121,37 @@ export async function snapshotRunLeads(
     [p.runId],
   );
   return { snapshotted: snapshot.rows[0]!.n, duplicates: rows[0]!.n };
+}
+
+/**
+ * A morning's snapshot (the rows changed since `since`, as snapshotRunLeads takes them, for a table whose key is
+ * unique) in one COPY that also streams the candidates' rows as readChunkLeads lays them out (`features` as
+ * featureSelect gives them for the source row `l`; every row present), in key order, when they make one chunk.
+ * That chunk is then scored from this one pass over the source instead of a second visit to the same rows
+ * (10,000 of 1M leads: the chunk's read took 36-43 ms; the snapshot's pass takes 3-5 ms more with them). The
+ * snapshot is written either way; more candidates than a chunk (or none) stream no rows.
+ */
+export async function snapshotOneChunkRows(
+  client: PoolClient,
+  p: { runId: string; table: LeadsTable; current: string; chunkSize: number; modelSha256: string; since: Date; inputs: readonly string[]; features: string },
+): Promise<Readable> {
+  const key = quoteColumn(p.table.columns.key);
+  const change = quoteColumn(p.table.columns.change);
+  // COPY takes no bind parameters: the run id is a validated workflow id, the sha256 hex and the chunk size an integer.
+  const refs: SnapshotRefs = { run: pg.escapeLiteral(p.runId), size: `${Math.trunc(p.chunkSize)}`, sha: pg.escapeLiteral(p.modelSha256) };
+  const since = `${pg.escapeLiteral(p.since.toISOString())}::timestamptz`;
+  const handled = alreadyHandledByProbes(p.current, await scoredByModel(client, p.current), key, change, refs);
+  const columns = [...new Set([key, change, ...p.inputs.map(quoteColumn)])].join(', ');
+  const fields = p.inputs.map((_, i) => `f${i}`);
+  return client.query(copyOut(`copy (
+     with ${stamped(refs)}, candidates (lead_id, updated_at, ${fields.join(', ')}) as materialized (
+       select l.${key}, l.${change}::timestamptz, ${p.features}
+       from (select ${columns} from ${p.table.sql} where ${change} > ${since} order by ${key} offset 0) l ${handled.joins}
+       where l.${key} is not null and ${handled.filter}
+     ), ${writeChunks('select array_agg(lead_id order by lead_id) as a from candidates', refs)}
+     select lead_id, true, updated_at, ${fields.join(', ')} from candidates
+     where (select count(*) from written) = 1 order by lead_id
+   ) to stdout (format binary)`));
 }
 
 /**

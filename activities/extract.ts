@@ -21,6 +21,7 @@ import { featureSelect } from './sql/read-chunk-leads.js';
 import { scoreLeadRows } from './stage-lead-chunk.js';
 import { boundActivity } from './cancellation.js';
 import type { LoadedModel } from '../models/load-model.js';
+import { warmScoringThreads } from '../models/lead-thread.js';
 
 export interface ExtractInput extends RunRef {
   /** Rescore every lead, not only new and changed ones. */
@@ -155,9 +156,13 @@ export function makeExtract(deps: ActivityDeps) {
     return { snapshotted, chunks, scored: true };
   }
 
-  /** The probability model in the pipeline's directory, checked against the source table's columns. */
+  /**
+   * The probability model in the pipeline's directory, checked against the source table's columns. Its scoring
+   * threads start meanwhile (see warmScoringThreads), ready for the run's chunks once the snapshot is taken.
+   */
   async function pinModel(pipeline: StagePipeline): Promise<{ name: string; version: string; sha256: string; model: LoadedModel }> {
     const model = await pipeline.model.current();
+    warmScoringThreads(model).catch((err: Error) => deps.log.warn({ err: err.message }, 'starting the model\'s scoring threads failed; the first chunk starts them'));
     await checkLeadsTable(deps.pool, pipeline.source, featureColumns(pipeline.definition, model.card));
     return { name: model.card.name, version: model.card.version, sha256: model.sha256, model };
   }

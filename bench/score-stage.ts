@@ -67,7 +67,8 @@ try {
   const exists = (await pool.query("select to_regclass('public.leads') is not null as e")).rows[0].e as boolean;
   const n = exists ? ((await pool.query<{ n: number }>('select count(*)::int as n from public.leads')).rows[0]!.n) : 0;
   if (n !== opts.leads) await seedBenchLeads(rt, opts.leads);
-  const model = await loadModel(config.model.dir);
+  // Scored on as many threads as a worker's (SCOREFLOW_MODEL_THREADS); onnxruntime alone runs on this thread.
+  const model = { ...(await loadModel(config.model.dir)), threads: config.scoring.modelThreads };
   const { chunkSize, concurrency } = config.scoring;
   const forget = async () => {
     const staging = await runStagingTable(pool, RUN);

@@ -28,6 +28,7 @@ const envSchema = z.object({
   SCOREFLOW_MODEL_DIR: z.string().default(path.join(PROJECT_ROOT, 'models', 'lead-scoring')),
   SCOREFLOW_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(50_000),
   SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
+  SCOREFLOW_MODEL_THREADS: z.coerce.number().int().min(1).max(16).default(2),
   SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(256),
   SCOREFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
@@ -96,7 +97,8 @@ export interface Config {
   temporal: { address?: string; namespace: string; cliPath?: string; devPort: number; uiPort: number; taskQueue: string };
   source: { leadsTable: string };
   model: { dir: string };
-  scoring: { chunkSize: number; concurrency: number; lookbackHours: number };
+  /** `modelThreads`: threads a worker scores a probability model's slices on, each with its own onnxruntime session. */
+  scoring: { chunkSize: number; concurrency: number; lookbackHours: number; modelThreads: number };
   /** Days a run's working rows (snapshot, staged scores, CRM outbox with its emails) are kept after the run last moved. */
   retention: { days: number };
   /** V8 old-space cap of `scoreflow worker` in MiB; 0 leaves Node's default (sized from the machine's memory). */
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Confi
       chunkSize: e.SCOREFLOW_CHUNK_SIZE,
       concurrency: e.SCOREFLOW_SCORING_CONCURRENCY,
       lookbackHours: e.SCOREFLOW_LOOKBACK_HOURS,
+      modelThreads: e.SCOREFLOW_MODEL_THREADS,
     },
     retention: { days: e.SCOREFLOW_RETENTION_DAYS },
     worker: { heapMiB: e.SCOREFLOW_WORKER_HEAP_MB },

@@ -115,6 +115,30 @@ export function startGraphThread(p: { onnx: Uint8Array; vocab?: Record<string, s
 }
 
 /**
+ * Several threads as one: each call goes to the thread with the fewest calls in flight, so slices of a
+ * model are scored on as many cores as there are threads. Alive while every thread is.
+ */
+export function graphThreadPool(threads: GraphThread[]): GraphThread {
+  if (threads.length === 1) return threads[0]!;
+  const inFlight = threads.map(() => 0);
+  return {
+    alive: () => threads.every((t) => t.alive()),
+    async run(feeds, outputs, transfer) {
+      const i = inFlight.indexOf(Math.min(...inFlight));
+      inFlight[i]!++;
+      try {
+        return await threads[i]!.run(feeds, outputs, transfer);
+      } finally {
+        inFlight[i]!--;
+      }
+    },
+    async close() {
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
+}
+
+/**
  * One thread per loaded model, started by `start` on first use and again if it died. A model evicted from
  * the worker's cache (models/model-source.ts) takes its thread with it once collected.
  */

@@ -13,6 +13,8 @@ export interface LoadedModel {
   sha256: string;
   session: ort.InferenceSession;
   onnx: Uint8Array;
+  /** Threads that score its slices, each with a session of its own (see threadOf); 1 when absent. */
+  threads?: number;
 }
 
 const ONNX_TYPE_OF: Record<ModelCard['inputs'][number]['type'], string> = {

@@ -31,16 +31,17 @@ export interface ModelSource {
  * Models by sha for one worker process. Sessions are cached by sha, the most recently used first, and at
  * most `maxSessions` are kept (a worker's memory is bounded: usually one model, two during a deploy).
  * An evicted session is not released explicitly, since a chunk may still be scoring with it;
- * onnxruntime frees it when the last reference goes. Bytes from the store are hashed before use.
+ * onnxruntime frees it when the last reference goes. Bytes from the store are hashed before use. Its models
+ * score on `threads` threads (see threadOf).
  */
-export function makeModelSource(p: { modelDir: string; store: ModelStore; maxSessions?: number }): ModelSource {
+export function makeModelSource(p: { modelDir: string; store: ModelStore; maxSessions?: number; threads?: number }): ModelSource {
   const maxSessions = p.maxSessions ?? 2;
   const sessions = new Map<string, Promise<LoadedModel>>();
 
   const cached = (sha256: string, load: () => Promise<LoadedModel>): Promise<LoadedModel> => {
     let model = sessions.get(sha256);
     if (model) sessions.delete(sha256);
-    else model = load();
+    else model = load().then((loaded) => (p.threads ? { ...loaded, threads: p.threads } : loaded));
     sessions.set(sha256, model);
     model.catch(() => {
       if (sessions.get(sha256) === model) sessions.delete(sha256);

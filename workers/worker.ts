@@ -58,7 +58,7 @@ export function activityDeps(p: { config: Config; pool: Pool; log: Logger; crm: 
     pipelines: p.pipelines ?? makePipelineRegistry(p.config),
     modelSource(modelDir) {
       let source = sources.get(modelDir);
-      if (!source) sources.set(modelDir, (source = makeModelSource({ modelDir, store })));
+      if (!source) sources.set(modelDir, (source = makeModelSource({ modelDir, store, threads: p.config.scoring.modelThreads })));
       return source;
     },
     recsModelSource(modelDir) {

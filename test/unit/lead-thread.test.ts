@@ -7,7 +7,7 @@ import { prepareFeatures, type RawLead } from '../../models/features.js';
 import { startGraphThread } from '../../models/graph-thread.js';
 import { loadModel, type LoadedModel } from '../../models/load-model.js';
 import { predict, SLICE_ROWS } from '../../models/predict.js';
-import { threadOf } from '../../models/lead-thread.js';
+import { threadOf, warmScoringThreads } from '../../models/lead-thread.js';
 import { scoreCopyLeads } from '../../models/score-copy.js';
 import { binaryCopyOf } from '../support/binary-copy.js';
 
@@ -46,6 +46,18 @@ describe('scoring in the model\'s own thread', () => {
     expect(rejected).toEqual([]);
     expect(scored).toBe(raw.length);
     expect(ids).toEqual(batch.leadIds);
+    expect(threaded).toEqual(Array.from(inProcess));
+  });
+
+  it('gives the same scores, in order, on two threads as the in-process session, once both threads are warm', async () => {
+    const model = { ...(await loadModel(modelDir)), threads: 2 };
+    await warmScoringThreads(model);
+    const raw = leads(model.card, Math.ceil((SLICE_ROWS * 5 + 1) / golden.rows.length));
+    const { batch } = prepareFeatures(model.card, raw);
+    const inProcess = await predict(model, batch);
+    const threaded: number[] = [];
+    const { scored } = await scoreCopyLeads(model, [binaryCopyOf(raw)], (_, __, scores) => threaded.push(...scores));
+    expect(scored).toBe(raw.length);
     expect(threaded).toEqual(Array.from(inProcess));
   });
 

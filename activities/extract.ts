@@ -22,7 +22,6 @@ import { scoreLeadRows } from './stage-lead-chunk.js';
 import { boundActivity } from './cancellation.js';
 import type { LoadedModel } from '../models/load-model.js';
 import { warmScoringThreads } from '../models/lead-thread.js';
-import { warmScoringPath } from './warm-scoring-path.js';
 
 export interface ExtractInput extends RunRef {
   /** Rescore every lead, not only new and changed ones. */
@@ -105,8 +104,6 @@ export function makeExtract(deps: ActivityDeps) {
         deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, scoredChunks: scored ? 1 : 0 }, 'extracted');
         return { ...result(snapshotted, chunks, 0), ...(scored ? { scoredChunks: 1 } : {}) };
       }
-      // A run that examines every row warms the chunks' code path meanwhile, on a connection of its own.
-      if (modelRef.model && !(mode.kind === 'unscored' && mode.since)) warmUp(pipeline, modelRef.model, input.runId);
       const { snapshotted, duplicates } = await snapshotRunLeads(client, {
         runId: input.runId,
         table: pipeline.source,
@@ -122,12 +119,6 @@ export function makeExtract(deps: ActivityDeps) {
       deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, duplicates }, 'extracted');
       return result(snapshotted, chunks, duplicates);
     });
-  }
-
-  /** Starts warmScoringPath and lets it run; a failure is logged, and the chunks run colder. */
-  function warmUp(pipeline: StagePipeline, model: LoadedModel, runId: string): void {
-    warmScoringPath(deps.pool, { table: pipeline.source, model, runId })
-      .catch((err: Error) => deps.log.warn({ err: err.message }, 'warming the scoring path failed; the first chunks run on colder code'));
   }
 
   /**

@@ -148,6 +148,8 @@ export function threadPerModel<M extends object, T extends { alive(): boolean; c
   return (model) => {
     let thread = threads.get(model);
     if (!thread || !thread.alive()) {
+      // A pool with one dead thread is replaced whole: its live threads are stopped, not left holding a session.
+      void thread?.close().catch(() => {});
       thread = start(model);
       threads.set(model, thread);
       collected.register(model, thread);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { graphThreadPool, type GraphCall, type GraphThread } from '../../models/graph-thread.js';
+import { graphThreadPool, threadPerModel, type GraphCall, type GraphThread } from '../../models/graph-thread.js';
 
 /** A thread whose calls wait until the test answers them, one by one. */
 function heldThread() {
@@ -31,6 +31,21 @@ describe('a pool of graph threads', () => {
     expect([a.calls.length, b.calls.length]).toEqual([2, 1]);
     a.answer();
     await first;
+  });
+
+  it('stops a pool\'s live threads when one has died and the model is given a new pool', async () => {
+    const started: Array<ReturnType<typeof heldThread>> = [];
+    const poolOf = threadPerModel((_: object) => {
+      const threads = [heldThread(), heldThread()];
+      started.push(...threads);
+      return graphThreadPool(threads.map((t) => t.thread));
+    });
+    const model = {};
+    const first = poolOf(model);
+    await started[0]!.thread.close();
+    const second = poolOf(model);
+    expect(second).not.toBe(first);
+    expect(started.map((t) => t.thread.alive())).toEqual([false, false, true, true]);
   });
 
   it('is one thread when given one, and is alive only while every thread is', async () => {

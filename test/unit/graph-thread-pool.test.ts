@@ -35,7 +35,7 @@ describe('a pool of graph threads', () => {
 
   it('stops a pool\'s live threads when one has died and the model is given a new pool', async () => {
     const started: Array<ReturnType<typeof heldThread>> = [];
-    const poolOf = threadPerModel((_: object) => {
+    const poolOf = threadPerModel<object, GraphThread>(() => {
       const threads = [heldThread(), heldThread()];
       started.push(...threads);
       return graphThreadPool(threads.map((t) => t.thread));

@@ -5,7 +5,7 @@ import type { PoolClient } from '../../db/pool.js';
 import { SourceSchemaInvalid } from '../../lib/errors.js';
 import type { CardInput } from '../../models/card.js';
 import type { FieldEncoding } from '../../models/copy-features.js';
-import { changeColumnProblem, quoteColumn, type LeadsTable } from '../../source/leads-table.js';
+import { changeColumnProblem, quoteColumn, sourceColumns, type LeadsTable } from '../../source/leads-table.js';
 
 /** Integer and boolean column types whose binary form an input of the card's type is read in. */
 const BINARY: Record<string, { input: CardInput['type']; encoding: FieldEncoding }> = {
@@ -22,20 +22,6 @@ const BINARY: Record<string, { input: CardInput['type']; encoding: FieldEncoding
  */
 export function chunkLeadIds(runId: string, chunk: number): string {
   return `unnest((select lead_ids from scoring.run_leads where run_id = ${pg.escapeLiteral(runId)} and chunk = ${Math.trunc(chunk)})) as r(lead_id)`;
-}
-
-/**
- * The source columns' types, as binary COPY needs them: whether a column's binary form is its text
- * (string types: text, varchar, char(n), citext and their domains), and the base type's name.
- */
-async function columnTypes(client: PoolClient, table: LeadsTable, columns: readonly string[]) {
-  const { rows } = await client.query<{ name: string; text: boolean; type: string }>(
-    `select a.attname as name, t.typcategory = 'S' as text, format_type(coalesce(nullif(t.typbasetype, 0), t.oid), null) as type
-     from pg_attribute a join pg_type t on t.oid = a.atttypid
-     where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attname = any($2)`,
-    [table.sql, columns],
-  );
-  return new Map(rows.map((r) => [r.name, r]));
 }
 
 /**
@@ -65,7 +51,7 @@ export async function featureSelect(
   inputs: readonly CardInput[],
 ): Promise<{ encodings: FieldEncoding[]; features: string }> {
   const changeName = table.columns.change;
-  const types = await columnTypes(client, table, [changeName, ...inputs.map((i) => i.name)]);
+  const types = await sourceColumns(client, table);
   const changeType = types.get(changeName)?.type;
   const problem = changeType === undefined ? undefined : changeColumnProblem(table, changeType);
   if (problem) throw new SourceSchemaInvalid(problem);

@@ -60,6 +60,17 @@ const writeChunks = (ids: string, refs = PARAMS) => `ids as (${ids}), written as
        returning cardinality(lead_ids) as n
      )`;
 
+/**
+ * The rows changed after `since` (an SQL expression), with `columns`, as a FROM item `l`, in key order: the
+ * probes into the current table then walk its key index and pages in order (20,000 probes into 1M rows:
+ * 95-99 ms against 111-120 ms in the order the change index gave).
+ */
+const changedSince = (table: LeadsTable, since: string, columns: readonly string[]) => {
+  const key = quoteColumn(table.columns.key);
+  const change = quoteColumn(table.columns.change);
+  return `(select ${[...new Set([key, change, ...columns])].join(', ')} from ${table.sql} where ${change} > ${since} order by ${key} offset 0) l`;
+};
+
 /** Records the statement's start as the run's snapshot time (the watermark never passes it). */
 const stamped = (refs = PARAMS) => `stamped as (update scoring.pipeline_runs set snapshot_at = statement_timestamp() where run_id = ${refs.run})`;
 
@@ -90,9 +101,7 @@ export async function snapshotRunLeads(
     filters.push(handled.filter);
     if (p.mode.since) {
       params.push(p.mode.since);
-      // The rows changed since, in key order, so the probes walk the current table's key index and pages in
-      // order (20,000 probes into 1M rows: 95-99 ms against 111-120 ms in the order the change index gave).
-      source = `(select ${key}, ${change} from ${p.table.sql} where ${change} > $${params.length} order by ${key} offset 0) l`;
+      source = changedSince(p.table, `$${params.length}`, []);
     }
   }
   const candidates = `from ${source} ${joins} where ${filters.join(' and ')}`;
@@ -141,12 +150,11 @@ export async function snapshotOneChunkRows(
   const refs: SnapshotRefs = { run: pg.escapeLiteral(p.runId), size: `${Math.trunc(p.chunkSize)}`, sha: pg.escapeLiteral(p.modelSha256) };
   const since = `${pg.escapeLiteral(p.since.toISOString())}::timestamptz`;
   const handled = alreadyHandledByProbes(p.current, await scoredByModel(client, p.current), key, change, refs);
-  const columns = [...new Set([key, change, ...p.inputs.map(quoteColumn)])].join(', ');
   const fields = p.inputs.map((_, i) => `f${i}`);
   return client.query(copyOut(`copy (
      with ${stamped(refs)}, candidates (lead_id, updated_at, ${fields.join(', ')}) as materialized (
        select l.${key}, l.${change}::timestamptz, ${p.features}
-       from (select ${columns} from ${p.table.sql} where ${change} > ${since} order by ${key} offset 0) l ${handled.joins}
+       from ${changedSince(p.table, since, p.inputs.map(quoteColumn))} ${handled.joins}
        where l.${key} is not null and ${handled.filter}
      ), ${writeChunks('select array_agg(lead_id order by lead_id) as a from candidates', refs)}
      select lead_id, true, updated_at, ${fields.join(', ')} from candidates

@@ -29,7 +29,7 @@ const envSchema = z.object({
   SCOREFLOW_CHUNK_SIZE: z.coerce.number().int().min(100).max(1_000_000).default(50_000),
   SCOREFLOW_SCORING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   SCOREFLOW_MODEL_THREADS: z.coerce.number().int().min(1).max(16).default(2),
-  SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(256),
+  SCOREFLOW_WORKER_HEAP_MB: z.coerce.number().int().min(0).default(1024),
   SCOREFLOW_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   SCOREFLOW_LOOKBACK_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   SCOREFLOW_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),

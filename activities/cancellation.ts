@@ -30,14 +30,21 @@ export function cancellableSleep(ms: number): Promise<void> {
 /**
  * Runs `fn` in a transaction that the activity's cancellation rolls back at once: the statement in
  * flight is cancelled in PostgreSQL (pg_cancel_backend), nothing is committed, and the cancellation is
- * thrown instead of the statement's error. A cancelled stage leaves nothing half-written.
+ * thrown instead of the statement's error. A cancelled stage leaves nothing half-written. Once a cancel
+ * is sent, the connection is closed rather than pooled: the cancel goes out on another connection and
+ * may land after this transaction has ended, on whatever statement the backend runs next (a retry of
+ * the same chunk failed with "canceling statement due to user request" that way).
  */
 export async function withCancellableTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const signal = Context.current().cancellationSignal;
   throwIfCancelled();
+  let cancelSent = false;
   return withTransaction(pool, async (client) => {
     const pid = (client as PoolClient & { processID: number }).processID;
-    const stopStatement = () => void pool.query('select pg_cancel_backend($1)', [pid]).catch(() => {});
+    const stopStatement = () => {
+      cancelSent = true;
+      void pool.query('select pg_cancel_backend($1)', [pid]).catch(() => {});
+    };
     signal.addEventListener('abort', stopStatement, { once: true });
     try {
       const result = await fn(client);
@@ -49,5 +56,5 @@ export async function withCancellableTransaction<T>(pool: Pool, fn: (client: Poo
     } finally {
       signal.removeEventListener('abort', stopStatement);
     }
-  });
+  }, { discard: () => cancelSent });
 }

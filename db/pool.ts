@@ -15,12 +15,17 @@ export function makePool(connectionString: string, log: Logger, max = 10, timeou
   return pool;
 }
 
+/** How a client leaves `withClient`: `discard` (asked once `fn` is done) closes its connection instead of pooling it. */
+export interface ClientRelease {
+  discard?: () => boolean;
+}
+
 /**
  * Checks a client out of the pool for `fn`. While it is checked out, a dropped connection (a restarted
  * server) must not become an uncaught 'error' event that kills the worker: the next query fails instead,
  * and the activity is retried.
  */
-export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, release: ClientRelease = {}): Promise<T> {
   const client = await pool.connect();
   const ignore = () => {};
   client.on('error', ignore);
@@ -28,12 +33,12 @@ export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) =
     return await fn(client);
   } finally {
     client.removeListener('error', ignore);
-    client.release();
+    client.release(release.discard?.() === true);
   }
 }
 
 /** Runs `fn` in a transaction on one client, committing on success and rolling back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, release: ClientRelease = {}): Promise<T> {
   return withClient(pool, async (client) => {
     try {
       await client.query('begin');
@@ -44,5 +49,5 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
       await client.query('rollback').catch(() => {});
       throw err;
     }
-  });
+  }, release);
 }

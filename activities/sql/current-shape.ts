@@ -74,12 +74,17 @@ export async function currentWithModel(db: Pool | PoolClient, table: string): Pr
   return `(select c.*, r.model_name, r.model_version, r.model_sha256 from ${table} c left join scoring.pipeline_runs r on r.run_id = c.run_id)`;
 }
 
+/** Whether the rows of `table` (a table or a view) name their model themselves, rather than through their run's audit row. */
+export async function namesModelPerRow(db: Pool | PoolClient, table: string): Promise<boolean> {
+  return hasModelColumns((await catalogOf(db, table)).columns);
+}
+
 /**
  * SQL that `alias`'s row of the current table `table` was scored by the model whose sha256 is `sha` (an SQL
  * parameter): the row's own column if the table names the model per row, else its run's audit row.
  */
 export async function scoredByModel(db: Pool | PoolClient, table: string): Promise<(alias: string, sha: string) => string> {
-  if (hasModelColumns((await catalogOf(db, table)).columns)) return (alias, sha) => `${alias}.model_sha256 = ${sha}`;
+  if (await namesModelPerRow(db, table)) return (alias, sha) => `${alias}.model_sha256 = ${sha}`;
   // `is true` keeps the IN from being pulled up into a join: the model's runs are hashed once per statement, not
   // looked up again for each of a morning's 20,000 probes (their snapshot at 1M: 170-180 ms by a join, 100 ms so).
   return (alias, sha) => `(${alias}.run_id in (select run_id from scoring.pipeline_runs where model_sha256 = ${sha})) is true`;

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { copyOut } from '../../db/copy-out.js';
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
-import { scoredByModel } from './current-shape.js';
+import { namesModelPerRow, scoredByModel } from './current-shape.js';
 
 /** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
 export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
@@ -33,6 +33,23 @@ const alreadyHandled = (current: string, byModel: ModelTest, key: string, change
                     and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
                     and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = ${refs.run}))`,
 });
+
+/**
+ * Whether no row can pass alreadyHandled's tests yet, for a current table whose rows name their run rather than their
+ * model: no run of this model was ever published. Only a publication, or a rollback to a published run, writes a
+ * current row or publishes a rejection, and a published run stays published. A table naming the model per row may
+ * hold rows its owner wrote, so it is always tested. This is every lead's first run, and the first after a model
+ * change: its snapshot then reads the source's key index alone (10M leads: 0.76-0.81 s against 2.0-2.4 s with the
+ * anti-joins, which fetch every row for its change time).
+ */
+async function nothingHandledYet(client: PoolClient, current: string, modelSha256: string): Promise<boolean> {
+  if (await namesModelPerRow(client, current)) return false;
+  const { rows } = await client.query<{ none: boolean }>(
+    "select not exists (select 1 from scoring.pipeline_runs where model_sha256 = $1 and status = 'published') as none",
+    [modelSha256],
+  );
+  return rows[0]!.none;
+}
 
 /**
  * The same test as probes: one index lookup per row into each table (a LATERAL with LIMIT is never turned
@@ -94,7 +111,7 @@ export async function snapshotRunLeads(
   let source = `${p.table.sql} l`;
   let joins = '';
   const params: unknown[] = [p.runId, p.chunkSize];
-  if (p.mode.kind === 'unscored') {
+  if (p.mode.kind === 'unscored' && (p.mode.since || !(await nothingHandledYet(client, p.current, p.modelSha256)))) {
     params.push(p.modelSha256);
     const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(p.current, await scoredByModel(client, p.current), key, change);
     joins = handled.joins;

@@ -66,6 +66,37 @@ describe('a run\'s snapshot', () => {
     expect(await snapshotOf(h, 'none')).toEqual([]);
   });
 
+  it('reads nothing of the current table for a model never published (every lead\'s first run, or a model change), and skips the leads already scored once the model is', async () => {
+    h = await makeHarness();
+    await h.seed(500);
+    const first = await h.run('2026-09-01');
+    const [{ sha }] = (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [first.runId])) as [{ sha: string }];
+    await h.query('update public.leads set updated_at = now() where lead_id % 9 = 4');
+    const scansOfCurrent = async () =>
+      Number((await h!.query<{ n: string }>("select seq_scan + coalesce(idx_scan, 0) as n from pg_stat_user_tables where relid = 'scoring.lead_scores_rows'::regclass"))[0]!.n);
+    /** The snapshot's count, and how many scans of the current table it started (its statistics flushed as it ends). */
+    const take = async (runId: string, modelSha256: string) => {
+      await h!.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
+      const before = await scansOfCurrent();
+      const client = await h!.rt.pool.connect();
+      try {
+        const { snapshotted } = await snapshotRunLeads(client, { runId, table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', chunkSize: 100, modelSha256, mode: { kind: 'unscored' } });
+        await client.query('select pg_stat_force_next_flush()');
+        return { snapshotted, scans: (await scansOfCurrent()) - before };
+      } finally {
+        client.release();
+      }
+    };
+    const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 9 = 4');
+
+    expect(await take('new-model', 'f'.repeat(64))).toEqual({ snapshotted: 500, scans: 0 });
+    expect(await snapshotOf(h, 'new-model')).toEqual(chunksOf(await ids(h, 'select lead_id as id from public.leads'), 100));
+    const published = await take('same-model', sha);
+    expect(published.snapshotted).toBe(changed.length);
+    expect(published.scans).toBeGreaterThan(0);
+    expect(await snapshotOf(h, 'same-model')).toEqual(chunksOf(changed, 100));
+  });
+
   it('is written once: extracting the run again returns it, and a second snapshot of the run is refused by the table\'s key', async () => {
     h = await makeHarness({ SCOREFLOW_CHUNK_SIZE: '100' }, { worker: false });
     await h.seed(250);

@@ -15,7 +15,10 @@ export interface Measurements {
   naive: Measured;
   inference: Measured;
   full: MeasuredRun;
+  /** The first morning, seconds after the full run. */
   incremental: MeasuredRun;
+  /** The next morning, after a checkpoint, as every real morning runs: the one the goal is set for. */
+  morning: MeasuredRun;
   crm: MeasuredRun;
   rssSmall: number;
   rssFull: number;
@@ -29,7 +32,7 @@ export function baselineMs(pg: Measurements['baselines']): number {
 
 /** The printed table: each figure, and beside the ones the issue sets a target for, the target and whether it was met. */
 export function benchFigures(m: Measurements): Figure[] {
-  const { baselines: pg, naive, full, incremental } = m;
+  const { baselines: pg, naive, full, incremental, morning } = m;
   const baseline = baselineMs(pg);
   const stage = (rows: number | null, ms: number | null) => `${secs(ms ?? 0)}  ${rate(rows ?? 0, ms || 1)}`;
   const r = full.report;
@@ -43,6 +46,7 @@ export function benchFigures(m: Measurements): Figure[] {
   const scoreShare = perSecond({ rows: r.leads_extracted ?? 0, ms: r.score_ms ?? 0 }) / (perSecond(m.inference) || 1);
   const naiveMs = (naive.ms * m.leads) / (naive.rows || 1);
   const overNaive = naiveMs / (full.wallMs || 1);
+  const morningShare = morning.wallMs / (full.wallMs || 1);
   return [
     { section: 'PostgreSQL', what: `COPY out features, ${leads} leads`, value: stage(pg.copyOut.rows, pg.copyOut.ms) },
     { section: 'PostgreSQL', what: 'COPY in one score per lead', value: stage(pg.copyIn.rows, pg.copyIn.ms) },
@@ -66,8 +70,9 @@ export function benchFigures(m: Measurements): Figure[] {
     { section: 'memory', what: 'growth', value: pct(growth), target: '< 25%', met: growth < 0.25 },
     { section: 'history', what: `events, ${leads} leads`, value: int(full.historyEvents), target: '≤ 300', met: full.historyEvents <= 300 },
     { section: 'history', what: 'size (JSON)', value: `${(full.historyBytes / 1024).toFixed(1)} KiB`, target: '≤ 256 KiB', met: full.historyBytes <= 256 * 1024 },
-    { section: 'incremental', what: `${int(incremental.report.leads_extracted ?? 0)} changed leads (${pct(m.changed)})`, value: secs(incremental.wallMs) },
-    { section: 'incremental', what: 'share of the full run', value: pct(incremental.wallMs / full.wallMs), target: '< 5%', met: incremental.wallMs / full.wallMs < 0.05 },
+    { section: 'incremental', what: `${int(incremental.report.leads_extracted ?? 0)} changed leads (${pct(m.changed)}), seconds after the full run`, value: `${secs(incremental.wallMs)}  ${pct(incremental.wallMs / full.wallMs)}` },
+    { section: 'incremental', what: `${int(morning.report.leads_extracted ?? 0)} changed leads, after a checkpoint`, value: secs(morning.wallMs) },
+    { section: 'incremental', what: 'share of the full run, after a checkpoint', value: pct(morningShare), target: '< 5%', met: morningShare < 0.05 },
     { section: 'CRM sync', what: `${int(crm.crm_sent ?? 0)} contacts, 2 workers`, value: `${secs(crm.crm_ms ?? 0)}  ${int(contactsPerSecond)}/s` },
     { section: 'CRM sync', what: `HubSpot calls (budget ${m.crmRatePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / crmMs).toFixed(1)}/s` },
     { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },

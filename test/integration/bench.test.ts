@@ -31,7 +31,7 @@ describe('npm run bench', () => {
 
     for (const measure of ['COPY out features, 3,000 leads', 'upsert into a keyed table', 'one lead at a time, 50 leads', 'batch-score',
       'whole run, 3,000 leads', 'onnxruntime inference alone', 'worker peak RSS, 1,000 leads', 'events, 3,000 leads',
-      'share of the full run', '1,000 contacts, 2 workers', '429 responses',
+      'seconds after the full run', 'share of the full run, after a checkpoint', '1,000 contacts, 2 workers', '429 responses',
       'model, 10,000 items', 'onnxruntime alone, 2,000 customers', 'COPY in 10,000 result rows', 'inference + COPY in', 'whole run, 2,000 customers',
       'worker peak RSS, 2,000 customers', 'history events, 2,000 customers']) {
       expect(stdout).toContain(measure);
@@ -39,6 +39,7 @@ describe('npm run bench', () => {
     const results = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
     expect(results.runs.full.report).toMatchObject({ status: 'published', leads_extracted: 3000, leads_published: 3000 });
     expect(results.runs.incremental.report).toMatchObject({ leads_extracted: 30 });
+    expect(results.runs.morning.report).toMatchObject({ status: 'published', leads_extracted: 30 });
     expect(results.runs.crm.report).toMatchObject({ crm_status: 'synced', crm_sent: 1000, crm_failed: 0 });
     expect(results.naive.rows).toBe(50);
     expect(results.baselines.copyOut.rows).toBe(3000);

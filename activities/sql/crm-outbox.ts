@@ -2,6 +2,7 @@ import type { PoolClient, Pool } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
 import { currentWithModel } from './current-shape.js';
+import { keyIsUnique } from './snapshot-run-leads.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
 const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;
@@ -42,7 +43,11 @@ export async function planOutbox(
   const key = quoteColumn(p.table.columns.key);
   const email = quoteColumn(p.table.columns.email ?? 'email');
   const change = quoteColumn(p.table.columns.change);
-  const emails = `(select distinct on (${key}) ${key} as lead_id, ${email} as email from ${p.table.sql} order by ${key}, ${change} desc)`;
+  // A source whose key may repeat gives each key the email of its newest row. One whose key is unique needs no sort
+  // by key: at 10M leads, walking the key's index over a table larger than the shared buffers took 7 of the plan's 122 s.
+  const emails = (await keyIsUnique(client, p.table))
+    ? `(select ${key} as lead_id, ${email} as email from ${p.table.sql})`
+    : `(select distinct on (${key}) ${key} as lead_id, ${email} as email from ${p.table.sql} order by ${key}, ${change} desc)`;
   const changed = p.products
     ? `with items as materialized (
          select r.customer_id as lead_id, array_agg(coalesce(pr.name, '') order by r.rank) as items,

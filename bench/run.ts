@@ -177,8 +177,10 @@ const program = new Command('bench')
 
 program.parseAsync().then(
   () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`bench: ${err instanceof ApplicationFailure ? err.type : err.name}: ${err.message}\n`);
+  (err: unknown) => {
+    // Anything may be thrown: a rejection without an Error still says what it was.
+    const kind = err instanceof ApplicationFailure ? err.type : err instanceof Error ? err.name : 'failed';
+    process.stderr.write(`bench: ${kind}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { backendPid, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 
 /** Throws the activity's cancellation (a CancelledFailure) once Temporal has delivered it. */
 export function throwIfCancelled(): void {
@@ -40,7 +40,7 @@ export async function withCancellableTransaction<T>(pool: Pool, fn: (client: Poo
   throwIfCancelled();
   let cancelSent = false;
   return withTransaction(pool, async (client) => {
-    const pid = (client as PoolClient & { processID: number }).processID;
+    const pid = backendPid(client);
     const stopStatement = () => {
       cancelSent = true;
       void pool.query('select pg_cancel_backend($1)', [pid]).catch(() => {});

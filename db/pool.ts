@@ -4,6 +4,11 @@ import type { Logger } from '../lib/logger.js';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** The process id of the PostgreSQL backend serving `client` (what pg_cancel_backend and pg_stat_activity name). */
+export function backendPid(client: pg.PoolClient): number {
+  return (client as pg.PoolClient & { processID: number }).processID;
+}
+
 /**
  * The one connection pool of a process. Idle-client errors (a restarted server) are logged, not fatal.
  * `timeouts` shortens the waits of a latency-bound reader (the recommendations service): connecting and each query.

@@ -7,7 +7,7 @@ import { stageLeadChunk } from '../../activities/stage-lead-chunk.js';
 import { chunkLeadIds, readChunkLeads } from '../../activities/sql/read-chunk-leads.js';
 import { copyOut } from '../../db/copy-out.js';
 import { decodeCopyField } from '../../db/copy-text.js';
-import type { PoolClient } from '../../db/pool.js';
+import { backendPid, type PoolClient } from '../../db/pool.js';
 import { SourceSchemaInvalid } from '../../lib/errors.js';
 import { PROJECT_ROOT } from '../../lib/paths.js';
 import { bucketFor } from '../../models/card.js';
@@ -209,7 +209,7 @@ describe('the COPY-out stream', () => {
       await expect(bytesOf(failing)).rejects.toMatchObject({ code: '22012' });
       expect((await client.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
 
-      const pid = (client as PoolClient & { processID: number }).processID;
+      const pid = backendPid(client);
       const long = client.query(copyOut('copy (select i, pg_sleep(case when i % 1000 = 0 then 0.01 else 0 end) from generate_series(1, 10000000) i) to stdout (format binary)'));
       let read = 0;
       const reading = (async () => {

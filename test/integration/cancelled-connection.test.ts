@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { withCancellableTransaction } from '../../activities/cancellation.js';
-import type { PoolClient } from '../../db/pool.js';
+import { backendPid } from '../../db/pool.js';
 import { makeHarness, waitForQuery, type Harness } from '../support/harness.js';
 
 let h: Harness | undefined;
@@ -9,8 +9,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const backendPid = (client: PoolClient) => (client as PoolClient & { processID: number }).processID;
 
 describe('a transaction cancelled with its activity', () => {
   it('closes its connection instead of pooling it, so its cancel cannot stop the statement of whoever reuses it', async () => {

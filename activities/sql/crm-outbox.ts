@@ -2,7 +2,7 @@ import type { PoolClient, Pool } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
 import { currentWithModel } from './current-shape.js';
-import { keyIsUnique } from './snapshot-run-leads.js';
+import { keyIsUnique } from './source-key.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
 const VALID_EMAIL = String.raw`^[^@\s]+@[^@\s]+\.[^@\s]+$`;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { psi } from '../../activities/gate-checks.js';
 import { createScoringActivities } from '../../activities/index.js';
-import { keyIsUnique } from '../../activities/sql/snapshot-run-leads.js';
+import { keyIsUnique } from '../../activities/sql/source-key.js';
 import { setChallenger } from '../../models/challenger.js';
 import { deployModel } from '../../models/model-deploy.js';
 import { parseLeadsTable } from '../../source/leads-table.js';

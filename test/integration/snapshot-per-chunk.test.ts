@@ -4,6 +4,7 @@ import type { ExtractResult } from '../../activities/extract.js';
 import { createScoringActivities } from '../../activities/index.js';
 import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
 import { makeLogger } from '../../lib/logger.js';
+import type { PoolClient } from '../../db/pool.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
 import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -31,25 +32,40 @@ async function ids(h: Harness, sql: string): Promise<number[]> {
   return (await h.query<{ id: string }>(sql)).map((r) => Number(r.id));
 }
 
+/** The sha256 of the model run `runId` pinned. */
+async function modelOf(h: Harness, runId: string): Promise<string> {
+  return (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [runId]))[0]!.sha;
+}
+
+type SnapshotParams = Parameters<typeof snapshotRunLeads>[1];
+
+/**
+ * Run `runId`'s audit row as extract starts it, then its snapshot (chunks of 100) on one client, on which
+ * `then` runs next, before the client goes back to the pool.
+ */
+async function snapshotAs(h: Harness, runId: string, p: Omit<SnapshotParams, 'runId' | 'chunkSize'>, then?: (client: PoolClient) => Promise<unknown>) {
+  await h.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
+  const client = await h.rt.pool.connect();
+  try {
+    const taken = await snapshotRunLeads(client, { ...p, runId, chunkSize: 100 });
+    await then?.(client);
+    return taken;
+  } finally {
+    client.release();
+  }
+}
+
 describe('a run\'s snapshot', () => {
   it('is one row per chunk holding its leads\' ids in key order, cut at the chunk size: all leads, the unscored ones, those changed since the watermark, and a source with repeated keys less the repeated ones', async () => {
     h = await makeHarness();
     await h.seed(1234);
-    const first = await h.run('2026-09-01');
-    const [{ sha }] = (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [first.runId])) as [{ sha: string }];
+    const sha = await modelOf(h, (await h.run('2026-09-01')).runId);
     await h.query("update public.leads set updated_at = now() where lead_id % 7 = 3");
     await h.query(`create table public.leads_twice as select * from public.leads;
       insert into public.leads_twice select * from public.leads where lead_id % 100 = 5`);
 
-    const take = async (runId: string, table: string, mode: ExtractMode) => {
-      await h!.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
-      const client = await h!.rt.pool.connect();
-      try {
-        return await snapshotRunLeads(client, { runId, table: parseLeadsTable(table), current: 'scoring.lead_scores', chunkSize: 100, modelSha256: sha, mode });
-      } finally {
-        client.release();
-      }
-    };
+    const take = (runId: string, table: string, mode: ExtractMode) =>
+      snapshotAs(h!, runId, { table: parseLeadsTable(table), current: 'scoring.lead_scores', modelSha256: sha, mode });
     const all = await ids(h, 'select lead_id as id from public.leads');
     const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 7 = 3');
     const once = await ids(h, 'select lead_id as id from public.leads where lead_id % 100 <> 5');
@@ -69,23 +85,16 @@ describe('a run\'s snapshot', () => {
   it('reads nothing of the current table for a model never published (every lead\'s first run, or a model change), and skips the leads already scored once the model is', async () => {
     h = await makeHarness();
     await h.seed(500);
-    const first = await h.run('2026-09-01');
-    const [{ sha }] = (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [first.runId])) as [{ sha: string }];
+    const sha = await modelOf(h, (await h.run('2026-09-01')).runId);
     await h.query('update public.leads set updated_at = now() where lead_id % 9 = 4');
     const scansOfCurrent = async () =>
       Number((await h!.query<{ n: string }>("select seq_scan + coalesce(idx_scan, 0) as n from pg_stat_user_tables where relid = 'scoring.lead_scores_rows'::regclass"))[0]!.n);
     /** The snapshot's count, and how many scans of the current table it started (its statistics flushed as it ends). */
     const take = async (runId: string, modelSha256: string) => {
-      await h!.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
       const before = await scansOfCurrent();
-      const client = await h!.rt.pool.connect();
-      try {
-        const { snapshotted } = await snapshotRunLeads(client, { runId, table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', chunkSize: 100, modelSha256, mode: { kind: 'unscored' } });
-        await client.query('select pg_stat_force_next_flush()');
-        return { snapshotted, scans: (await scansOfCurrent()) - before };
-      } finally {
-        client.release();
-      }
+      const { snapshotted } = await snapshotAs(h!, runId, { table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', modelSha256, mode: { kind: 'unscored' } },
+        (client) => client.query('select pg_stat_force_next_flush()'));
+      return { snapshotted, scans: (await scansOfCurrent()) - before };
     };
     const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 9 = 4');
 

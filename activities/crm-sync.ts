@@ -112,7 +112,7 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     // A pipeline without a CRM sink is planned as with SCOREFLOW_CRM=off: crm_status 'off', no partitions.
     const ctx = deps.crm.connection && pipeline.definition.crm ? context() : undefined;
     const { rows: before } = await deps.pool.query<{ crm_status: string | null }>('select crm_status from scoring.pipeline_runs where run_id = $1', [runId]);
-    const target = ctx && !before[0]?.crm_status ? (ownTarget = await readCrmTarget(ctx, endpoint().kind)) : undefined;
+    const target = ctx && !before[0]?.crm_status ? (ownTarget = await counted(runId, ctx, () => readCrmTarget(ctx, endpoint().kind))) : undefined;
     const planned = await withTransaction(deps.pool, async (db) => {
       await db.query('select pg_advisory_xact_lock(hashtext($1), -1)', [runId]);
       const { rows } = await db.query<{ status: string; crm_status: string | null }>(
@@ -136,18 +136,12 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       const plan = await planOutbox(db, { runId, ...outboxSource(pipeline), target, epsilon: deps.crm.epsilon, partitions, capacity });
       await db.query(
         `update scoring.pipeline_runs set crm_status = 'sending', crm_target = $5, crm_started_at = now(), crm_unchanged = $2, crm_skipped = $3,
-           crm_deferred = $4, crm_calls = 0, crm_rate_limited = 0, updated_at = now() where run_id = $1`,
+           crm_deferred = $4, crm_calls = coalesce(crm_calls, 0), crm_rate_limited = coalesce(crm_rate_limited, 0), updated_at = now() where run_id = $1`,
         [runId, plan.unchanged, plan.skipped, plan.deferred, target],
       );
       return { contacts: plan.contacts, batches: plan.batches, fresh: true };
     });
-    if (ctx && (planned.fresh || planned.contacts > 0)) {
-      try {
-        if (planned.contacts > 0) await provisionProperties(ctx.client, ctx, propertySpecs(crmSinkOf(pipeline.definition)));
-      } finally {
-        await addCalls(runId, ctx.counters.calls, ctx.counters.rateLimited);
-      }
-    }
+    if (ctx && planned.contacts > 0) await counted(runId, ctx, () => provisionProperties(ctx.client, ctx, propertySpecs(crmSinkOf(pipeline.definition))));
     deps.log.info({ runId, contacts: planned.contacts, batches: planned.batches, target }, 'crm outbox planned');
     return { contacts: planned.contacts, batches: planned.batches, partitions: ctx ? partitions : 0 };
   }
@@ -165,12 +159,10 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       throwIfCancelled();
       if (!target) {
         sink = await runSink(runId);
-        const read = { ...ctx.counters };
-        target = await runTarget(runId, ctx);
-        ownTarget ??= await readCrmTarget(ctx, endpoint().kind);
-        await addCalls(runId, ctx.counters.calls - read.calls, ctx.counters.rateLimited - read.rateLimited);
+        const [recorded, own] = await counted(runId, ctx, async () => [await runTarget(runId, ctx), ownTarget ??= await readCrmTarget(ctx, endpoint().kind)]);
         // Contacts are recorded as accepted by the run's target: only a worker sending there may send them.
-        if (ownTarget !== target) throw new CrmTargetMismatch(runId, target, ownTarget);
+        if (own !== recorded) throw new CrmTargetMismatch(runId, recorded, own);
+        target = recorded;
       }
       let result;
       const before = { ...ctx.counters };
@@ -189,6 +181,16 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
       heartbeat({ partition, batch: next.batch });
     }
     return { sent, failed };
+  }
+
+  /** Runs `work` and adds the HTTP attempts it made to the run's counts, answered or not: each one spent HubSpot's limit. */
+  async function counted<T>(runId: string, ctx: SendContext, work: () => Promise<T>): Promise<T> {
+    const before = { ...ctx.counters };
+    try {
+      return await work();
+    } finally {
+      await addCalls(runId, ctx.counters.calls - before.calls, ctx.counters.rateLimited - before.rateLimited);
+    }
   }
 
   /** Adds HTTP attempts that no answered batch records to the run's counts. */
@@ -227,16 +229,16 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
     if (status[0]?.crm_status === 'off') return { sent: 0, unchanged: 0, failed: 0, skipped: 0, notInCrm: 0, deferred: 0, calls: 0, rateLimited: 0, verified: 0 };
     const ctx = context();
     const verified = status[0]?.crm_status === 'sending'
-      ? await verifySample(deps.pool, ctx, await runSink(runId), runId, await runTarget(runId, ctx), deps.crm.verifySample)
+      ? await counted(runId, ctx, async () => verifySample(deps.pool, ctx, await runSink(runId), runId, await runTarget(runId, ctx), deps.crm.verifySample))
       : undefined;
     const { rows } = await deps.pool.query<CrmSummary>(
       `update scoring.pipeline_runs r set
          -- a finished run's answered batches may be pruned (retention): its count stays as recorded
          crm_sent = case when r.crm_status = 'sending' then b.sent else r.crm_sent end,
-         crm_calls = coalesce(r.crm_calls, 0) + case when r.crm_status = 'sending' then b.calls + $2 else 0 end,
-         crm_rate_limited = coalesce(r.crm_rate_limited, 0) + case when r.crm_status = 'sending' then b.rate_limited + $4 else 0 end,
+         crm_calls = coalesce(r.crm_calls, 0) + case when r.crm_status = 'sending' then b.calls else 0 end,
+         crm_rate_limited = coalesce(r.crm_rate_limited, 0) + case when r.crm_status = 'sending' then b.rate_limited else 0 end,
          crm_failed = f.failed, crm_deferred = f.deferred, crm_skipped = f.skipped, crm_not_found = f.not_found,
-         crm_verified = coalesce($3, r.crm_verified),
+         crm_verified = coalesce($2, r.crm_verified),
          crm_status = case when f.failed > 0 or f.deferred > 0 then 'partial' else 'synced' end,
          crm_ms = case when r.crm_status = 'sending' then (extract(epoch from now() - r.crm_started_at) * 1000)::int else r.crm_ms end, updated_at = now(),
          -- the last stage finished: whatever stopped an earlier attempt of this run is resolved
@@ -244,12 +246,12 @@ export function makeCrmSync(deps: ActivityDeps & { crm: CrmSettings }) {
        from (select coalesce(sum(sent), 0)::int as sent, coalesce(sum(calls), 0)::int as calls, coalesce(sum(rate_limited), 0)::int as rate_limited
              from scoring.crm_batches where run_id = $1) b,
             (select count(*) filter (where kind in ('failed', 'verify'))::int as failed, count(*) filter (where kind = 'deferred')::int as deferred,
-                    count(*) filter (where kind = 'skipped' and reason <> $5)::int as skipped,
-                    count(*) filter (where kind = 'skipped' and reason = $5)::int as not_found from scoring.crm_sync_failures where run_id = $1) f
+                    count(*) filter (where kind = 'skipped' and reason <> $3)::int as skipped,
+                    count(*) filter (where kind = 'skipped' and reason = $3)::int as not_found from scoring.crm_sync_failures where run_id = $1) f
        where r.run_id = $1
        returning r.crm_sent as sent, r.crm_unchanged as unchanged, r.crm_failed as failed, r.crm_skipped as skipped, r.crm_not_found as "notInCrm",
                  r.crm_deferred as deferred, r.crm_calls as calls, r.crm_rate_limited as "rateLimited", r.crm_verified as verified`,
-      [runId, ctx.counters.calls, verified?.checked ?? null, ctx.counters.rateLimited, NOT_IN_CRM_REASON],
+      [runId, verified?.checked ?? null, NOT_IN_CRM_REASON],
     );
     deps.log.info({ runId, ...rows[0] }, 'crm synced');
     return rows[0]!;

@@ -83,6 +83,21 @@ describe('the CRM stage speaking HubSpot’s protocol', () => {
     expect(counts).toEqual({ calls: received.requests, logged: received.requests, daily: received.requests, rate_limited: 3 });
   });
 
+  it('counts the attempts of a stage attempt that gave up: the target read exhausts its retries, Temporal retries the stage, every request is on the run', async () => {
+    h = await makeHarness();
+    await h.seed(300);
+    // Three 429s, then five 5xx: more than a call's four retries, so the first prepare attempt throws CrmUnavailable.
+    h.sandbox.setFaults({ force429: 3, force5xx: 5 });
+    const result = await h.run('2026-12-01');
+    const received = h.sandbox.stats();
+    h.sandbox.resetFaults();
+    expect(result.crm).toMatchObject({ sent: 300, failed: 0, rateLimited: 3 });
+    expect(received.serverErrors).toBe(5);
+    const [run] = await h.query<{ crm_calls: number; crm_rate_limited: number }>('select crm_calls, crm_rate_limited from scoring.pipeline_runs');
+    expect(run).toEqual({ crm_calls: received.requests, crm_rate_limited: 3 });
+    expect(await h.query('select count(*)::int as logged from scoring.crm_rate_log')).toEqual([{ logged: received.requests }]);
+  });
+
   it('fails the stage at once with CrmPropertyInvalid when a scoreflow property was archived in HubSpot, after a handful of calls', async () => {
     h = await makeHarness();
     await h.seed(500);

@@ -29,8 +29,11 @@ const PASSWORD = 'scoreflow';
  * at 1M leads: with 128 MB of WAL buffers (16 MB by default here) the backend does not stop to write them
  * out as it goes (bench:mornings after a checkpoint, alternating, three runs each: later mornings 259-288 ms
  * against 286-322 ms). The buffers take 128 MB of shared memory.
+ * Those images are written at the latest when the transaction commits. The WAL writer, waking every 1 ms instead
+ * of 200 and flushing what it wrote at once, writes them on the other core while the statement still runs: a
+ * commit after a morning's snapshot had waited 37-48 ms for its 74 MB, now 1-2 ms (psql, same data).
  */
-export const SERVER_SETTINGS = ['shared_buffers=1GB', 'max_wal_size=16GB', 'wal_init_zero=off', 'wal_buffers=128MB'];
+export const SERVER_SETTINGS = ['shared_buffers=1GB', 'max_wal_size=16GB', 'wal_init_zero=off', 'wal_buffers=128MB', 'wal_writer_delay=1ms', 'wal_writer_flush_after=0'];
 
 export function embeddedUrl(port: number, database: string): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;

@@ -3,7 +3,7 @@
  * The incremental morning, where its time goes: a full run of `--leads`, then `--mornings` mornings with
  * `--changed` of the leads changed before each, and per morning its wall time, its share of the full run
  * and its workflow history as a timeline (each activity from scheduled to completed, and the workflow
- * tasks between). `npm run -s build && node dist/bench/mornings.js --leads 1000000 --mornings 3`; its own
+ * tasks between). `npm run -s build && node dist/bench/mornings.js --leads 1000000 --mornings 3 [--checkpoint]`; its own
  * PostgreSQL, Temporal and sandbox under .scoreflow/bench-mornings, ports 5499, 7249, 8249 and 8099.
  */
 import fs from 'node:fs';
@@ -51,8 +51,9 @@ const opts = new Command('mornings')
   .option('--leads <n>', 'leads in the full run', positiveInt, 1_000_000)
   .option('--mornings <n>', 'incremental mornings after it', positiveInt, 3)
   .option('--changed <n>', 'one lead in n changed before each morning', positiveInt, 100)
+  .option('--checkpoint', 'a checkpoint before each morning, as a real morning comes after one (its writes then log whole pages)')
   .parse()
-  .opts<{ leads: number; mornings: number; changed: number }>();
+  .opts<{ leads: number; mornings: number; changed: number; checkpoint?: boolean }>();
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const env = benchEnv({ dir: 'bench-mornings', pgPort: 5499, temporalPort: 7249, uiPort: 8249, sandboxPort: 8099, taskQueue: 'bench-mornings' });
@@ -69,9 +70,11 @@ try {
     say(`full run of ${opts.leads} leads: ${full.wallMs.toFixed(0)} ms`);
     for (let m = 0; m < opts.mornings; m++) {
       await rt.pool.query(`update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${opts.changed} = 0`);
+      if (opts.checkpoint) await rt.pool.query('checkpoint');
       const morning = await measureRun(rt, { asOf: day(3 + m), crm: false });
       const history = JSON.parse(await exportHistory(rt, `lead-scoring-${day(3 + m)}`)) as { events: HistoryEvent[] };
-      say(`\nmorning ${m + 1}: ${morning.wallMs.toFixed(0)} ms = ${((100 * morning.wallMs) / full.wallMs).toFixed(1)}% of the full run`);
+      const { extract_ms: extract, store_ms: store } = morning.report;
+      say(`\nmorning ${m + 1}: ${morning.wallMs.toFixed(0)} ms = ${((100 * morning.wallMs) / full.wallMs).toFixed(1)}% of the full run (extract ${extract} ms, store ${store} ms)`);
       for (const line of timeline(history.events)) say(line);
     }
   } finally {

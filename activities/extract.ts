@@ -14,6 +14,7 @@ import { measured } from './metrics-interceptor.js';
 import { makeScoreChunk } from './score.js';
 import { makePublishRun, type PublishResult } from './store.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
+import { learnNewestHandled } from './sql/newest-handled.js';
 import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
 import { snapshotOneChunkRows, snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
@@ -100,6 +101,9 @@ export function makeExtract(deps: ActivityDeps) {
       }
       // A top-k run publishes a complete set for every customer (readers see one whole run): it takes them all.
       const mode: ExtractMode = topK ? { kind: 'full' } : await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
+      if (mode.kind === 'unscored' && mode.since) {
+        await learnNewestHandled(client, { pipeline: input.pipeline, current: pipeline.sinks.current, modelSha256: modelRef.sha256 });
+      }
       if (input.scoreSingleChunk && modelRef.model && mode.kind === 'unscored' && mode.since && await keyIsUnique(client, pipeline.source)) {
         const { snapshotted, chunks, scored } = await snapshotAndScoreOneChunk(client, { runId: input.runId, pipeline, model: modelRef.model, since: mode.since, started });
         deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, scoredChunks: scored ? 1 : 0 }, 'extracted');

@@ -50,10 +50,12 @@ export async function publishStagedRun(
   const newestScored = (await chunksRecordedAggregates(client, runId))
     ? 'select max(high_water) as updated_at from scoring.run_chunks where run_id = $1'
     : `select max(source_updated_at) as updated_at from ${scores} where run_id = $1`;
+  // newest_handled is the same maximum, unclamped: the pipeline's first publish knows it; a new model's is learnt by
+  // its next morning (learnNewestHandled), and the same model's only grows.
   await client.query(
-    `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id)
+    `insert into scoring.watermarks as w (pipeline, source_high_water, model_sha256, run_id, newest_handled)
      select $2, case when max(t.updated_at) is not null then least(max(t.updated_at), coalesce(r.snapshot_at, r.extracted_at)) end,
-            r.model_sha256, r.run_id
+            r.model_sha256, r.run_id, coalesce(max(t.updated_at), '-infinity')
      from scoring.pipeline_runs r
      left join (${newestScored}
                 union all select max(source_updated_at) from scoring.rejected_leads where run_id = $1) t on true
@@ -63,6 +65,8 @@ export async function publishStagedRun(
        source_high_water = case when w.model_sha256 = excluded.model_sha256
                                 then greatest(w.source_high_water, excluded.source_high_water)
                                 else excluded.source_high_water end,
+       newest_handled = case when w.model_sha256 = excluded.model_sha256 and w.newest_handled is not null
+                             then greatest(w.newest_handled, excluded.newest_handled) end,
        model_sha256 = excluded.model_sha256, run_id = excluded.run_id, updated_at = now()`,
     [runId, pipeline],
   );

@@ -82,7 +82,7 @@ export async function restoreLeadScores(
      on conflict (lead_id) do update set ${overwriteFrom(columns, 'excluded')}`,
   );
   await client.query(
-    `update scoring.watermarks set source_high_water = null, model_sha256 = coalesce((select model_sha256 from scoring.pipeline_runs where run_id = $2), model_sha256),
+    `update scoring.watermarks set source_high_water = null, newest_handled = null, model_sha256 = coalesce((select model_sha256 from scoring.pipeline_runs where run_id = $2), model_sha256),
        run_id = $3, updated_at = now()
      where pipeline = $1`,
     [p.pipeline, p.target, p.runId],

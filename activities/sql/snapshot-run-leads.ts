@@ -53,19 +53,34 @@ async function nothingHandledYet(client: PoolClient, current: string, modelSha25
 }
 
 /**
+ * Whether the row `l` may have been handled: not when it changed after the newest change a published run of the
+ * model scored or rejected (scoring.watermarks.newest_handled, once known). Then its probes are skipped (a filter on
+ * `l` alone, tested before each probe's index scan). bench:mornings after a checkpoint, 10,000 leads changed of 1M:
+ * extract 48-51 ms against 117-141; the morning's upsert now prunes the pages the probes pruned (store 90-111 ms
+ * against 51-59), and the morning takes 215-236 ms against 243-267.
+ */
+const mayBeHandled = (change: string, refs: SnapshotRefs) => `(l.${change} <= (select w.newest_handled from scoring.watermarks w
+                       where w.pipeline = (select pipeline from scoring.pipeline_runs where run_id = ${refs.run}) and w.model_sha256 = ${refs.sha})) is not false`;
+
+/**
  * The same test as probes: one index lookup per row into each table (a LATERAL with LIMIT is never turned
  * into a hash join). For the few rows changed since the watermark, instead of hashing the whole current table.
+ * Rows changed after the newest handled change are not probed, unless the current table names the model per row
+ * (its owner may have written rows itself).
  */
-const alreadyHandledByProbes = (current: string, byModel: ModelTest, key: string, change: string, refs = PARAMS) => ({
-  joins: `
+const alreadyHandledByProbes = (current: string, byModel: ModelTest, perRow: boolean, key: string, change: string, refs = PARAMS) => {
+  const gate = perRow ? '' : `${mayBeHandled(change, refs)} and `;
+  return {
+    joins: `
   left join lateral (select true as hit from ${current} s
-                     where s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change} limit 1) scored on true
+                     where ${gate}s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change} limit 1) scored on true
   left join lateral (select true as hit from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
-                     where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
+                     where ${gate}rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
                        and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
                        and pr.pipeline = (select pipeline from scoring.pipeline_runs where run_id = ${refs.run}) limit 1) rejected on true`,
-  filter: 'scored.hit is null and rejected.hit is null',
-});
+    filter: 'scored.hit is null and rejected.hit is null',
+  };
+};
 
 /**
  * The snapshot's rows from `ids`, a query of one column `a`: every candidate key once, in key order, as one
@@ -114,7 +129,10 @@ export async function snapshotRunLeads(
   const params: unknown[] = [p.runId, p.chunkSize];
   if (p.mode.kind === 'unscored' && (p.mode.since || !(await nothingHandledYet(client, p.current, p.modelSha256)))) {
     params.push(p.modelSha256);
-    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(p.current, await scoredByModel(client, p.current), key, change);
+    const byModel = await scoredByModel(client, p.current);
+    const handled = p.mode.since
+      ? alreadyHandledByProbes(p.current, byModel, await namesModelPerRow(client, p.current), key, change)
+      : alreadyHandled(p.current, byModel, key, change);
     joins = handled.joins;
     filters.push(handled.filter);
     if (p.mode.since) {
@@ -167,7 +185,7 @@ export async function snapshotOneChunkRows(
   // COPY takes no bind parameters: the run id is a validated workflow id, the sha256 hex and the chunk size an integer.
   const refs: SnapshotRefs = { run: pg.escapeLiteral(p.runId), size: `${Math.trunc(p.chunkSize)}`, sha: pg.escapeLiteral(p.modelSha256) };
   const since = `${pg.escapeLiteral(p.since.toISOString())}::timestamptz`;
-  const handled = alreadyHandledByProbes(p.current, await scoredByModel(client, p.current), key, change, refs);
+  const handled = alreadyHandledByProbes(p.current, await scoredByModel(client, p.current), await namesModelPerRow(client, p.current), key, change, refs);
   const fields = p.inputs.map((_, i) => `f${i}`);
   return client.query(copyOut(`copy (
      with ${stamped(refs)}, candidates (lead_id, updated_at, ${fields.join(', ')}) as materialized (

@@ -51,7 +51,7 @@ describe('migrations', () => {
     const [a, b] = await Promise.all([migrate(url, log), migrate(url, log)]);
     const again = await migrate(url, log);
 
-    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor', '019_current_names_model_once']);
+    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor', '019_current_names_model_once', '020_newest_handled_change']);
     expect(again).toEqual([]);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -63,7 +63,7 @@ describe('migrations', () => {
         'schema_migrations', 'shadow_chunks', 'shadow_runs', 'shadow_scores', 'staged_scores', 'staged_scores_default', 'watermarks',
       ]);
       const { rows: applied } = await client.query('select name from scoring.schema_migrations order by id');
-      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }, { name: '019_current_names_model_once' }]);
+      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }, { name: '019_current_names_model_once' }, { name: '020_newest_handled_change' }]);
     } finally {
       await client.end();
     }

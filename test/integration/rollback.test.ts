@@ -14,7 +14,7 @@ import { makeHarness, type Harness } from '../support/harness.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 const exec = promisify(execFile);
-const [DAY1, DAY2, DAY3] = ['2026-10-05', '2026-10-06', '2026-10-07'];
+const [DAY1, DAY2, DAY3, DAY4] = ['2026-10-05', '2026-10-06', '2026-10-07', '2026-10-08'];
 const SCORE_COLUMNS = 'lead_id, score, bucket, model_version, model_sha256, run_id, source_updated_at, scored_at';
 
 let h: Harness | undefined;
@@ -67,7 +67,16 @@ describe('scoreflow rollback', () => {
     expect(runsTable([report])).toContain(`${handle.workflowId}  published (rollback to ${r.runId})`);
     // The history keeps every score ever published; the next run rescores the leads whose source moved on since R.
     expect(await h.query('select count(*)::int as n from scoring.lead_score_history')).toEqual([{ n: 530 }]);
+    const newestHandled = async () => (await h!.query<{ newest: string }>(
+      `select case when newest_handled is null then 'unknown' when newest_handled = (select max(source_updated_at) from scoring.lead_scores_rows) then 'newest scored'
+              else 'other' end as newest from scoring.watermarks`,
+    ))[0]!.newest;
+    // The restored rows are not what the watermark's newest handled change counted: the next morning learns it again.
+    expect(await newestHandled()).toBe('unknown');
     expect((await h.run(DAY3)).extracted).toBe(30);
+    await h.query('update public.leads set updated_at = now() where lead_id = (select min(lead_id) from public.leads)');
+    expect((await h.run(DAY4)).extracted).toBe(1);
+    expect(await newestHandled()).toBe('newest scored');
   });
 
   it('moves product-recs\' view back to a kept run\'s rows, and names the kept runs for one already deleted', async () => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ExtractResult } from '../../activities/extract.js';
 import { createScoringActivities } from '../../activities/index.js';
+import { learnNewestHandled } from '../../activities/sql/newest-handled.js';
 import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
 import { makeLogger } from '../../lib/logger.js';
 import type { PoolClient } from '../../db/pool.js';
@@ -35,6 +36,15 @@ async function ids(h: Harness, sql: string): Promise<number[]> {
 /** The sha256 of the model run `runId` pinned. */
 async function modelOf(h: Harness, runId: string): Promise<string> {
   return (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [runId]))[0]!.sha;
+}
+
+async function withClient<T>(h: Harness, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await h.rt.pool.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.release();
+  }
 }
 
 type SnapshotParams = Parameters<typeof snapshotRunLeads>[1];
@@ -104,6 +114,38 @@ describe('a run\'s snapshot', () => {
     expect(published.snapshotted).toBe(changed.length);
     expect(published.scans).toBeGreaterThan(0);
     expect(await snapshotOf(h, 'same-model')).toEqual(chunksOf(changed, 100));
+  });
+
+  it('probes the current table only for leads changed no later than the newest change a published run of the model handled, once that is known', async () => {
+    h = await makeHarness();
+    await h.seed(500);
+    const sha = await modelOf(h, (await h.run('2026-09-01')).runId);
+    const newestHandled = async () => (await h!.query<{ known: boolean | null }>(
+      "select newest_handled = (select max(source_updated_at) from scoring.lead_scores_rows) as known from scoring.watermarks where pipeline = 'lead-scoring'",
+    ))[0]!.known;
+    // The pipeline's first publish knows it: every lead, as it scored them.
+    expect(await newestHandled()).toBe(true);
+    await h.query('update public.leads set updated_at = now() where lead_id % 9 = 5');
+    const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 9 = 5');
+    const probesOfCurrent = async () =>
+      Number((await h!.query<{ n: string }>("select idx_scan as n from pg_stat_user_tables where relid = 'scoring.lead_scores_rows'::regclass"))[0]!.n);
+    // Every lead changed within the hour: those scored by the first run are probed and skipped, the changed ones are not probed.
+    const take = async (runId: string) => {
+      const before = await probesOfCurrent();
+      const { snapshotted } = await snapshotAs(h!, runId, {
+        table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', modelSha256: sha, mode: { kind: 'unscored', since: new Date(Date.now() - 3_600_000) },
+      }, (client) => client.query('select pg_stat_force_next_flush()'));
+      expect(await snapshotOf(h!, runId)).toEqual(chunksOf(changed, 100));
+      return { snapshotted, probes: (await probesOfCurrent()) - before };
+    };
+
+    expect(await take('known')).toEqual({ snapshotted: changed.length, probes: 500 - changed.length });
+    // Not known (after a rollback, a model change, migration 020): every candidate is probed, until a morning learns it.
+    await h.query('update scoring.watermarks set newest_handled = null');
+    expect(await take('unknown')).toEqual({ snapshotted: changed.length, probes: 500 });
+    await withClient(h, (client) => learnNewestHandled(client, { pipeline: 'lead-scoring', current: 'scoring.lead_scores_rows', modelSha256: sha }));
+    expect(await newestHandled()).toBe(true);
+    expect(await take('learnt')).toEqual({ snapshotted: changed.length, probes: 500 - changed.length });
   });
 
   it('is written once: extracting the run again returns it, and a second snapshot of the run is refused by the table\'s key', async () => {

@@ -3,7 +3,7 @@
  * The incremental morning, where its time goes: a full run of `--leads`, then `--mornings` mornings with
  * `--changed` of the leads changed before each, and per morning its wall time, its share of the full run
  * and its workflow history as a timeline (each activity from scheduled to completed, and the workflow
- * tasks between). `npm run -s build && node dist/bench/mornings.js --leads 1000000 --mornings 3 [--checkpoint]`; its own
+ * tasks between). `npm run -s build && node dist/bench/mornings.js --leads 1000000 --mornings 3 [--checkpoint] [--rotate]`; its own
  * PostgreSQL, Temporal and sandbox under .scoreflow/bench-mornings, ports 5499, 7249, 8249 and 8099.
  */
 import fs from 'node:fs';
@@ -52,8 +52,9 @@ const opts = new Command('mornings')
   .option('--mornings <n>', 'incremental mornings after it', positiveInt, 3)
   .option('--changed <n>', 'one lead in n changed before each morning', positiveInt, 100)
   .option('--checkpoint', 'a checkpoint before each morning, as a real morning comes after one (its writes then log whole pages)')
+  .option('--rotate', 'other leads change each morning (the last morning\'s are then in its lookback), not the same ones')
   .parse()
-  .opts<{ leads: number; mornings: number; changed: number; checkpoint?: boolean }>();
+  .opts<{ leads: number; mornings: number; changed: number; checkpoint?: boolean; rotate?: boolean }>();
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const env = benchEnv({ dir: 'bench-mornings', pgPort: 5499, temporalPort: 7249, uiPort: 8249, sandboxPort: 8099, taskQueue: 'bench-mornings' });
@@ -69,7 +70,8 @@ try {
     const full = await measureRun(rt, { asOf: day(2), crm: false });
     say(`full run of ${opts.leads} leads: ${full.wallMs.toFixed(0)} ms`);
     for (let m = 0; m < opts.mornings; m++) {
-      await rt.pool.query(`update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${opts.changed} = 0`);
+      const share = `lead_id % ${opts.changed} = ${opts.rotate ? m % opts.changed : 0}`;
+      await rt.pool.query(`update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where ${share}`);
       if (opts.checkpoint) await rt.pool.query('checkpoint');
       const morning = await measureRun(rt, { asOf: day(3 + m), crm: false });
       const history = JSON.parse(await exportHistory(rt, `lead-scoring-${day(3 + m)}`)) as { events: HistoryEvent[] };

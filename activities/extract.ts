@@ -15,6 +15,7 @@ import { makeScoreChunk } from './score.js';
 import { makePublishRun, type PublishResult } from './store.js';
 import { snapshotPopularProducts } from './sql/popular-products.js';
 import { learnNewestHandled } from './sql/newest-handled.js';
+import { warmCurrentRows } from './sql/warm-current-rows.js';
 import { createRunStagingTable } from './sql/run-tables.js';
 import { beginRun, resetRun } from './sql/runs.js';
 import { snapshotOneChunkRows, snapshotRunLeads, type ExtractMode } from './sql/snapshot-run-leads.js';
@@ -139,6 +140,9 @@ export function makeExtract(deps: ActivityDeps) {
     const { encodings, features } = await featureSelect(client, pipeline.source, model.card.inputs);
     await createRunStagingTable(client, runId);
     const readStarted = Date.now();
+    // Both cores: the rows the publish rewrites are read (pruned, their pages' images logged) beside the snapshot.
+    const warming = warmCurrentRows(deps.pool, { current: pipeline.sinks.current, table: pipeline.source, since: p.since, limit: pipeline.definition.sizing.chunkSize })
+      .catch((err: Error) => deps.log.debug({ runId, err: err.message }, 'reading the current rows ahead of the publish failed; the publish reads them'));
     const rows = await snapshotOneChunkRows(client, {
       runId,
       table: pipeline.source,
@@ -156,9 +160,9 @@ export function makeExtract(deps: ActivityDeps) {
     );
     const { snapshotted, chunks } = written!;
     await markExtracted(client, { runId, snapshotted, chunks, ms: Date.now() - p.started });
-    if (chunks !== 1) return { snapshotted, chunks, scored: false };
-    await measured('scoreChunk', pipeline.definition.id, () => scoring.stage(client));
-    return { snapshotted, chunks, scored: true };
+    if (chunks === 1) await measured('scoreChunk', pipeline.definition.id, () => scoring.stage(client));
+    await warming;
+    return { snapshotted, chunks, scored: chunks === 1 };
   }
 
   /**

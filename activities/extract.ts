@@ -101,10 +101,7 @@ export function makeExtract(deps: ActivityDeps) {
         await resetRun(client, input.runId, modelRef);
       }
       // A top-k run publishes a complete set for every customer (readers see one whole run): it takes them all.
-      const mode: ExtractMode = topK ? { kind: 'full' } : await extractMode(client, input, modelRef.sha256, deps.lookbackHours);
-      if (mode.kind === 'unscored' && mode.since) {
-        await learnNewestHandled(client, { pipeline: input.pipeline, current: pipeline.sinks.current, modelSha256: modelRef.sha256 });
-      }
+      const mode: ExtractMode = topK ? { kind: 'full' } : await extractMode(client, input, { modelSha256: modelRef.sha256, current: pipeline.sinks.current }, deps.lookbackHours);
       if (input.scoreSingleChunk && modelRef.model && mode.kind === 'unscored' && mode.since && await keyIsUnique(client, pipeline.source)) {
         const { snapshotted, chunks, scored } = await snapshotAndScoreOneChunk(client, { runId: input.runId, pipeline, model: modelRef.model, since: mode.since, started });
         deps.log.info({ runId: input.runId, mode: mode.kind, leads: snapshotted, chunks, scoredChunks: scored ? 1 : 0 }, 'extracted');
@@ -206,20 +203,22 @@ function featureColumns(def: PipelineDefinition, card: ModelCard): string[] {
 /**
  * Full on --full; otherwise leads not yet scored at their current version by this model. When the
  * watermark belongs to this model, only leads updated after it (less the lookback, which covers
- * writers whose transactions committed late) are examined.
+ * writers whose transactions committed late) are examined; of those, the snapshot probes only the ones changed
+ * no later than the newest change the model handled, which the watermark is made to know first.
  */
 async function extractMode(
   client: PoolClient,
   input: ExtractInput,
-  modelSha256: string,
+  model: { modelSha256: string; current: string },
   lookbackHours: number,
 ): Promise<ExtractMode> {
   if (input.full) return { kind: 'full' };
-  const { rows } = await client.query<{ source_high_water: Date | null; model_sha256: string }>(
-    'select source_high_water, model_sha256 from scoring.watermarks where pipeline = $1',
+  const { rows } = await client.query<{ source_high_water: Date | null; model_sha256: string; newest_unknown: boolean }>(
+    'select source_high_water, model_sha256, newest_handled is null as newest_unknown from scoring.watermarks where pipeline = $1',
     [input.pipeline],
   );
   const wm = rows[0];
-  if (!wm || wm.model_sha256 !== modelSha256 || !wm.source_high_water) return { kind: 'unscored' };
+  if (!wm || wm.model_sha256 !== model.modelSha256 || !wm.source_high_water) return { kind: 'unscored' };
+  if (wm.newest_unknown) await learnNewestHandled(client, { pipeline: input.pipeline, ...model });
   return { kind: 'unscored', since: new Date(wm.source_high_water.getTime() - lookbackHours * 3_600_000) };
 }

@@ -74,18 +74,18 @@ export async function currentWithModel(db: Pool | PoolClient, table: string): Pr
   return `(select c.*, r.model_name, r.model_version, r.model_sha256 from ${table} c left join scoring.pipeline_runs r on r.run_id = c.run_id)`;
 }
 
-/** Whether the rows of `table` (a table or a view) name their model themselves, rather than through their run's audit row. */
-export async function namesModelPerRow(db: Pool | PoolClient, table: string): Promise<boolean> {
-  return hasModelColumns((await catalogOf(db, table)).columns);
+/** How the rows of a current table name the model that scored them (modelTest). */
+export interface ModelTest {
+  /** The rows name their model themselves (a wide table, or a view like scoring.lead_scores), not through their run's audit row. */
+  perRow: boolean;
+  /** SQL that `alias`'s row was scored by the model whose sha256 is `sha` (an SQL parameter). */
+  scoredBy: (alias: string, sha: string) => string;
 }
 
-/**
- * SQL that `alias`'s row of the current table `table` was scored by the model whose sha256 is `sha` (an SQL
- * parameter): the row's own column if the table names the model per row, else its run's audit row.
- */
-export async function scoredByModel(db: Pool | PoolClient, table: string): Promise<(alias: string, sha: string) => string> {
-  if (await namesModelPerRow(db, table)) return (alias, sha) => `${alias}.model_sha256 = ${sha}`;
+/** How the rows of the current table `table` (a table or a view) name their model, from one read of the catalog. */
+export async function modelTest(db: Pool | PoolClient, table: string): Promise<ModelTest> {
+  if (hasModelColumns((await catalogOf(db, table)).columns)) return { perRow: true, scoredBy: (alias, sha) => `${alias}.model_sha256 = ${sha}` };
   // `is true` keeps the IN from being pulled up into a join: the model's runs are hashed once per statement, not
   // looked up again for each of a morning's 20,000 probes (their snapshot at 1M: 170-180 ms by a join, 100 ms so).
-  return (alias, sha) => `(${alias}.run_id in (select run_id from scoring.pipeline_runs where model_sha256 = ${sha})) is true`;
+  return { perRow: false, scoredBy: (alias, sha) => `(${alias}.run_id in (select run_id from scoring.pipeline_runs where model_sha256 = ${sha})) is true` };
 }

@@ -1,5 +1,5 @@
 import type { PoolClient } from '../../db/pool.js';
-import { namesModelPerRow, scoredByModel } from './current-shape.js';
+import { modelTest } from './current-shape.js';
 
 /**
  * Makes the pipeline's watermark know the newest source change time that a published run of its model scored or
@@ -9,11 +9,11 @@ import { namesModelPerRow, scoredByModel } from './current-shape.js';
  * probed.
  */
 export async function learnNewestHandled(client: PoolClient, p: { pipeline: string; current: string; modelSha256: string }): Promise<void> {
-  if (await namesModelPerRow(client, p.current)) return;
-  const byModel = await scoredByModel(client, p.current);
+  const test = await modelTest(client, p.current);
+  if (test.perRow) return;
   await client.query(
     `update scoring.watermarks w set newest_handled = coalesce(greatest(
-       (select max(c.source_updated_at) from ${p.current} c where ${byModel('c', '$2')}),
+       (select max(c.source_updated_at) from ${p.current} c where ${test.scoredBy('c', '$2')}),
        (select max(rj.source_updated_at) from scoring.rejected_leads rj join scoring.pipeline_runs r using (run_id)
         where r.pipeline = $1 and r.model_sha256 = $2 and r.status = 'published')), '-infinity')
      where w.pipeline = $1 and w.model_sha256 = $2 and w.newest_handled is null

@@ -3,13 +3,11 @@ import pg from 'pg';
 import { copyOut } from '../../db/copy-out.js';
 import type { PoolClient } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
-import { namesModelPerRow, scoredByModel } from './current-shape.js';
+import { modelTest, type ModelTest } from './current-shape.js';
 import { keyIsUnique } from './source-key.js';
 
 /** Which leads a run takes: all of them, or only those not yet scored at their current version by this model. */
 export type ExtractMode = { kind: 'full' } | { kind: 'unscored'; since?: Date };
-
-type ModelTest = Awaited<ReturnType<typeof scoredByModel>>;
 
 /** How the snapshot's statements name the run id, the chunk size and the model's sha256: bind parameters, or literals in a COPY. */
 interface SnapshotRefs {
@@ -20,15 +18,15 @@ interface SnapshotRefs {
 const PARAMS: SnapshotRefs = { run: '$1', size: '$2::int', sha: '$3' };
 
 /**
- * Rows already scored (in the pipeline's current-result table, `byModel` as scoredByModel gives it), or already
+ * Rows already scored (in the pipeline's current-result table, `test` as modelTest gives it), or already
  * rejected by a published run of the same pipeline, at exactly their current change time by this model: two
  * anti-joins, set-based, for a pass over every row.
  */
-const alreadyHandled = (current: string, byModel: ModelTest, key: string, change: string, refs = PARAMS) => ({
+const alreadyHandled = (current: string, test: ModelTest, key: string, change: string, refs = PARAMS) => ({
   joins: '',
   filter: `
   not exists (select 1 from ${current} s
-              where s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change})
+              where s.lead_id = l.${key} and ${test.scoredBy('s', refs.sha)} and s.source_updated_at = l.${change})
   and not exists (select 1 from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                   where rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
                     and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
@@ -43,8 +41,8 @@ const alreadyHandled = (current: string, byModel: ModelTest, key: string, change
  * change: its snapshot then reads the source's key index alone (10M leads: 0.76-0.81 s against 2.0-2.4 s with the
  * anti-joins, which fetch every row for its change time).
  */
-async function nothingHandledYet(client: PoolClient, current: string, modelSha256: string): Promise<boolean> {
-  if (await namesModelPerRow(client, current)) return false;
+async function nothingHandledYet(client: PoolClient, test: ModelTest, modelSha256: string): Promise<boolean> {
+  if (test.perRow) return false;
   const { rows } = await client.query<{ none: boolean }>(
     "select not exists (select 1 from scoring.pipeline_runs where model_sha256 = $1 and status = 'published') as none",
     [modelSha256],
@@ -68,12 +66,12 @@ const mayBeHandled = (change: string, refs: SnapshotRefs) => `(l.${change} <= (s
  * Rows changed after the newest handled change are not probed, unless the current table names the model per row
  * (its owner may have written rows itself).
  */
-const alreadyHandledByProbes = (current: string, byModel: ModelTest, perRow: boolean, key: string, change: string, refs = PARAMS) => {
-  const gate = perRow ? '' : `${mayBeHandled(change, refs)} and `;
+const alreadyHandledByProbes = (current: string, test: ModelTest, key: string, change: string, refs = PARAMS) => {
+  const gate = test.perRow ? '' : `${mayBeHandled(change, refs)} and `;
   return {
     joins: `
   left join lateral (select true as hit from ${current} s
-                     where ${gate}s.lead_id = l.${key} and ${byModel('s', refs.sha)} and s.source_updated_at = l.${change} limit 1) scored on true
+                     where ${gate}s.lead_id = l.${key} and ${test.scoredBy('s', refs.sha)} and s.source_updated_at = l.${change} limit 1) scored on true
   left join lateral (select true as hit from scoring.rejected_leads rj join scoring.pipeline_runs pr using (run_id)
                      where ${gate}rj.lead_id = l.${key} and rj.source_updated_at = l.${change}
                        and pr.status = 'published' and pr.model_sha256 = ${refs.sha}
@@ -127,12 +125,10 @@ export async function snapshotRunLeads(
   let source = `${p.table.sql} l`;
   let joins = '';
   const params: unknown[] = [p.runId, p.chunkSize];
-  if (p.mode.kind === 'unscored' && (p.mode.since || !(await nothingHandledYet(client, p.current, p.modelSha256)))) {
+  const test = p.mode.kind === 'unscored' ? await modelTest(client, p.current) : undefined;
+  if (p.mode.kind === 'unscored' && test && (p.mode.since || !(await nothingHandledYet(client, test, p.modelSha256)))) {
     params.push(p.modelSha256);
-    const byModel = await scoredByModel(client, p.current);
-    const handled = p.mode.since
-      ? alreadyHandledByProbes(p.current, byModel, await namesModelPerRow(client, p.current), key, change)
-      : alreadyHandled(p.current, byModel, key, change);
+    const handled = (p.mode.since ? alreadyHandledByProbes : alreadyHandled)(p.current, test, key, change);
     joins = handled.joins;
     filters.push(handled.filter);
     if (p.mode.since) {
@@ -185,7 +181,7 @@ export async function snapshotOneChunkRows(
   // COPY takes no bind parameters: the run id is a validated workflow id, the sha256 hex and the chunk size an integer.
   const refs: SnapshotRefs = { run: pg.escapeLiteral(p.runId), size: `${Math.trunc(p.chunkSize)}`, sha: pg.escapeLiteral(p.modelSha256) };
   const since = `${pg.escapeLiteral(p.since.toISOString())}::timestamptz`;
-  const handled = alreadyHandledByProbes(p.current, await scoredByModel(client, p.current), await namesModelPerRow(client, p.current), key, change, refs);
+  const handled = alreadyHandledByProbes(p.current, await modelTest(client, p.current), key, change, refs);
   const fields = p.inputs.map((_, i) => `f${i}`);
   return client.query(copyOut(`copy (
      with ${stamped(refs)}, candidates (lead_id, updated_at, ${fields.join(', ')}) as materialized (

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../lib/config.js';
 import { readCard } from '../models/load-model.js';
-import { parseLeadsTable } from '../source/leads-table.js';
+import { parseLeadsTable, type LeadsTable } from '../source/leads-table.js';
 import { seedLeads } from '../source/seed.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
@@ -20,6 +20,12 @@ export async function seedBenchLeads(rt: Runtime, count: number): Promise<number
   // The seed's pages written out now, so that no measured run pays for flushing them (at 10M, 1.5 GB of them).
   await rt.pool.query('checkpoint');
   return performance.now() - start;
+}
+
+/** Changes the leads `where` selects now (one more site visit each), as a day's writers would; returns how many. */
+export async function changeBenchLeads(rt: Runtime, table: LeadsTable, where: string): Promise<number> {
+  const changed = await rt.pool.query(`update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where ${where}`);
+  return changed.rowCount ?? 0;
 }
 
 /** A runtime on a new database `database` of the same PostgreSQL, sharing Temporal and the sandbox, with its own task queue. */

@@ -13,7 +13,7 @@ import { makeLogger } from '../lib/logger.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { exportHistory } from '../workers/history.js';
 import { openRuntime } from '../workers/runtime.js';
-import { seedBenchLeads } from './bench-db.js';
+import { changeBenchLeads, seedBenchLeads } from './bench-db.js';
 import { benchEnv } from './bench-env.js';
 import { measureRun } from './pipeline-run.js';
 import { positiveInt } from './report.js';
@@ -70,8 +70,7 @@ try {
     const full = await measureRun(rt, { asOf: day(2), crm: false });
     say(`full run of ${opts.leads} leads: ${full.wallMs.toFixed(0)} ms`);
     for (let m = 0; m < opts.mornings; m++) {
-      const share = `lead_id % ${opts.changed} = ${opts.rotate ? m % opts.changed : 0}`;
-      await rt.pool.query(`update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where ${share}`);
+      await changeBenchLeads(rt, table, `lead_id % ${opts.changed} = ${opts.rotate ? m % opts.changed : 0}`);
       if (opts.checkpoint) await rt.pool.query('checkpoint');
       const morning = await measureRun(rt, { asOf: day(3 + m), crm: false });
       const history = JSON.parse(await exportHistory(rt, `lead-scoring-${day(3 + m)}`)) as { events: HistoryEvent[] };

@@ -18,7 +18,7 @@ import { parseLeadsTable } from '../source/leads-table.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
-import { openSibling, seedBenchLeads } from './bench-db.js';
+import { changeBenchLeads, openSibling, seedBenchLeads } from './bench-db.js';
 import { benchEnv } from './bench-env.js';
 import { footprint, type Footprint } from './footprint.js';
 import { inferenceAlone } from './inference.js';
@@ -96,9 +96,7 @@ async function main(o: Options): Promise<void> {
     // Read before anything else writes to the scoring schema: the --large section compares it with the large run's.
     const diskFull: Footprint | undefined = o.large ? await footprint(rt.pool, table) : undefined;
     const every = Math.round(1 / o.changed);
-    const changeLeads = async () => (await rt.pool.query(
-      `update ${table.sql} set updated_at = now(), site_visits_30d = (site_visits_30d + 1) % 1000 where lead_id % ${every} = 0`,
-    )).rowCount ?? 0;
+    const changeLeads = () => changeBenchLeads(rt, table, `lead_id % ${every} = 0`);
     say(`incremental morning: ${int(await changeLeads())} leads changed`);
     const incremental = await measureRun(rt, { asOf: day(3), crm: false });
     // A real morning comes a day after the last run, with checkpoints between: its first write to each page of

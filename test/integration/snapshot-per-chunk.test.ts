@@ -5,7 +5,7 @@ import { createScoringActivities } from '../../activities/index.js';
 import { learnNewestHandled } from '../../activities/sql/newest-handled.js';
 import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
 import { makeLogger } from '../../lib/logger.js';
-import type { PoolClient } from '../../db/pool.js';
+import { withClient, type PoolClient } from '../../db/pool.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
 import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -38,15 +38,6 @@ async function modelOf(h: Harness, runId: string): Promise<string> {
   return (await h.query<{ sha: string }>('select model_sha256 as sha from scoring.pipeline_runs where run_id = $1', [runId]))[0]!.sha;
 }
 
-async function withClient<T>(h: Harness, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await h.rt.pool.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.release();
-  }
-}
-
 type SnapshotParams = Parameters<typeof snapshotRunLeads>[1];
 
 /**
@@ -55,14 +46,11 @@ type SnapshotParams = Parameters<typeof snapshotRunLeads>[1];
  */
 async function snapshotAs(h: Harness, runId: string, p: Omit<SnapshotParams, 'runId' | 'chunkSize'>, then?: (client: PoolClient) => Promise<unknown>) {
   await h.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
-  const client = await h.rt.pool.connect();
-  try {
+  return withClient(h.rt.pool, async (client) => {
     const taken = await snapshotRunLeads(client, { ...p, runId, chunkSize: 100 });
     await then?.(client);
     return taken;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 describe('a run\'s snapshot', () => {
@@ -143,7 +131,7 @@ describe('a run\'s snapshot', () => {
     // Not known (after a rollback, a model change, migration 020): every candidate is probed, until a morning learns it.
     await h.query('update scoring.watermarks set newest_handled = null');
     expect(await take('unknown')).toEqual({ snapshotted: changed.length, probes: 500 });
-    await withClient(h, (client) => learnNewestHandled(client, { pipeline: 'lead-scoring', current: 'scoring.lead_scores_rows', modelSha256: sha }));
+    await withClient(h.rt.pool, (client) => learnNewestHandled(client, { pipeline: 'lead-scoring', current: 'scoring.lead_scores_rows', modelSha256: sha }));
     expect(await newestHandled()).toBe(true);
     expect(await take('learnt')).toEqual({ snapshotted: changed.length, probes: 500 - changed.length });
   });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { warmCurrentRows } from '../../activities/sql/warm-current-rows.js';
+import { withClient } from '../../db/pool.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
@@ -20,8 +21,7 @@ describe('reading a morning\'s current rows ahead of its publish', () => {
     await h.query('update public.leads set updated_at = now() where lead_id % 4 = 1 and lead_id % 3 = 0');
     const changed = (await h.query<{ n: number }>('select count(*)::int as n from public.leads where updated_at > $1', [since]))[0]!.n;
 
-    const client = await h.rt.pool.connect();
-    try {
+    await withClient(h.rt.pool, async (client) => {
       const deadVersions = async () => {
         await client.query('select pg_stat_force_next_flush()');
         await client.query('select pg_stat_clear_snapshot()');
@@ -32,8 +32,6 @@ describe('reading a morning\'s current rows ahead of its publish', () => {
       expect(await warmCurrentRows(client, { current: 'scoring.lead_scores_rows', table: parseLeadsTable('public.leads'), since, limit: 50_000 })).toBe(changed);
       expect(Number(await deadVersions())).toBeLessThan(before);
       expect(await warmCurrentRows(client, { current: 'scoring.lead_scores_rows', table: parseLeadsTable('public.leads'), since, limit: 10 })).toBe(10);
-    } finally {
-      client.release();
-    }
+    });
   });
 });

@@ -1,4 +1,5 @@
 import type { postgresBaselines } from './baselines.js';
+import type { CpuUsed } from './cpu-time.js';
 import type { ScaleMeasurements, ScalePoint } from './large.js';
 import { perSecond, type Measured } from './measure.js';
 import type { MeasuredRun } from './pipeline-run.js';
@@ -15,6 +16,8 @@ export interface Measurements {
   naive: Measured;
   inference: Measured;
   full: MeasuredRun;
+  /** Where the CPU went during the full run. */
+  cpu: CpuUsed;
   /** The first morning, seconds after the full run. */
   incremental: MeasuredRun;
   /** The next morning, after a checkpoint, as every real morning runs: the one the goal is set for. */
@@ -66,6 +69,7 @@ export function benchFigures(m: Measurements): Figure[] {
     { section: 'pipeline', what: 'onnxruntime inference alone', value: `${int(perSecond(m.inference))}/s` },
     { section: 'pipeline', what: 'batch-score as share of onnxruntime alone', value: pct(scoreShare), target: '≥ 80%', met: scoreShare >= 0.8 },
     { section: 'pipeline', what: 'naive pipeline ÷ whole run', value: `${overNaive.toFixed(0)}×`, target: '≥ 50×', met: overNaive >= 50 },
+    ...cpuFigures(m.cpu),
     { section: 'memory', what: `worker peak RSS, ${int(m.small)} leads`, value: `${m.rssSmall.toFixed(0)} MiB` },
     { section: 'memory', what: `worker peak RSS, ${leads} leads`, value: `${m.rssFull.toFixed(0)} MiB`, target: '< 400 MiB', met: m.rssFull < 400 },
     { section: 'memory', what: 'growth', value: pct(growth), target: '< 25%', met: growth < 0.25 },
@@ -78,6 +82,26 @@ export function benchFigures(m: Measurements): Figure[] {
     { section: 'CRM sync', what: `HubSpot calls (budget ${m.crmRatePer10s}/10 s)`, value: `${int(crm.crm_calls ?? 0)}  ${(((crm.crm_calls ?? 0) * 1000) / crmMs).toFixed(1)}/s` },
     { section: 'CRM sync', what: 'contacts/s as share of budget', value: pct(contactsPerSecond / budgetContactsPerSecond), target: '≥ 90%', met: contactsPerSecond >= 0.9 * budgetContactsPerSecond },
     { section: 'CRM sync', what: '429 responses', value: int(m.rateLimited), target: '0', met: m.rateLimited === 0 },
+  ];
+}
+
+/**
+ * Where the full run's CPU went, against what the cores offered over its wall time: the evidence for what
+ * bounds batch-score (a run that uses nearly all of it is bound by the cores, and the shares say by whose work).
+ */
+export function cpuFigures(cpu: CpuUsed): Figure[] {
+  const offered = (cpu.cores * cpu.wallMs) / 1000;
+  const parts: Array<[string, number | null]> = [
+    ['  worker main thread (reads COPY rows, Temporal, encodes scores)', cpu.workerMain],
+    ['  worker other threads (onnxruntime in the model threads, V8 helpers)', cpu.workerOthers],
+    ['  PostgreSQL (all of its processes)', cpu.postgres],
+    ['  Temporal dev server', cpu.temporal],
+  ];
+  const used = parts.reduce((sum, [, s]) => sum + (s ?? 0), 0);
+  const line = (s: number | null) => (s === null ? 'not found' : `${s.toFixed(2)} s  ${pct(s / (offered || 1))}`);
+  return [
+    { section: 'CPU', what: `full run: used of ${cpu.cores} cores × ${secs(cpu.wallMs)}`, value: `${used.toFixed(2)} of ${offered.toFixed(2)} s  ${pct(used / (offered || 1))}` },
+    ...parts.map(([what, s]) => ({ section: 'CPU', what, value: line(s) })),
   ];
 }
 

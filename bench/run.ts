@@ -20,6 +20,7 @@ import { openRuntime, type Runtime } from '../workers/runtime.js';
 import { naivePipeline, postgresBaselines } from './baselines.js';
 import { changeBenchLeads, openSibling, seedBenchLeads } from './bench-db.js';
 import { benchEnv } from './bench-env.js';
+import { cpuParts, cpuUsed, readCpu } from './cpu-time.js';
 import { footprint, type Footprint } from './footprint.js';
 import { inferenceAlone } from './inference.js';
 import { baselineMs, benchFigures, recsBaselineMs, recsFigures, scaleFigures, scaleGrowth, type Measurements } from './figures.js';
@@ -91,7 +92,10 @@ async function main(o: Options): Promise<void> {
 
     say(`the real pipeline through Temporal on ${int(o.leads)} leads (one scoreflow worker process)`);
     const worker = await startWorkerProcess(rt, {}, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : []);
+    const parts = await cpuParts(rt.pool, worker.pid);
+    const cpuBefore = readCpu(parts);
     const full = await measureRun(rt, { asOf: day(2), crm: false });
+    const cpu = cpuUsed(cpuBefore, readCpu(parts));
     const rssFull = worker.peakRssMiB();
     // Read before anything else writes to the scoring schema: the --large section compares it with the large run's.
     const diskFull: Footprint | undefined = o.large ? await footprint(rt.pool, table) : undefined;
@@ -131,7 +135,7 @@ async function main(o: Options): Promise<void> {
 
     const measured: Measurements = {
       leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
-      baselines: pg, naive, inference, full, incremental, morning, crm: crmRun, rssSmall, rssFull, rateLimited,
+      baselines: pg, naive, inference, full, cpu, incremental, morning, crm: crmRun, rssSmall, rssFull, rateLimited,
     };
     const figures = [...benchFigures(measured), ...(recs ? recsFigures(recs) : []), ...(large ? scaleFigures(large) : [])];
     process.stdout.write(`\n${printFigures(figures)}\n`);
@@ -145,6 +149,7 @@ async function main(o: Options): Promise<void> {
       naive,
       inference,
       runs: { full, incremental, morning, small: smallRun, crm: crmRun },
+      cpu: { full: cpu },
       memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },
       crm: { rateLimited },
       ...(recs ? { recs: { ...recs, baselineMs: recsBaselineMs(recs) } } : {}),

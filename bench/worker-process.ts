@@ -10,6 +10,7 @@ const CLI = path.join(PROJECT_ROOT, 'dist', 'workers', 'cli.js');
 
 /** A `scoreflow worker` process, as production runs it, whose memory can be read from /proc. */
 export interface WorkerProcess {
+  pid: number;
   /** Peak resident memory of the process so far (VmHWM), in MiB. */
   peakRssMiB(): number;
   stop(): Promise<void>;
@@ -37,6 +38,7 @@ export async function startWorkerProcess(rt: Runtime, env: NodeJS.ProcessEnv = {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPoller(rt, taskQueue, child);
   return {
+    pid: child.pid!,
     peakRssMiB() {
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);

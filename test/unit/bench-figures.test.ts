@@ -14,6 +14,7 @@ const measurements = (over: Partial<Measurements> = {}): Measurements => ({
   naive: { rows: 10_000, ms: 8000 },
   inference: { rows: 200_000, ms: 500 },
   full: run(10_000, { leads_extracted: 1_000_000, leads_published: 1_000_000, extract_ms: 2000, score_ms: 5000, store_ms: 2500 }, 256, 100 * 1024),
+  cpu: { wallMs: 10_000, cores: 2, workerMain: 3, workerOthers: 8, postgres: 7, temporal: null },
   incremental: run(400, { leads_extracted: 10_000 }),
   morning: run(450, { leads_extracted: 10_000 }),
   crm: run(60_000, { crm_sent: 100_000, crm_calls: 1000, crm_ms: 55_000 }),
@@ -34,6 +35,16 @@ describe('bench figures', () => {
     expect(figure(m, 'onnxruntime')).toMatchObject({ value: '400,000/s' });
     expect(figure(m, 'batch-score as share')).toMatchObject({ value: '50.0%', target: '≥ 80%', met: false });
     expect(figure(m, 'naive pipeline ÷ whole run')).toMatchObject({ value: '80×', target: '≥ 50×', met: true });
+  });
+
+  it('say where the full run\'s CPU went against what its cores offered, and which part was not found', () => {
+    const m = measurements();
+    expect(figure(m, 'full run: used of 2 cores × 10.00 s')).toMatchObject({ section: 'CPU', value: '18.00 of 20.00 s  90.0%' });
+    expect(figure(m, '  worker main thread')).toMatchObject({ value: '3.00 s  15.0%' });
+    expect(figure(m, '  worker other threads')).toMatchObject({ value: '8.00 s  40.0%' });
+    expect(figure(m, '  PostgreSQL')).toMatchObject({ value: '7.00 s  35.0%' });
+    expect(figure(m, '  Temporal dev server')).toMatchObject({ value: 'not found' });
+    expect(benchFigures(m).filter((f) => f.section === 'CPU').every((f) => f.met === undefined)).toBe(true);
   });
 
   it('meet the batch-score and naive targets exactly at 80% and 50×', () => {

@@ -92,3 +92,13 @@ export async function naivePipeline(pool: Pool, table: LeadsTable, model: Loaded
     return scored;
   });
 }
+
+/**
+ * Drops what the baselines and the naive pipeline wrote (schema bench) and checkpoints, so that nothing
+ * measured after them shares the cores with their clean-up: left behind, their 2M written rows wait for
+ * autovacuum's next pass over the database (about 2 s of a core), which may land on any later measurement.
+ */
+export async function dropBaselineTables(pool: Pool): Promise<void> {
+  await pool.query('drop schema if exists bench cascade');
+  await pool.query('checkpoint');
+}

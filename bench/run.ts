@@ -17,7 +17,7 @@ import { loadModel } from '../models/load-model.js';
 import { parseLeadsTable } from '../source/leads-table.js';
 import { readDistribution } from '../source/synthetic-leads.js';
 import { openRuntime, type Runtime } from '../workers/runtime.js';
-import { naivePipeline, postgresBaselines } from './baselines.js';
+import { dropBaselineTables, naivePipeline, postgresBaselines } from './baselines.js';
 import { changeBenchLeads, openSibling, seedBenchLeads } from './bench-db.js';
 import { benchEnv } from './bench-env.js';
 import { cpuParts, cpuUsed, readCpu } from './cpu-time.js';
@@ -86,6 +86,7 @@ async function main(o: Options): Promise<void> {
     const pg = await postgresBaselines(rt.pool, table, model.card);
     say(`naive pipeline, one lead at a time, on ${int(o.sample)} leads`);
     const naive = await naivePipeline(rt.pool, table, model, o.sample);
+    await dropBaselineTables(rt.pool);
     const inferenceRows = Math.min(o.leads, 200_000);
     say(`onnxruntime alone on ${int(inferenceRows)} rows`);
     const inference = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows);

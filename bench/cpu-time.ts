@@ -57,13 +57,15 @@ function treeCpu(pid: number, processes: Map<number, ProcStat>): number | null {
   return cpu;
 }
 
-/** CPU seconds used so far, by the parts of a bench run (null: not found on this machine). */
-export interface CpuReading {
+/** The parts of a bench run whose CPU is counted. */
+const PARTS = ['workerMain', 'workerOthers', 'postgres', 'temporal'] as const;
+
+/** CPU seconds per part (null: not found on this machine). */
+export type CpuSeconds = Record<(typeof PARTS)[number], number | null>;
+
+/** CPU seconds used so far, by the parts of a bench run, and when they were read. */
+export interface CpuReading extends CpuSeconds {
   at: number;
-  workerMain: number | null;
-  workerOthers: number | null;
-  postgres: number | null;
-  temporal: number | null;
 }
 
 /** Whose CPU a reading counts: the worker process, the PostgreSQL server's postmaster and the Temporal dev server. */
@@ -100,27 +102,15 @@ export async function cpuParts(pool: Pool, workerPid: number): Promise<CpuParts>
 }
 
 /** Where the CPU of a stretch of a run went, in seconds, against what the machine's cores offered over it. */
-export interface CpuUsed {
+export interface CpuUsed extends CpuSeconds {
   wallMs: number;
   cores: number;
-  workerMain: number | null;
-  workerOthers: number | null;
-  postgres: number | null;
-  temporal: number | null;
 }
 
 export function cpuUsed(before: CpuReading, after: CpuReading, cores = os.availableParallelism()): CpuUsed {
-  const delta = (k: 'workerMain' | 'workerOthers' | 'postgres' | 'temporal') => {
-    const a = before[k];
-    const b = after[k];
-    return a === null || b === null ? null : b - a;
-  };
-  return {
-    wallMs: after.at - before.at,
-    cores,
-    workerMain: delta('workerMain'),
-    workerOthers: delta('workerOthers'),
-    postgres: delta('postgres'),
-    temporal: delta('temporal'),
-  };
+  const used = Object.fromEntries(PARTS.map((k) => {
+    const [a, b] = [before[k], after[k]];
+    return [k, a === null || b === null ? null : b - a];
+  })) as CpuSeconds;
+  return { wallMs: after.at - before.at, cores, ...used };
 }

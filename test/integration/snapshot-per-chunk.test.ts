@@ -5,7 +5,7 @@ import { createScoringActivities } from '../../activities/index.js';
 import { learnNewestHandled } from '../../activities/sql/newest-handled.js';
 import { snapshotRunLeads, type ExtractMode } from '../../activities/sql/snapshot-run-leads.js';
 import { makeLogger } from '../../lib/logger.js';
-import { withClient, type PoolClient } from '../../db/pool.js';
+import { withClient, withTransaction, type PoolClient } from '../../db/pool.js';
 import { parseLeadsTable } from '../../source/leads-table.js';
 import { activityDeps } from '../../workers/worker.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -41,16 +41,27 @@ async function modelOf(h: Harness, runId: string): Promise<string> {
 type SnapshotParams = Parameters<typeof snapshotRunLeads>[1];
 
 /**
- * Run `runId`'s audit row as extract starts it, then its snapshot (chunks of 100) on one client, on which
- * `then` runs next, before the client goes back to the pool.
+ * Run `runId`'s audit row as extract starts it, then its snapshot (chunks of 100) in one transaction, as extract takes
+ * it, with the scans of scoring.lead_scores_rows it started: of the table itself (`seq`) and of its key (`probes`).
+ * Counted by this backend within the transaction, so that no other connection's statistics, flushed late, count.
  */
-async function snapshotAs(h: Harness, runId: string, p: Omit<SnapshotParams, 'runId' | 'chunkSize'>, then?: (client: PoolClient) => Promise<unknown>) {
+async function snapshotAs(h: Harness, runId: string, p: Omit<SnapshotParams, 'runId' | 'chunkSize'>) {
   await h.query("insert into scoring.pipeline_runs (run_id, pipeline, as_of, status, scoreflow_version) values ($1, 'lead-scoring', '2026-09-02', 'extracting', 'test')", [runId]);
-  return withClient(h.rt.pool, async (client) => {
+  return withTransaction(h.rt.pool, async (client) => {
+    const before = await scansOfCurrent(client);
     const taken = await snapshotRunLeads(client, { ...p, runId, chunkSize: 100 });
-    await then?.(client);
-    return taken;
+    const after = await scansOfCurrent(client);
+    return { ...taken, scans: { seq: after.seq - before.seq, probes: after.probes - before.probes } };
   });
+}
+
+/** Scans of scoring.lead_scores_rows this backend has counted and not yet reported: sequential, and of its indexes. */
+async function scansOfCurrent(client: PoolClient): Promise<{ seq: number; probes: number }> {
+  const { rows } = await client.query<{ seq: number; probes: number }>(
+    `select pg_stat_get_xact_numscans('scoring.lead_scores_rows'::regclass)::int as seq,
+            (select coalesce(sum(pg_stat_get_xact_numscans(indexrelid)), 0)::int from pg_index where indrelid = 'scoring.lead_scores_rows'::regclass) as probes`,
+  );
+  return rows[0]!;
 }
 
 describe('a run\'s snapshot', () => {
@@ -62,8 +73,10 @@ describe('a run\'s snapshot', () => {
     await h.query(`create table public.leads_twice as select * from public.leads;
       insert into public.leads_twice select * from public.leads where lead_id % 100 = 5`);
 
-    const take = (runId: string, table: string, mode: ExtractMode) =>
-      snapshotAs(h!, runId, { table: parseLeadsTable(table), current: 'scoring.lead_scores', modelSha256: sha, mode });
+    const take = async (runId: string, table: string, mode: ExtractMode) => {
+      const { snapshotted, duplicates } = await snapshotAs(h!, runId, { table: parseLeadsTable(table), current: 'scoring.lead_scores', modelSha256: sha, mode });
+      return { snapshotted, duplicates };
+    };
     const all = await ids(h, 'select lead_id as id from public.leads');
     const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 7 = 3');
     const once = await ids(h, 'select lead_id as id from public.leads where lead_id % 100 <> 5');
@@ -85,14 +98,10 @@ describe('a run\'s snapshot', () => {
     await h.seed(500);
     const sha = await modelOf(h, (await h.run('2026-09-01')).runId);
     await h.query('update public.leads set updated_at = now() where lead_id % 9 = 4');
-    const scansOfCurrent = async () =>
-      Number((await h!.query<{ n: string }>("select seq_scan + coalesce(idx_scan, 0) as n from pg_stat_user_tables where relid = 'scoring.lead_scores_rows'::regclass"))[0]!.n);
-    /** The snapshot's count, and how many scans of the current table it started (its statistics flushed as it ends). */
+    /** The snapshot's count, and how many scans of the current table it started. */
     const take = async (runId: string, modelSha256: string) => {
-      const before = await scansOfCurrent();
-      const { snapshotted } = await snapshotAs(h!, runId, { table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', modelSha256, mode: { kind: 'unscored' } },
-        (client) => client.query('select pg_stat_force_next_flush()'));
-      return { snapshotted, scans: (await scansOfCurrent()) - before };
+      const { snapshotted, scans } = await snapshotAs(h!, runId, { table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', modelSha256, mode: { kind: 'unscored' } });
+      return { snapshotted, scans: scans.seq + scans.probes };
     };
     const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 9 = 4');
 
@@ -115,16 +124,13 @@ describe('a run\'s snapshot', () => {
     expect(await newestHandled()).toBe(true);
     await h.query('update public.leads set updated_at = now() where lead_id % 9 = 5');
     const changed = await ids(h, 'select lead_id as id from public.leads where lead_id % 9 = 5');
-    const probesOfCurrent = async () =>
-      Number((await h!.query<{ n: string }>("select idx_scan as n from pg_stat_user_tables where relid = 'scoring.lead_scores_rows'::regclass"))[0]!.n);
     // Every lead changed within the hour: those scored by the first run are probed and skipped, the changed ones are not probed.
     const take = async (runId: string) => {
-      const before = await probesOfCurrent();
-      const { snapshotted } = await snapshotAs(h!, runId, {
+      const { snapshotted, scans } = await snapshotAs(h!, runId, {
         table: parseLeadsTable('public.leads'), current: 'scoring.lead_scores_rows', modelSha256: sha, mode: { kind: 'unscored', since: new Date(Date.now() - 3_600_000) },
-      }, (client) => client.query('select pg_stat_force_next_flush()'));
+      });
       expect(await snapshotOf(h!, runId)).toEqual(chunksOf(changed, 100));
-      return { snapshotted, probes: (await probesOfCurrent()) - before };
+      return { snapshotted, probes: scans.probes };
     };
 
     expect(await take('known')).toEqual({ snapshotted: changed.length, probes: 500 - changed.length });

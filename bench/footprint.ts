@@ -28,6 +28,11 @@ export async function databaseBytes(pool: Pool): Promise<number> {
 
 /** The size of one scoring table now, in bytes (0 when it has no rows on disk). */
 export async function tableBytes(pool: Pool, table: string): Promise<number> {
-  const { rows } = await pool.query<{ bytes: string }>('select pg_total_relation_size($1::regclass) as bytes', [table]);
+  // A partitioned table (scoring.crm_outbox) takes no space itself: its partitions do.
+  const { rows } = await pool.query<{ bytes: string }>(
+    `select pg_total_relation_size($1::regclass)
+            + coalesce((select sum(pg_total_relation_size(relid)) from pg_partition_tree($1::regclass) where level > 0), 0) as bytes`,
+    [table],
+  );
   return Number(rows[0]!.bytes);
 }

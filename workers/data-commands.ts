@@ -93,7 +93,7 @@ export function registerDataCommands(program: Command, withRuntime: WithRuntime,
         const p = await pruneNow(rt);
         print(o.json, p, () =>
           `pruned runs older than ${p.retentionDays} days: run_leads ${p.runLeads}, staged_scores ${p.stagedScores} (staging tables ${p.stagingTables}), staged_recommendations ${p.stagedRecommendations}, run_chunks ${p.runChunks}, `
-          + `crm_outbox ${p.crmOutbox}, crm_batches ${p.crmBatches}, crm_rate_log ${p.crmRateLog}; audit rows, scores and history kept`);
+          + `crm_outbox ${p.crmOutbox} (outbox tables ${p.outboxTables}), crm_batches ${p.crmBatches}, crm_rate_log ${p.crmRateLog}; audit rows, scores and history kept`);
       }),
     );
   program.command('forget').description('remove a person from every scoreflow table, and say what remains in the source table and HubSpot')

@@ -2,6 +2,7 @@ import type { PoolClient, Pool } from '../../db/pool.js';
 import { quoteColumn, type LeadsTable } from '../../source/leads-table.js';
 import { useBulkWorkMem } from './bulk-work-mem.js';
 import { currentWithModel } from './current-shape.js';
+import { attachRunOutbox, createRunOutbox } from './run-outbox.js';
 import { keyIsUnique } from './source-key.js';
 
 /** A plain, plausible email after trimming and lower-casing: something@domain.tld, no spaces. */
@@ -34,7 +35,8 @@ export interface OutboxSource {
  * more than `epsilon`; for top-k, a changed list of item names. One input per email; keys without a usable
  * email are recorded as skipped. Highest priority first (bucket changes, then the largest moves; for top-k,
  * contacts never sent first); beyond `capacity` contacts the rest is recorded as deferred to the next run.
- * Its sorts get BULK_WORK_MEM, so that they merge their runs in one pass at any size.
+ * Its sorts get BULK_WORK_MEM, so that they merge their runs in one pass at any size. The rows go into the run's
+ * own outbox table, bare, whose key is built once they are all in (see run-outbox.ts).
  */
 export async function planOutbox(
   client: PoolClient,
@@ -72,6 +74,7 @@ export async function planOutbox(
        )`;
   const published = p.products ? '(select count(*)::int from items)' : `(select count(*)::int from ${p.current})`;
   await useBulkWorkMem(client);
+  const outbox = await createRunOutbox(client, p.runId);
   const { rows } = await client.query<OutboxPlan>(
     `${changed}, ranked as materialized (
        select c.*,
@@ -83,7 +86,7 @@ export async function planOutbox(
        select r.*, row_number() over (order by priority desc, lead_id) - 1 as pos
        from ranked r where valid and nth = 1
      ), outbox as (
-       insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, items, model_version, scored_at, partition, batch)
+       insert into ${outbox.sql} (run_id, lead_id, email, score, bucket, items, model_version, scored_at, partition, batch)
        select $1, lead_id, email, score, bucket, items, model_version, scored_at, (pos / 100) % $2, (pos / 100) / $2
        from sendable where pos < $3
        returning 1
@@ -107,6 +110,7 @@ export async function planOutbox(
     // epsilon ($6) only where the plan compares scores: PostgreSQL refuses a parameter no statement uses.
     [p.runId, p.partitions, p.capacity, p.target, p.pipeline, ...(p.products ? [] : [p.epsilon])],
   );
+  await attachRunOutbox(client, outbox);
   await client.query('reset work_mem');
   const plan = rows[0]!;
   plan.batches = Math.ceil(plan.contacts / 100);

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
+import { dropOutboxTablesPast } from './run-outbox.js';
 import { dropStagingTablesPast } from './run-tables.js';
 
 /** Rows removed by one pruning, per table; `runs` counts the runs whose working rows were looked at. */
@@ -17,17 +18,19 @@ export interface PruneCounts {
   shadowRuns: number;
   /** Runs' own staging tables dropped, of runs that never published (see run-tables.ts). */
   stagingTables: number;
+  /** Runs' own outbox tables dropped, once their rows were deleted (see run-outbox.ts). */
+  outboxTables: number;
 }
 
 /**
  * Removes the working rows of runs whose audit row last moved more than `days` ago, in one statement:
- * their snapshot (run_leads), CRM outbox (which holds emails) and answered batches, and the staged scores
+ * their snapshot (run_leads), CRM outbox (which holds emails; its tables dropped after) and answered batches, and the staged scores
  * (their own staging tables dropped, and a top-k run's staged recommendations, in recs.customer_recommendations) and chunk marks of runs that never published (their audit row forgets its snapshot, so a rerun extracts
  * again); a challenger's shadow rows; and budget log rows older than that. Audit rows, published scores, history, rejects and the CRM
  * sync state stay.
  */
 export async function pruneRetention(db: Pool | PoolClient, days: number): Promise<PruneCounts> {
-  const { rows } = await db.query<Omit<PruneCounts, 'stagingTables'>>(
+  const { rows } = await db.query<Omit<PruneCounts, 'stagingTables' | 'outboxTables'>>(
     `with old as materialized (
        select run_id, status = 'published' as published from scoring.pipeline_runs
        where updated_at < now() - make_interval(days => $1)
@@ -63,5 +66,5 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
             (select count(*)::int from rate_log) as "crmRateLog", (select count(*)::int from shadow) as "shadowRuns"`,
     [days],
   );
-  return { ...rows[0]!, stagingTables: await dropStagingTablesPast(db, days) };
+  return { ...rows[0]!, stagingTables: await dropStagingTablesPast(db, days), outboxTables: await dropOutboxTablesPast(db, days) };
 }

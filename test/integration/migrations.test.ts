@@ -51,7 +51,7 @@ describe('migrations', () => {
     const [a, b] = await Promise.all([migrate(url, log), migrate(url, log)]);
     const again = await migrate(url, log);
 
-    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor', '019_current_names_model_once', '020_newest_handled_change']);
+    expect([...a, ...b].sort()).toEqual(['001_scoring_schema', '002_crm_sync', '003_cheaper_bulk_writes', '004_crm_target', '005_cancelled_runs', '006_model_store', '007_snapshot_time', '008_crm_not_found', '009_recommendations', '010_crm_per_pipeline', '011_quality_gates', '012_challengers_rollback', '013_scores_written_once', '014_cheaper_run_fixed_costs', '015_snapshot_per_chunk', '016_chunk_aggregates', '017_history_names_model_once', '018_current_scores_fillfactor', '019_current_names_model_once', '020_newest_handled_change', '021_crm_outbox_per_run']);
     expect(again).toEqual([]);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -63,7 +63,7 @@ describe('migrations', () => {
         'schema_migrations', 'shadow_chunks', 'shadow_runs', 'shadow_scores', 'staged_scores', 'staged_scores_default', 'watermarks',
       ]);
       const { rows: applied } = await client.query('select name from scoring.schema_migrations order by id');
-      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }, { name: '019_current_names_model_once' }, { name: '020_newest_handled_change' }]);
+      expect(applied).toEqual([{ name: '001_scoring_schema' }, { name: '002_crm_sync' }, { name: '003_cheaper_bulk_writes' }, { name: '004_crm_target' }, { name: '005_cancelled_runs' }, { name: '006_model_store' }, { name: '007_snapshot_time' }, { name: '008_crm_not_found' }, { name: '009_recommendations' }, { name: '010_crm_per_pipeline' }, { name: '011_quality_gates' }, { name: '012_challengers_rollback' }, { name: '013_scores_written_once' }, { name: '014_cheaper_run_fixed_costs' }, { name: '015_snapshot_per_chunk' }, { name: '016_chunk_aggregates' }, { name: '017_history_names_model_once' }, { name: '018_current_scores_fillfactor' }, { name: '019_current_names_model_once' }, { name: '020_newest_handled_change' }, { name: '021_crm_outbox_per_run' }]);
     } finally {
       await client.end();
     }
@@ -201,6 +201,34 @@ describe('migrations', () => {
       await expect(migrationSteps(url, 'up', 1)).rejects.toThrow(/current scores \(scoring.lead_scores\) of runs r0, r1 name another model/);
       expect((await client.query("select relkind from pg_class where oid = 'scoring.lead_scores'::regclass")).rows).toEqual([{ relkind: 'r' }]);
       expect((await client.query('select count(*)::int as n from scoring.lead_scores')).rows).toEqual([{ n: 3 }]);
+    });
+  });
+
+  it('021 moves each run\'s outbox into a table of its own under scoring.crm_outbox, keyed as before, and going down gives one table back', async () => {
+    await onFreshDatabase(async (client, url) => {
+      await migrationSteps(url, 'up', 20);
+      await client.query(
+        `insert into scoring.crm_outbox (run_id, lead_id, email, score, bucket, model_version, scored_at, partition, batch, items)
+         select run_id, id, 'lead' || id || '@example.com', id / 10.0, 'warm', '1.0.0', '2026-01-05T06:00:00Z', id % 2, id / 4, null
+         from unnest(array['lead-scoring-2026-01-01', 'Recs 2026/01/02']) run_id, generate_series(1, 6) id`);
+      const outbox = 'select * from scoring.crm_outbox order by run_id, lead_id';
+      const before = (await client.query(outbox)).rows;
+      const columns = await columnsOf(client, 'scoring.crm_outbox');
+      const key = "select pg_get_constraintdef(oid) as key from pg_constraint where conrelid = 'scoring.crm_outbox'::regclass and contype = 'p'";
+      const keyBefore = (await client.query(key)).rows;
+
+      await migrationSteps(url, 'up', 1);
+      expect((await client.query(outbox)).rows).toEqual(before);
+      expect(await columnsOf(client, 'scoring.crm_outbox')).toEqual(columns);
+      expect((await client.query(key)).rows).toEqual(keyBefore);
+      const { rows: tables } = await client.query(
+        `select tableoid::regclass::text as tab, count(*)::int as n from scoring.crm_outbox group by 1 order by 1`);
+      expect(tables).toEqual([{ tab: 'scoring.outbox_lead_scoring_2026_01_01_d5f2a1f1', n: 6 }, { tab: 'scoring.outbox_recs_2026_01_02_543e59b3', n: 6 }]);
+
+      await migrationSteps(url, 'down', 1);
+      expect((await client.query(outbox)).rows).toEqual(before);
+      expect((await client.query("select relkind from pg_class where oid = 'scoring.crm_outbox'::regclass")).rows).toEqual([{ relkind: 'r' }]);
+      expect((await client.query(key)).rows).toEqual(keyBefore);
     });
   });
 });

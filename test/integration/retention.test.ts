@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { cliEnv, scoreflow } from '../support/scoreflow-cli.js';
@@ -7,6 +8,8 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 /** Rows of `table` per run id, for the tables pruning touches. */
 async function rowsPerRun(h: Harness, table: string): Promise<Record<string, number>> {
@@ -66,9 +69,12 @@ describe('retention of working rows', () => {
     const res = await scoreflow(['prune', '--json'], cliEnv(h));
 
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ retentionDays: 30, runLeads: 503, stagedScores: 3, runChunks: 1, crmOutbox: 500, crmRateLog: 2 });
+    expect(JSON.parse(res.stdout)).toMatchObject({ retentionDays: 30, runLeads: 503, stagedScores: 3, runChunks: 1, crmOutbox: 500, outboxTables: 1, crmRateLog: 2 });
     expect(await rowsPerRun(h, 'run_leads')).toEqual({ 'lead-scoring-2025-02-03': 20 });
     expect(Object.keys(await rowsPerRun(h, 'crm_outbox'))).toEqual(['lead-scoring-2025-02-03']);
+    // The old run's outbox table is gone, not left empty under scoring.crm_outbox.
+    expect(await h.query("select inhrelid::regclass::text as tab from pg_inherits where inhparent = 'scoring.crm_outbox'::regclass"))
+      .toEqual([{ tab: 'scoring.outbox_lead_scoring_2025_02_03_' + md5('lead-scoring-2025-02-03').slice(0, 8) }]);
     expect(Object.keys(await rowsPerRun(h, 'crm_batches'))).toEqual(['lead-scoring-2025-02-03']);
     expect(await rowsPerRun(h, 'staged_scores')).toEqual({});
     expect(Object.keys(await rowsPerRun(h, 'run_chunks'))).toEqual(['lead-scoring-2025-02-02', 'lead-scoring-2025-02-03']);

@@ -1,0 +1,50 @@
+import pg from 'pg';
+import type { Pool, PoolClient } from '../../db/pool.js';
+
+/**
+ * A run's own outbox table (migration 021): filled bare by planOutbox, then keyed and attached to
+ * scoring.crm_outbox, through which every reader asks for the run's rows. Its name is scoring.outbox_table_name(run id).
+ */
+export interface RunOutbox {
+  runId: string;
+  /** Schema-qualified and quoted, for SQL. */
+  sql: string;
+}
+
+/**
+ * Creates the run's outbox table bare (no key), in the caller's transaction, so that the plan's rows go in at
+ * the speed of the heap. An outbox the run already has is dropped first: a run is planned once, under its lock,
+ * so one found here was left by a plan whose run was reset (or emptied by hand) and is not this plan's.
+ * The check on the run id lets attaching skip the scan that would prove it.
+ */
+export async function createRunOutbox(client: PoolClient, runId: string): Promise<RunOutbox> {
+  const { rows } = await client.query<{ name: string }>('select scoring.outbox_table_name($1) as name', [runId]);
+  const table = `scoring.${pg.escapeIdentifier(rows[0]!.name)}`;
+  await client.query(`drop table if exists ${table}`);
+  await client.query(
+    `create table ${table} (like scoring.crm_outbox including defaults, constraint run_only check (run_id = ${pg.escapeLiteral(runId)}))`,
+  );
+  return { runId, sql: table };
+}
+
+/**
+ * Builds the filled table's key in one sorted pass (PostgreSQL's parallel index build may use a second
+ * core) and attaches the table to scoring.crm_outbox, whose key it becomes.
+ */
+export async function attachRunOutbox(client: PoolClient, outbox: RunOutbox): Promise<void> {
+  await client.query(`alter table ${outbox.sql} add primary key (run_id, partition, batch, lead_id)`);
+  await client.query(`alter table scoring.crm_outbox attach partition ${outbox.sql} for values in (${pg.escapeLiteral(outbox.runId)})`);
+}
+
+/** Drops the outbox tables of runs whose audit row last moved more than `days` ago (their rows already deleted); returns how many. */
+export async function dropOutboxTablesPast(db: Pool | PoolClient, days: number): Promise<number> {
+  const { rows } = await db.query<{ name: string }>(
+    `select c.relname as name from pg_inherits i
+     join pg_class c on c.oid = i.inhrelid and i.inhparent = 'scoring.crm_outbox'::regclass
+     join scoring.pipeline_runs r on c.relname = scoring.outbox_table_name(r.run_id)
+     where r.updated_at < now() - make_interval(days => $1)`,
+    [days],
+  );
+  for (const { name } of rows) await db.query(`drop table scoring.${pg.escapeIdentifier(name)}`);
+  return rows.length;
+}

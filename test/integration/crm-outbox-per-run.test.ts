@@ -35,7 +35,7 @@ const outboxTables = (h: Harness) => h.query(
    from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'scoring.crm_outbox'::regclass order by 1`);
 
 describe('a run\'s CRM outbox in a table of its own', () => {
-  it('is filled, keyed and attached under scoring.crm_outbox by the plan; planning the run again replaces it; a plan rolled back leaves none', async () => {
+  it('is filled, keyed and attached under scoring.crm_outbox by the plan; planning the run again empties and refills it, other runs\' outboxes readable meanwhile; a plan rolled back leaves none', async () => {
     h = await makeHarness({}, { worker: false });
     await h.query('create table public.plan_leads (lead_id bigint primary key, email text, updated_at timestamptz not null)');
     await h.query(`insert into public.plan_leads select i, 'lead' || i || '@example.com', now() from generate_series(1, $1::int) i`, [LEADS]);
@@ -50,10 +50,24 @@ describe('a run\'s CRM outbox in a table of its own', () => {
     expect(batch.map((c) => Number(c.lead_id))).toEqual(Array.from({ length: 100 }, (_, i) => LEADS - 99 + i));
     expect(batch[0]).toMatchObject({ email: `lead${LEADS - 99}@example.com`, bucket: 'warm' });
 
-    // A plan whose run was reset: the run is planned again with one lead no longer published.
+    // A plan whose run was reset: the run is planned again with one lead no longer published. While that plan is open,
+    // other runs' outboxes stay readable: it empties the run's table, it does not drop it (which would lock crm_outbox whole).
+    await publishedRun(h, 'lead-scoring-2026-02-28');
+    await plan(h, 'lead-scoring-2026-02-28');
     await h.query('delete from scoring.lead_scores_rows where lead_id = $1', [LEADS]);
-    expect(await plan(h, 'lead-scoring-2026-03-01')).toMatchObject({ contacts: LEADS - 1 });
-    expect(await outboxTables(h)).toEqual([first]);
+    await withTransaction(h.rt.pool, async (client) => {
+      const again = await planOutbox(client, {
+        runId: 'lead-scoring-2026-03-01', pipeline: 'lead-scoring', table: parseLeadsTable('public.plan_leads'), current: 'scoring.lead_scores_rows',
+        target: 'sandbox:per-run', epsilon: 0, partitions: 2, capacity: Number.MAX_SAFE_INTEGER,
+      });
+      expect(again).toMatchObject({ contacts: LEADS - 1 });
+      expect(await withTransaction(h!.rt.pool, async (other) => {
+        await other.query("set local lock_timeout = '2s'");
+        return (await other.query("select count(*)::int as n from scoring.crm_outbox where run_id = 'lead-scoring-2026-02-28'")).rows;
+      })).toEqual([{ n: LEADS }]);
+    });
+    const earlier = { ...first, table: expect.stringMatching(/^outbox_lead_scoring_2026_02_28_[0-9a-f]{8}$/), runs: ['lead-scoring-2026-02-28'] };
+    expect(await outboxTables(h)).toEqual([earlier, first]);
     expect(await h.query("select count(*)::int as n, max(lead_id)::int as last from scoring.crm_outbox where run_id = 'lead-scoring-2026-03-01'"))
       .toEqual([{ n: LEADS - 1, last: LEADS - 1 }]);
 
@@ -66,9 +80,10 @@ describe('a run\'s CRM outbox in a table of its own', () => {
       });
       throw new Error('rolled back');
     })).rejects.toThrow('rolled back');
-    expect(await outboxTables(h)).toEqual([first]);
+    expect(await outboxTables(h)).toEqual([earlier, first]);
 
     await plan(h, 'lead-scoring-2026-03-02');
-    expect((await outboxTables(h)).map((t) => (t as { runs: string[] }).runs)).toEqual([['lead-scoring-2026-03-01'], ['lead-scoring-2026-03-02']]);
+    expect((await outboxTables(h)).map((t) => (t as { runs: string[] }).runs))
+      .toEqual([['lead-scoring-2026-02-28'], ['lead-scoring-2026-03-01'], ['lead-scoring-2026-03-02']]);
   });
 });

@@ -1,6 +1,5 @@
 import type { Pool, PoolClient } from '../../db/pool.js';
-import { dropOutboxTablesPast } from './run-outbox.js';
-import { dropStagingTablesPast } from './run-tables.js';
+import { dropRunTablesPast } from './run-tables.js';
 
 /** Rows removed by one pruning, per table; `runs` counts the runs whose working rows were looked at. */
 export interface PruneCounts {
@@ -66,5 +65,9 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
             (select count(*)::int from rate_log) as "crmRateLog", (select count(*)::int from shadow) as "shadowRuns"`,
     [days],
   );
-  return { ...rows[0]!, stagingTables: await dropStagingTablesPast(db, days), outboxTables: await dropOutboxTablesPast(db, days) };
+  return {
+    ...rows[0]!,
+    stagingTables: await dropRunTablesPast(db, { parent: 'scoring.staged_scores', nameOf: 'scoring.run_table_name', days }),
+    outboxTables: await dropRunTablesPast(db, { parent: 'scoring.crm_outbox', nameOf: 'scoring.outbox_table_name', days }),
+  };
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Pool, PoolClient } from '../../db/pool.js';
+import type { PoolClient } from '../../db/pool.js';
 
 /**
  * A run's own outbox table (migration 021): filled bare by planOutbox, then keyed and attached to
@@ -47,17 +47,4 @@ export async function attachRunOutbox(client: PoolClient, outbox: RunOutbox): Pr
   if (outbox.attached) return;
   await client.query(`alter table ${outbox.sql} add primary key (run_id, partition, batch, lead_id)`);
   await client.query(`alter table scoring.crm_outbox attach partition ${outbox.sql} for values in (${pg.escapeLiteral(outbox.runId)})`);
-}
-
-/** Drops the outbox tables of runs whose audit row last moved more than `days` ago (their rows already deleted); returns how many. */
-export async function dropOutboxTablesPast(db: Pool | PoolClient, days: number): Promise<number> {
-  const { rows } = await db.query<{ name: string }>(
-    `select c.relname as name from pg_inherits i
-     join pg_class c on c.oid = i.inhrelid and i.inhparent = 'scoring.crm_outbox'::regclass
-     join scoring.pipeline_runs r on c.relname = scoring.outbox_table_name(r.run_id)
-     where r.updated_at < now() - make_interval(days => $1)`,
-    [days],
-  );
-  for (const { name } of rows) await db.query(`drop table scoring.${pg.escapeIdentifier(name)}`);
-  return rows.length;
 }

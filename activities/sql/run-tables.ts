@@ -29,9 +29,11 @@ export async function createRunStagingTable(client: PoolClient, runId: string): 
   return table;
 }
 
-/** The tables that are partitions of scoring.staged_scores now, as `c` (their pg_class rows). */
-const STAGING_TABLES = `pg_inherits i join pg_class c on c.oid = i.inhrelid
-  and i.inhparent = 'scoring.staged_scores'::regclass and c.relnamespace = 'scoring'::regnamespace`;
+/** The tables in schema scoring that are partitions of `parent` now, as `c` (their pg_class rows), for a FROM clause. */
+const partitionsOf = (parent: string) => `pg_inherits i join pg_class c on c.oid = i.inhrelid
+  and i.inhparent = '${parent}'::regclass and c.relnamespace = 'scoring'::regnamespace`;
+
+const STAGING_TABLES = partitionsOf('scoring.staged_scores');
 
 /** The run's table if it is a partition of scoring.staged_scores now (it was created at extract and not yet published), else null. */
 export async function runStagingTable(db: Pool | PoolClient, runId: string): Promise<RunTable | null> {
@@ -109,13 +111,19 @@ export async function createRunHistoryPartition(client: PoolClient, p: { runId: 
   await client.query(`create table if not exists ${table.sql} partition of ${p.history} for values in (${pg.escapeLiteral(p.runId)})`);
 }
 
-/** Drops the staging tables of runs whose audit row last moved more than `days` ago; returns how many. */
-export async function dropStagingTablesPast(db: Pool | PoolClient, days: number): Promise<number> {
+/**
+ * Drops the run tables that are partitions of `parent` now (a run's staging table, or its CRM outbox) of runs whose audit
+ * row last moved more than `days` ago; `nameOf` is the SQL function that names a run's table there. Returns how many.
+ */
+export async function dropRunTablesPast(
+  db: Pool | PoolClient,
+  p: { parent: 'scoring.staged_scores' | 'scoring.crm_outbox'; nameOf: 'scoring.run_table_name' | 'scoring.outbox_table_name'; days: number },
+): Promise<number> {
   const { rows } = await db.query<{ name: string }>(
-    `select c.relname as name from ${STAGING_TABLES}
-     join scoring.pipeline_runs r on c.relname = scoring.run_table_name(r.run_id)
+    `select c.relname as name from ${partitionsOf(p.parent)}
+     join scoring.pipeline_runs r on c.relname = ${p.nameOf}(r.run_id)
      where r.updated_at < now() - make_interval(days => $1)`,
-    [days],
+    [p.days],
   );
   for (const { name } of rows) await db.query(`drop table scoring.${pg.escapeIdentifier(name)}`);
   return rows.length;

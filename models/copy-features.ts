@@ -19,6 +19,8 @@ export interface LeadSlice {
   idEnd: Int32Array;
   atStart: Int32Array;
   atEnd: Int32Array;
+  /** Where each row's inputs came from once the slice is grouped for scoring (see groupRows). */
+  order: Uint32Array;
 }
 
 /** An empty slice of `capacity` rows shaped for the card's inputs. */
@@ -31,6 +33,7 @@ export function leadSlice(card: ModelCard, capacity: number): LeadSlice {
     idEnd: new Int32Array(capacity),
     atStart: new Int32Array(capacity),
     atEnd: new Int32Array(capacity),
+    order: new Uint32Array(capacity),
   };
 }
 

@@ -1,6 +1,7 @@
 import { codeColumn, leadSlice, type LeadSlice } from './copy-features.js';
 import { graphThreadPool, startGraphThread, threadPerModel, type GraphThread, type ThreadFeed } from './graph-thread.js';
 import type { LoadedModel } from './load-model.js';
+import { groupRows } from './row-order.js';
 
 /**
  * The model's scoring threads (`model.threads` of them, as one: see graphThreadPool), started on first use (and
@@ -28,12 +29,14 @@ export async function warmScoringThreads(model: LoadedModel): Promise<void> {
 
 /**
  * Runs the model on a slice's rows in the model's own thread and returns one probability per row (the
- * card's output column). The slice's columns travel to the thread and back (transferred, not copied);
- * categories go as codes into the card's lists.
+ * card's output column), in the slice's row order. The rows are scored grouped by their inputs (see
+ * groupRows), which leaves the slice's input columns reordered. The columns travel to the thread and back
+ * (transferred, not copied); categories go as codes into the card's lists.
  */
 export async function inferSlice(model: LoadedModel, slice: LeadSlice): Promise<Float32Array> {
   const { card } = model;
   const rows = slice.rows;
+  groupRows(card, slice, slice.order);
   const feeds: ThreadFeed[] = card.inputs.map((input, i) => ({
     name: input.name,
     type: input.type === 'category' ? 'codes' : 'float32',
@@ -57,6 +60,7 @@ export async function inferSlice(model: LoadedModel, slice: LeadSlice): Promise<
   const width = output.dims[1] ?? 1;
   const { index } = card.output;
   const scores = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) scores[r] = data[r * width + index]!;
+  const { order } = slice;
+  for (let r = 0; r < rows; r++) scores[order[r]!] = data[r * width + index]!;
   return scores;
 }

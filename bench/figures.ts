@@ -15,6 +15,8 @@ export interface Measurements {
   baselines: Awaited<ReturnType<typeof postgresBaselines>>;
   naive: Measured;
   inference: Measured;
+  /** The same, each slice's rows in the order the worker scores them (models/row-order.ts). */
+  inferenceGrouped: Measured;
   full: MeasuredRun;
   /** Where the CPU went during the full run. */
   cpu: CpuUsed;
@@ -46,7 +48,8 @@ export function benchFigures(m: Measurements): Figure[] {
   const contactsPerSecond = ((crm.crm_sent ?? 0) * 1000) / crmMs;
   const growth = m.rssFull / m.rssSmall - 1;
   const leads = int(m.leads);
-  const scoreShare = perSecond({ rows: r.leads_extracted ?? 0, ms: r.score_ms ?? 0 }) / (perSecond(m.inference) || 1);
+  const scoreRate = perSecond({ rows: r.leads_extracted ?? 0, ms: r.score_ms ?? 0 });
+  const scoreShare = scoreRate / (perSecond(m.inference) || 1);
   const naiveMs = (naive.ms * m.leads) / (naive.rows || 1);
   const overNaive = naiveMs / (full.wallMs || 1);
   const shareOfFull = (run: MeasuredRun) => run.wallMs / (full.wallMs || 1);
@@ -68,6 +71,9 @@ export function benchFigures(m: Measurements): Figure[] {
     },
     { section: 'pipeline', what: 'onnxruntime inference alone', value: `${int(perSecond(m.inference))}/s` },
     { section: 'pipeline', what: 'batch-score as share of onnxruntime alone', value: pct(scoreShare), target: '≥ 80%', met: scoreShare >= 0.8 },
+    // The worker scores each slice's rows grouped by their inputs, which onnxruntime runs faster: the share of that too.
+    { section: 'pipeline', what: '  onnxruntime alone, rows grouped as the worker scores them', value: `${int(perSecond(m.inferenceGrouped))}/s` },
+    { section: 'pipeline', what: '  batch-score as share of that', value: pct(scoreRate / (perSecond(m.inferenceGrouped) || 1)) },
     { section: 'pipeline', what: 'naive pipeline ÷ whole run', value: `${overNaive.toFixed(0)}×`, target: '≥ 50×', met: overNaive >= 50 },
     ...cpuFigures(m.cpu),
     { section: 'memory', what: `worker peak RSS, ${int(m.small)} leads`, value: `${m.rssSmall.toFixed(0)} MiB` },

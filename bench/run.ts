@@ -88,8 +88,9 @@ async function main(o: Options): Promise<void> {
     const naive = await naivePipeline(rt.pool, table, model, o.sample);
     await dropBaselineTables(rt.pool);
     const inferenceRows = Math.min(o.leads, 200_000);
-    say(`onnxruntime alone on ${int(inferenceRows)} rows`);
+    say(`onnxruntime alone on ${int(inferenceRows)} rows, as they come and grouped as the worker scores them`);
     const inference = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows);
+    const inferenceGrouped = await inferenceAlone(model, readDistribution(config.model.dir), inferenceRows, true);
 
     say(`the real pipeline through Temporal on ${int(o.leads)} leads (one scoreflow worker process)`);
     const worker = await startWorkerProcess(rt, {}, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(o.cpuProf)}`] : []);
@@ -136,7 +137,7 @@ async function main(o: Options): Promise<void> {
 
     const measured: Measurements = {
       leads: o.leads, small: o.small, changed: o.changed, crmRatePer10s: config.crm.ratePer10s,
-      baselines: pg, naive, inference, full, cpu, incremental, morning, crm: crmRun, rssSmall, rssFull, rateLimited,
+      baselines: pg, naive, inference, inferenceGrouped, full, cpu, incremental, morning, crm: crmRun, rssSmall, rssFull, rateLimited,
     };
     const figures = [...benchFigures(measured), ...(recs ? recsFigures(recs) : []), ...(large ? scaleFigures(large) : [])];
     process.stdout.write(`\n${printFigures(figures)}\n`);
@@ -149,6 +150,7 @@ async function main(o: Options): Promise<void> {
       baselines: { ...pg, totalMs: baselineMs(pg) },
       naive,
       inference,
+      inferenceGrouped,
       runs: { full, incremental, morning, small: smallRun, crm: crmRun },
       cpu: { full: cpu },
       memory: { peakRssMiBSmall: rssSmall, peakRssMiBFull: rssFull },

@@ -1,6 +1,7 @@
 import { codeColumn, leadSlice, type LeadSlice } from './copy-features.js';
 import { graphThreadPool, startGraphThread, threadPerModel, type GraphThread, type ThreadFeed } from './graph-thread.js';
 import type { LoadedModel } from './load-model.js';
+import { SLICE_ROWS } from './predict.js';
 import { groupRows } from './row-order.js';
 
 /**
@@ -13,18 +14,27 @@ export const threadOf: (model: LoadedModel) => GraphThread = threadPerModel((mod
   return graphThreadPool(Array.from({ length: model.threads ?? 1 }, () => startGraphThread({ onnx: model.onnx, vocab })));
 });
 
+/** Scoring threads that have scored a full slice: see warmScoringThreads. */
+const warmed = new WeakSet<GraphThread>();
+
 /**
- * Starts the model's scoring threads now and runs one row through each, so that the first chunks of a run
+ * Starts the model's scoring threads now and runs a slice through each, so that the first chunks of a run
  * find onnxruntime loaded and its sessions made (a fresh worker's first three chunks of 50,000 leads:
- * 690-780 ms with this, 890 ms without; later chunks take about 500). Resolves once every thread has answered.
+ * 690-780 ms with this, 890 ms without; later chunks take about 500). The first time, the slice is a full
+ * one, so that onnxruntime has sized its buffers for SLICE_ROWS and the grouping and the thread's code are
+ * compiled: the first three chunks of a 1M run took 604-973 ms so, against 1,003-1,154 ms after a one-row
+ * warm-up (one bench each). Later runs of the same worker warm with one row. Resolves once every thread has answered.
  */
 export async function warmScoringThreads(model: LoadedModel): Promise<void> {
+  const thread = threadOf(model);
+  const rows = warmed.has(thread) ? 1 : SLICE_ROWS;
   const warmUp = () => {
-    const slice = leadSlice(model.card, 1);
-    slice.rows = 1;
+    const slice = leadSlice(model.card, rows);
+    slice.rows = rows;
     return inferSlice(model, slice);
   };
   await Promise.all(Array.from({ length: model.threads ?? 1 }, warmUp));
+  warmed.add(thread);
 }
 
 /**

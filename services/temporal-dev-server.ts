@@ -73,7 +73,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
   const deadline = Date.now() + 60_000;
   while (!(await temporalAnswers(address, 1000))) {
-    if (exited) throw new TemporalUnavailable(`the dev server ${exited}${opts.logFile ? ` (see ${opts.logFile})` : ''}`);
+    if (exited) throw new TemporalUnavailable(`the dev server ${exited}${opts.logFile ? `: ${lastLine(opts.logFile)} (see ${opts.logFile})` : ''}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new TemporalUnavailable(`the dev server did not answer on ${address} within 60 s`);
@@ -87,6 +87,23 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     child,
     stop: () => stopChild(child),
   };
+}
+
+/** The last line a log file ends with (its last 4 KiB read), or what stopped it being read: the reason a server gave as it exited. */
+function lastLine(file: string): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 4096));
+      fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+      return tail.toString('utf8').trim().split('\n').pop()?.trim() || 'its log is empty';
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    return `its log cannot be read (${(err as Error).message})`;
+  }
 }
 
 /** Stops a child process gracefully (SIGTERM), then forcefully after 10 s. */

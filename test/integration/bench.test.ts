@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths.js';
-import { freePort } from '../support/free-port.js';
+import { freePort, withFreePorts } from '../support/free-port.js';
 
 const run = promisify(execFile);
 let home: string | undefined;
@@ -13,21 +13,29 @@ afterEach(() => {
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
 
+/**
+ * `npm run bench` with `args` and `env`, its state under `home` and its servers on free ports. It is started
+ * again on other ports only if a port found free was taken before its server bound it (by a test running
+ * beside this one, or by the Temporal dev server's own random internal ports); any other failure is the test's.
+ */
+function runBench(args: string[], env: Record<string, string>, timeout: number) {
+  return withFreePorts(4, ([pg, temporal, ui, sandbox]) => run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'run.js'), ...args], {
+    env: {
+      PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home!, 'state'),
+      SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
+      SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox), ...env,
+    },
+    timeout,
+  }), 3, (err) => /address already in use/i.test(String((err as { stderr?: string }).stderr ?? err)));
+}
+
 describe('npm run bench', () => {
   it('runs every measurement end to end on a small input, prints each figure beside its target and writes them as JSON', async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-'));
     fs.chmodSync(home, 0o755);
     const out = path.join(home, 'results');
-    const [pg, temporal, ui, sandbox] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const { stdout } = await run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'run.js'), '--leads', '3000', '--small', '1000', '--sample', '50', '--recs-customers', '2000', '--out', out], {
-      env: {
-        PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home, 'state'),
-        SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
-        SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox),
-        SCOREFLOW_CHUNK_SIZE: '500', SCOREFLOW_RECS_CHUNK_SIZE: '500',
-      },
-      timeout: 240_000,
-    });
+    const { stdout } = await runBench(['--leads', '3000', '--small', '1000', '--sample', '50', '--recs-customers', '2000', '--out', out],
+      { SCOREFLOW_CHUNK_SIZE: '500', SCOREFLOW_RECS_CHUNK_SIZE: '500' }, 240_000);
 
     for (const measure of ['COPY out features, 3,000 leads', 'upsert into a keyed table', 'one lead at a time, 50 leads', 'batch-score',
       'whole run, 3,000 leads', 'onnxruntime inference alone', 'worker peak RSS, 1,000 leads', 'events, 3,000 leads',
@@ -66,16 +74,8 @@ describe('npm run bench -- --large', () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'scoreflow-bench-large-'));
     fs.chmodSync(home, 0o755);
     const out = path.join(home, 'results');
-    const [pg, temporal, ui, sandbox] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const { stdout, stderr } = await run('node', [path.join(PROJECT_ROOT, 'dist', 'bench', 'run.js'), '--leads', '3000', '--small', '1000', '--sample', '50', '--no-recs', '--large', '6000', '--out', out], {
-      env: {
-        PATH: process.env['PATH'], HOME: process.env['HOME'], SCOREFLOW_BENCH_HOME: path.join(home, 'state'),
-        SCOREFLOW_BENCH_PG_PORT: String(pg), SCOREFLOW_BENCH_TEMPORAL_PORT: String(temporal),
-        SCOREFLOW_BENCH_TEMPORAL_UI_PORT: String(ui), SCOREFLOW_BENCH_SANDBOX_PORT: String(sandbox),
-        SCOREFLOW_CHUNK_SIZE: '500',
-      },
-      timeout: 170_000,
-    });
+    const { stdout, stderr } = await runBench(['--leads', '3000', '--small', '1000', '--sample', '50', '--no-recs', '--large', '6000', '--out', out],
+      { SCOREFLOW_CHUNK_SIZE: '500' }, 170_000);
 
     for (const measure of ['seed 6,000 leads', 'extract, 3,000 → 6,000 leads', 'batch-score', 'store', 'whole run (start to result)',
       '6,000 leads: extracted / published', 'CRM planning (planOutbox), 3,000 → 6,000 outbox rows', 'worker peak RSS, 3,000 → 6,000 leads',

@@ -13,17 +13,23 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Retries `start` with fresh ports when it fails: a port found free can be taken by someone else (the
- * dev server's own random internal ports among them) before the server binds it.
+ * Retries `start` with fresh ports when it fails (only when `retryIf` says the failure is of that kind, if
+ * given): a port found free can be taken by someone else (the dev server's own random internal ports among
+ * them) before the server binds it.
  */
-export async function withFreePorts<T>(count: number, start: (ports: number[]) => Promise<T>, attempts = 4): Promise<T> {
+export async function withFreePorts<T>(
+  count: number,
+  start: (ports: number[]) => Promise<T>,
+  attempts = 4,
+  retryIf: (err: unknown) => boolean = () => true,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const ports: number[] = [];
     for (let i = 0; i < count; i++) ports.push(await freePort());
     try {
       return await start(ports);
     } catch (err) {
-      if (attempt >= attempts) throw err;
+      if (attempt >= attempts || !retryIf(err)) throw err;
     }
   }
 }

@@ -67,7 +67,7 @@ export async function pruneRetention(db: Pool | PoolClient, days: number): Promi
   );
   return {
     ...rows[0]!,
-    stagingTables: await dropRunTablesPast(db, { parent: 'scoring.staged_scores', nameOf: 'scoring.run_table_name', days }),
-    outboxTables: await dropRunTablesPast(db, { parent: 'scoring.crm_outbox', nameOf: 'scoring.outbox_table_name', days }),
+    stagingTables: await dropRunTablesPast(db, { parent: 'scoring.staged_scores', days }),
+    outboxTables: await dropRunTablesPast(db, { parent: 'scoring.crm_outbox', days }),
   };
 }

@@ -111,17 +111,17 @@ export async function createRunHistoryPartition(client: PoolClient, p: { runId: 
   await client.query(`create table if not exists ${table.sql} partition of ${p.history} for values in (${pg.escapeLiteral(p.runId)})`);
 }
 
+/** The parents whose partitions are tables of a run's own, and the SQL function that names a run's table under each. */
+const RUN_TABLE_NAMES = { 'scoring.staged_scores': 'scoring.run_table_name', 'scoring.crm_outbox': 'scoring.outbox_table_name' } as const;
+
 /**
  * Drops the run tables that are partitions of `parent` now (a run's staging table, or its CRM outbox) of runs whose audit
- * row last moved more than `days` ago; `nameOf` is the SQL function that names a run's table there. Returns how many.
+ * row last moved more than `days` ago. Returns how many.
  */
-export async function dropRunTablesPast(
-  db: Pool | PoolClient,
-  p: { parent: 'scoring.staged_scores' | 'scoring.crm_outbox'; nameOf: 'scoring.run_table_name' | 'scoring.outbox_table_name'; days: number },
-): Promise<number> {
+export async function dropRunTablesPast(db: Pool | PoolClient, p: { parent: keyof typeof RUN_TABLE_NAMES; days: number }): Promise<number> {
   const { rows } = await db.query<{ name: string }>(
     `select c.relname as name from ${partitionsOf(p.parent)}
-     join scoring.pipeline_runs r on c.relname = ${p.nameOf}(r.run_id)
+     join scoring.pipeline_runs r on c.relname = ${RUN_TABLE_NAMES[p.parent]}(r.run_id)
      where r.updated_at < now() - make_interval(days => $1)`,
     [p.days],
   );
